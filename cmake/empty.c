@@ -1,0 +1,1 @@
+/* libcoffer.so is made of the module archives (cmake/CofferModules.cmake). */

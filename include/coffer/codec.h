@@ -1,0 +1,44 @@
+/*
+ * base64 (RFC 4648 sections 4 and 5) and hex.
+ *
+ * Decoding is strict: characters outside the variant's alphabet, whitespace,
+ * missing or superfluous padding, and non-canonical trailing bits are all
+ * rejected with COFFER_EINVAL. Outputs are NUL-terminated (not counted).
+ */
+#ifndef COFFER_CODEC_H
+#define COFFER_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coffer/buf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum coffer_b64 {
+	COFFER_B64_STD,       /* + / with = padding */
+	COFFER_B64_STD_NOPAD, /* + / without padding */
+	COFFER_B64_URL,       /* - _ with = padding */
+	COFFER_B64_URL_NOPAD, /* - _ without padding: JOSE (RFC 7515 section 2) */
+} coffer_b64;
+
+size_t coffer_base64_encoded_len(size_t len, coffer_b64 variant);
+int coffer_base64_encode(char **out, size_t *out_len, const uint8_t *in, size_t len,
+                         coffer_b64 variant);
+int coffer_base64_encode_buf(coffer_buf *out, const uint8_t *in, size_t len, coffer_b64 variant);
+int coffer_base64_decode(uint8_t **out, size_t *out_len, const char *in, size_t len,
+                         coffer_b64 variant);
+/* Decode into a secret (wiped on every path). */
+int coffer_base64_decode_secret(coffer_secret *out, const char *in, size_t len, coffer_b64 variant);
+
+/* Lowercase hex. */
+int coffer_hex_encode(char **out, const uint8_t *in, size_t len);
+/* Accepts upper- and lowercase; rejects odd lengths and non-hex characters. */
+int coffer_hex_decode(uint8_t **out, size_t *out_len, const char *in, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,46 @@
+/*
+ * JSON on jansson, and RFC 8785 (JCS) canonical serialization.
+ */
+#ifndef COFFER_JSON_H
+#define COFFER_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "coffer/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Parse flags. */
+#define COFFER_JSON_ALLOW_DUPLICATES 0x1 /* default: duplicate object keys are an error */
+#define COFFER_JSON_NUMBERS_AS_REAL 0x2  /* every number is an IEEE double (JCS input) */
+#define COFFER_JSON_ANY 0x4              /* accept any value at top level, not only object/array */
+
+/* Strict parse of exactly `len` bytes: one value, nothing but whitespace after,
+ * no duplicate keys, valid UTF-8, nesting bounded. Errors name line/column. */
+int coffer_json_parse(json_t **out, const char *text, size_t len, unsigned flags);
+
+/* Compact serialization keeping insertion order (no spaces). */
+int coffer_json_dump(char **out, size_t *len, const json_t *v);
+
+/* RFC 8785: sorted keys (UTF-16 code unit order), ES6 number formatting,
+ * minimal string escaping, no whitespace. Integers are written exactly when
+ * |n| <= 2^53; larger ones and non-finite reals are refused (COFFER_EINVAL). */
+int coffer_jcs_serialize(char **out, size_t *len, const json_t *v);
+
+/* ES6 Number.prototype.toString for a finite double (RFC 8785 section 3.2.2.3).
+ * `out` must hold 32 bytes. */
+int coffer_jcs_format_number(char out[32], double d);
+
+/* Accessors that set a message naming the member on failure. */
+int coffer_json_get_string(const char **out, const json_t *obj, const char *key);
+int coffer_json_get_object(json_t **out, const json_t *obj, const char *key);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,49 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "coffer/common.h"
+#include "cli.h"
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "coffer %s: ", cmd);
+	if (fmt == NULL) {
+		fprintf(stderr, "%s\n", coffer_error_last());
+		return;
+	}
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_exit_code(int error)
+{
+	switch (error) {
+	case COFFER_OK:
+		return CLI_OK;
+	case COFFER_EVERIFY:
+	case COFFER_EDENIED:
+	case COFFER_EEXPIRED:
+		return CLI_FAIL;
+	case COFFER_EINVAL:
+	case COFFER_EIO:
+	case COFFER_ENOTFOUND:
+	case COFFER_EUNSUPPORTED:
+	case COFFER_ELIMIT:
+		return CLI_USAGE;
+	default:
+		return CLI_INTERNAL;
+	}
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
