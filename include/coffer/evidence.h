@@ -30,15 +30,18 @@ typedef struct coffer_verify_params {
 	 * not checked (see each verifier). Truncated/zero-padded to the field. */
 	const uint8_t *init_data_digest;
 	size_t init_data_digest_len;
-	int64_t now;                /* unix seconds for certificate checks; 0: current time */
-	const char *roots_dir;      /* extra trusted roots (PEM); NULL: built-in vendor roots only */
+	int64_t now;           /* unix seconds for certificate checks; 0: current time */
+	const char *roots_dir; /* extra trusted roots (PEM); NULL: built-in vendor roots only */
 	const char *collateral_dir; /* cached VCEK/VLEK certs, TCB info, QE identity, CRLs */
 	const char *sim_root;       /* PEM of a simulated root to trust; NULL: never */
 	const json_t *options;      /* TEE-specific owner checks (min TCB, allow-lists...) */
 } coffer_verify_params;
 
 #define COFFER_VERIFY_PARAMS_VERSION 1
-#define COFFER_VERIFY_PARAMS_INIT { COFFER_VERIFY_PARAMS_VERSION }
+#define COFFER_VERIFY_PARAMS_INIT            \
+	{                                    \
+		COFFER_VERIFY_PARAMS_VERSION \
+	}
 
 typedef struct coffer_verifier {
 	const char *tee; /* "sample", "snp", "tdx", "snp-sim", ... */
@@ -51,7 +54,7 @@ const coffer_verifier *coffer_verifier_find(const char *tee);
 /* Look up and run. COFFER_EUNSUPPORTED for an unknown tee, COFFER_EVERIFY
  * (with the reason in coffer_error_last()) for evidence that fails. */
 int coffer_evidence_verify(json_t **claims_out, const char *tee, const json_t *evidence,
-			   const coffer_verify_params *p);
+                           const coffer_verify_params *p);
 
 #ifdef __cplusplus
 }

@@ -57,7 +57,7 @@ void coffer_jwk_free(coffer_jwk *k);
 
 /* alg: ES256, ES384, EdDSA, RS256, PS256; refused unless it fits the key. */
 int coffer_jws_sign(char **out, const coffer_jwk *key, const char *alg, const json_t *extra_header,
-		    const uint8_t *payload, size_t len);
+                    const uint8_t *payload, size_t len);
 
 typedef struct coffer_jws {
 	json_t *header;
@@ -69,16 +69,16 @@ typedef struct coffer_jws {
 /* Verify with any of `keys` whose type fits the header's alg. Refuses "none",
  * HMAC algorithms, and any alg a key's own "alg" member does not allow.
  * COFFER_EINVAL for malformed input, COFFER_EVERIFY for a bad signature. */
-int coffer_jws_verify(coffer_jws **out, const char *compact, size_t len,
-		      coffer_jwk *const *keys, size_t nkeys);
+int coffer_jws_verify(coffer_jws **out, const char *compact, size_t len, coffer_jwk *const *keys,
+                      size_t nkeys);
 void coffer_jws_free(coffer_jws *jws);
 
 /* ---- JWT ---- */
 
 typedef struct coffer_jwt_checks {
 	int version;
-	int64_t now;          /* 0: the current time */
-	int64_t leeway;       /* seconds allowed on exp/nbf/iat */
+	int64_t now;    /* 0: the current time */
+	int64_t leeway; /* seconds allowed on exp/nbf/iat */
 	bool require_exp;
 	int64_t max_lifetime; /* > 0: exp - iat must not exceed it (iat then required) */
 	const char *iss;      /* NULL: not checked */
@@ -86,13 +86,16 @@ typedef struct coffer_jwt_checks {
 } coffer_jwt_checks;
 
 #define COFFER_JWT_CHECKS_VERSION 1
-#define COFFER_JWT_CHECKS_INIT { COFFER_JWT_CHECKS_VERSION, 0, 0, true, 0, NULL, NULL }
+#define COFFER_JWT_CHECKS_INIT                                       \
+	{                                                            \
+		COFFER_JWT_CHECKS_VERSION, 0, 0, true, 0, NULL, NULL \
+	}
 
 int coffer_jwt_sign(char **out, const coffer_jwk *key, const char *alg, const json_t *extra_header,
-		    const json_t *claims);
+                    const json_t *claims);
 /* Signature then claims; COFFER_EEXPIRED for exp/nbf failures. */
 int coffer_jwt_verify(json_t **claims_out, json_t **header_out, const char *token,
-		      coffer_jwk *const *keys, size_t nkeys, const coffer_jwt_checks *checks);
+                      coffer_jwk *const *keys, size_t nkeys, const coffer_jwt_checks *checks);
 int coffer_jwt_check_claims(const json_t *claims, const coffer_jwt_checks *checks);
 
 /* ---- JWE ---- */
@@ -106,12 +109,12 @@ int coffer_jwt_check_claims(const json_t *claims, const coffer_jwt_checks *check
  * encrypted_key, iv, ciphertext, tag; the protected header serialized as
  * PROTOCOL.md section 2 requires (alg, enc, then the rest sorted). */
 int coffer_jwe_encrypt(json_t **out, const coffer_jwk *recipient, const char *alg,
-		       const uint8_t *plaintext, size_t len);
+                       const uint8_t *plaintext, size_t len);
 /* General JSON serialization with one entry per recipient. */
 int coffer_jwe_encrypt_general(json_t **out, coffer_jwk *const *recipients, const char **algs,
-			       size_t n, const uint8_t *plaintext, size_t len);
+                               size_t n, const uint8_t *plaintext, size_t len);
 int coffer_jwe_encrypt_compact(char **out, const coffer_jwk *recipient, const char *alg,
-			       const uint8_t *plaintext, size_t len);
+                               const uint8_t *plaintext, size_t len);
 
 typedef struct coffer_jwe_decrypt_opts {
 	int version;
@@ -119,13 +122,16 @@ typedef struct coffer_jwe_decrypt_opts {
 } coffer_jwe_decrypt_opts;
 
 #define COFFER_JWE_DECRYPT_OPTS_VERSION 1
-#define COFFER_JWE_DECRYPT_OPTS_INIT { COFFER_JWE_DECRYPT_OPTS_VERSION, false }
+#define COFFER_JWE_DECRYPT_OPTS_INIT                   \
+	{                                              \
+		COFFER_JWE_DECRYPT_OPTS_VERSION, false \
+	}
 
 /* Any serialization (compact, flattened, general); opts may be NULL. */
 int coffer_jwe_decrypt(coffer_secret *out, const char *jwe, size_t len, const coffer_jwk *key,
-		       const coffer_jwe_decrypt_opts *opts);
+                       const coffer_jwe_decrypt_opts *opts);
 int coffer_jwe_decrypt_json(coffer_secret *out, const json_t *jwe, const coffer_jwk *key,
-			    const coffer_jwe_decrypt_opts *opts);
+                            const coffer_jwe_decrypt_opts *opts);
 
 #ifdef __cplusplus
 }

@@ -17,8 +17,8 @@ extern "C" {
 
 /* Parse flags. */
 #define COFFER_JSON_ALLOW_DUPLICATES 0x1 /* default: duplicate object keys are an error */
-#define COFFER_JSON_NUMBERS_AS_REAL 0x2  /* every number is an IEEE double (JCS input) */
-#define COFFER_JSON_ANY 0x4              /* accept any value at top level, not only object/array */
+#define COFFER_JSON_NUMBERS_AS_REAL  0x2 /* every number is an IEEE double (JCS input) */
+#define COFFER_JSON_ANY              0x4 /* accept any value at top level, not only object/array */
 
 /* Strict parse of exactly `len` bytes: one value, nothing but whitespace after,
  * no duplicate keys, valid UTF-8, nesting bounded. Errors name line/column. */

@@ -1,0 +1,9 @@
+/* Verifiers known to the registry (internal). */
+#ifndef COFFER_EVIDENCE_VERIFIERS_H
+#define COFFER_EVIDENCE_VERIFIERS_H
+
+#include "coffer/evidence.h"
+
+extern const coffer_verifier coffer_verifier_sample;
+
+#endif
