@@ -11,14 +11,21 @@ PACKAGES=(
   libsqlite3-dev libpcre2-dev libyaml-dev
   # tests
   libcmocka-dev python3-jwcrypto python3-cryptography python3-yaml
-  nodejs npm sqlite3 haproxy curl openssl procps
+  sqlite3 haproxy curl openssl procps
 )
+# Node.js and npm may come from Debian or be preinstalled from elsewhere (with
+# npm bundled, which conflicts with Debian's npm package): check the commands.
+COMMANDS=(node:nodejs npm:npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
+done
+
+for c in "${COMMANDS[@]}"; do
+  command -v "${c%%:*}" >/dev/null 2>&1 || missing+=("${c#*:}")
 done
 
 if ((${#missing[@]})); then
