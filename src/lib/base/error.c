@@ -102,14 +102,22 @@ int coffer_error_wrap(int code, const char *fmt, ...)
 {
 	char prev[ERROR_MSG_MAX];
 	va_list ap;
-	size_t n;
+	size_t n, m;
 
 	memcpy(prev, error_msg, sizeof(prev));
 	va_start(ap, fmt);
 	error_vset(fmt, ap);
 	va_end(ap);
 	n = strlen(error_msg);
-	if (prev[0] != '\0' && n + 2 < sizeof(error_msg))
-		snprintf(error_msg + n, sizeof(error_msg) - n, ": %s", prev);
+	m = strnlen(prev, sizeof(prev) - 1);
+	/* "context: previous", truncated to the buffer */
+	if (m > 0 && n + 2 < sizeof(error_msg)) {
+		memcpy(error_msg + n, ": ", 2);
+		n += 2;
+		if (m > sizeof(error_msg) - 1 - n)
+			m = sizeof(error_msg) - 1 - n;
+		memcpy(error_msg + n, prev, m);
+		error_msg[n + m] = '\0';
+	}
 	return code;
 }
