@@ -1,0 +1,430 @@
+/* Unit tests: the storage interface on its SQLite backend, sealing at rest. */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "test_util.h"
+
+#include "coffer/store.h"
+
+struct fixture {
+	char dir[64];
+	char db[128];
+	char key[128];
+	coffer_store *s;
+};
+
+static int open_store(struct fixture *f)
+{
+	coffer_store_options o = COFFER_STORE_OPTIONS_INIT;
+
+	o.master_key_path = f->key;
+	o.create_master_key = true;
+	return coffer_store_open(&f->s, f->db, &o);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/coffer-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/store.db", f->dir);
+	snprintf(f->key, sizeof(f->key), "%s/master.key", f->dir);
+	assert_int_equal(open_store(f), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[200];
+
+	coffer_store_close(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static bool file_contains(const char *path, const void *needle, size_t n)
+{
+	size_t len = 0;
+	uint8_t *d;
+	bool found = false;
+	FILE *fp = fopen(path, "rb");
+
+	if (fp == NULL)
+		return false;
+	fclose(fp);
+	d = test_read_file(path, &len);
+	for (size_t i = 0; n <= len && i + n <= len; i++)
+		if (memcmp(d + i, needle, n) == 0)
+			found = true;
+	free(d);
+	return found;
+}
+
+static void test_master_key_file(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	coffer_store *s2 = NULL;
+	coffer_store_options o = COFFER_STORE_OPTIONS_INIT;
+
+	assert_int_equal(stat(f->key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 32);
+	assert_int_equal(coffer_store_schema_version(f->s), 1);
+	/* no master key, not asked to create one */
+	o.master_key_path = "/nonexistent/coffer.key";
+	assert_int_equal(coffer_store_open(&s2, f->db, &o), COFFER_EIO);
+	/* readable by others: refused */
+	chmod(f->key, 0644);
+	o.master_key_path = f->key;
+	assert_int_equal(coffer_store_open(&s2, f->db, &o), COFFER_EDENIED);
+	chmod(f->key, 0600);
+	assert_int_equal(coffer_store_open(&s2, "postgres://x", &o), COFFER_EUNSUPPORTED);
+	assert_int_equal(coffer_store_open(&s2, NULL, &o), COFFER_EINVAL);
+}
+
+static void test_resources_sealed(void **state)
+{
+	struct fixture *f = *state;
+	static const char secret[] = "TOP-SECRET-VALUE-4242";
+	coffer_secret v = COFFER_SECRET_INIT;
+	coffer_store_resource_info *list = NULL;
+	size_t n = 0;
+	char *ok = NULL, wal[160];
+
+	assert_int_equal(coffer_store_resource_put(f->s, "repo/key/one", (const uint8_t *)secret,
+	                                           strlen(secret), "wp", 100),
+	                 0);
+	assert_int_equal(
+	        coffer_store_resource_put(f->s, "repo/key/two", (const uint8_t *)"x", 1, "wp", 101),
+	        0);
+	assert_int_equal(coffer_store_resource_put(f->s, "other/key/e", NULL, 0, NULL, 102), 0);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "repo/key/one"), 0);
+	assert_int_equal(v.len, strlen(secret));
+	assert_memory_equal(v.ptr, secret, v.len);
+	coffer_secret_free(&v);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "other/key/e"), 0);
+	assert_int_equal(v.len, 0);
+	coffer_secret_free(&v);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "repo/key/none"), COFFER_ENOTFOUND);
+
+	assert_int_equal(coffer_store_resource_list(&list, &n, f->s, "repo/"), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].path, "repo/key/one");
+	assert_int_equal(list[0].size, strlen(secret));
+	assert_string_equal(list[0].owner, "wp");
+	coffer_store_resource_info_free(list, n);
+	assert_int_equal(coffer_store_resource_list(&list, &n, f->s, NULL), 0);
+	assert_int_equal(n, 3);
+	coffer_store_resource_info_free(list, n);
+
+	/* the plaintext is nowhere on disk */
+	snprintf(wal, sizeof(wal), "%s-wal", f->db);
+	assert_false(file_contains(f->db, secret, strlen(secret)));
+	assert_false(file_contains(wal, secret, strlen(secret)));
+	{
+		/* nor is the master key */
+		size_t kl = 0;
+		uint8_t *k = test_read_file(f->key, &kl);
+		assert_false(file_contains(f->db, k, kl));
+		assert_false(file_contains(wal, k, kl));
+		free(k);
+	}
+	/* replace keeps the owner, updates the value */
+	assert_int_equal(coffer_store_resource_put(f->s, "repo/key/two", (const uint8_t *)"yy", 2,
+	                                           "someone-else", 110),
+	                 0);
+	assert_int_equal(coffer_store_resource_list(&list, &n, f->s, "repo/key/two"), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].owner, "wp");
+	assert_int_equal(list[0].size, 2);
+	coffer_store_resource_info_free(list, n);
+
+	assert_int_equal(coffer_store_resource_delete(f->s, "repo/key/two"), 0);
+	assert_int_equal(coffer_store_resource_delete(f->s, "repo/key/two"), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "repo/key/two"), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_integrity_check(f->s, &ok), 0);
+	assert_string_equal(ok, "ok");
+	free(ok);
+	assert_int_equal(coffer_store_resource_put(f->s, "", (const uint8_t *)"x", 1, NULL, 1),
+	                 COFFER_EINVAL);
+}
+
+/* Moving a sealed value to another record (or flipping a bit) is detected:
+ * the record's identity is the AAD. */
+static void test_tamper_detected(void **state)
+{
+	struct fixture *f = *state;
+	coffer_secret v = COFFER_SECRET_INIT;
+	sqlite3 *db;
+
+	assert_int_equal(
+	        coffer_store_resource_put(f->s, "a/key/x", (const uint8_t *)"AAAA", 4, NULL, 1), 0);
+	assert_int_equal(
+	        coffer_store_resource_put(f->s, "b/key/y", (const uint8_t *)"BBBB", 4, NULL, 1), 0);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE resources SET value = (SELECT value FROM resources "
+	                              "WHERE path='a/key/x') WHERE path='b/key/y'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "b/key/y"), COFFER_EVERIFY);
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE resources SET value = substr(value,1,20) || "
+	                              "x'00' || substr(value,22) WHERE path='a/key/x'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "a/key/x"), COFFER_EVERIFY);
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE resources SET value = x'0011' WHERE path='a/key/x'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "a/key/x"), COFFER_EVERIFY);
+	sqlite3_close(db);
+	assert_null(v.ptr);
+}
+
+/* A different master key cannot open the values. */
+static void test_wrong_master_key(void **state)
+{
+	struct fixture *f = *state;
+	coffer_secret v = COFFER_SECRET_INIT;
+	uint8_t other[32];
+	int fd;
+
+	assert_int_equal(
+	        coffer_store_resource_put(f->s, "a/key/x", (const uint8_t *)"AAAA", 4, NULL, 1), 0);
+	coffer_store_close(f->s);
+	f->s = NULL;
+	memset(other, 7, sizeof(other));
+	unlink(f->key);
+	fd = open(f->key, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, other, sizeof(other)), (ssize_t)sizeof(other));
+	close(fd);
+	assert_int_equal(open_store(f), 0);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "a/key/x"), COFFER_EVERIFY);
+	/* a key file of the wrong size is refused */
+	coffer_store_close(f->s);
+	f->s = NULL;
+	fd = open(f->key, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, other, 16), 16);
+	close(fd);
+	assert_int_equal(open_store(f), COFFER_EINVAL);
+	assert_null(f->s);
+}
+
+static void test_sessions(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_session s = { 0 }, g = { 0 };
+	size_t removed = 0;
+
+	snprintf(s.id, sizeof(s.id), "%032x", 1);
+	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
+	snprintf(s.tee, sizeof(s.tee), "sample");
+	s.created = 1000;
+	s.expires = 1300;
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	assert_int_equal(coffer_store_session_create(f->s, &s), COFFER_EEXISTS);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+	assert_string_equal(g.nonce, "bm9uY2U=");
+	assert_string_equal(g.tee, "sample");
+	assert_false(g.nonce_used);
+	assert_false(g.attested);
+	assert_null(g.token);
+	/* nonce single use */
+	assert_int_equal(coffer_store_session_use_nonce(f->s, s.id, 1400), COFFER_EEXPIRED);
+	assert_int_equal(coffer_store_session_use_nonce(f->s, s.id, 1100), 0);
+	assert_int_equal(coffer_store_session_use_nonce(f->s, s.id, 1100), COFFER_EEXISTS);
+	assert_int_equal(coffer_store_session_use_nonce(f->s, "nope", 1100), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_session_set_attested(f->s, s.id, "tok.en.sig", 1500), 0);
+	assert_int_equal(coffer_store_session_set_attested(f->s, "nope", "t", 1500),
+	                 COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+	assert_true(g.attested);
+	assert_true(g.nonce_used);
+	assert_int_equal(g.expires, 1500);
+	assert_string_equal(g.token, "tok.en.sig");
+	coffer_store_session_clear(&g);
+	assert_int_equal(coffer_store_session_get(&g, f->s, "ffff"), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_session_get(&g, f->s, ""), COFFER_ENOTFOUND);
+
+	/* sweep removes the expired ones only */
+	snprintf(s.id, sizeof(s.id), "%032x", 2);
+	s.expires = 5000;
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	assert_int_equal(coffer_store_jti_use(f->s, "j-old", 1200), 0);
+	assert_int_equal(coffer_store_jti_use(f->s, "j-new", 9000), 0);
+	assert_int_equal(coffer_store_sweep(f->s, 2000, &removed), 0);
+	assert_int_equal(removed, 2);
+	snprintf(s.id, sizeof(s.id), "%032x", 1);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), COFFER_ENOTFOUND);
+	snprintf(s.id, sizeof(s.id), "%032x", 2);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+	assert_int_equal(coffer_store_jti_use(f->s, "j-new", 9000), COFFER_EEXISTS);
+	assert_int_equal(coffer_store_jti_use(f->s, "j-old", 9000), 0);
+	assert_int_equal(coffer_store_session_delete(f->s, s.id), 0);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_jti_use(f->s, "", 9000), COFFER_EINVAL);
+}
+
+/* Sessions live in the store: a second store on the same files (a restarted
+ * broker) continues them. */
+static void test_sessions_survive_reopen(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_session s = { 0 }, g = { 0 };
+
+	snprintf(s.id, sizeof(s.id), "%032x", 7);
+	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
+	snprintf(s.tee, sizeof(s.tee), "snp");
+	s.created = 1;
+	s.expires = 99999;
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	assert_int_equal(coffer_store_session_set_attested(f->s, s.id, "a.b.c", 99999), 0);
+	coffer_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(open_store(f), 0);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+	assert_string_equal(g.token, "a.b.c");
+	coffer_store_session_clear(&g);
+}
+
+static void test_policies_refvals(void **state)
+{
+	struct fixture *f = *state;
+	char *text = NULL;
+	size_t len = 0;
+	json_t *ids = NULL, *vals, *got = NULL, *all = NULL;
+
+	assert_int_equal(
+	        coffer_store_policy_put(f->s, "resource", "default", "package policy", 14, 1), 0);
+	assert_int_equal(coffer_store_policy_put(f->s, "attestation", "default_cpu", "p2", 2, 1),
+	                 0);
+	assert_int_equal(
+	        coffer_store_policy_put(f->s, "resource", "default", "package policy\n", 15, 2), 0);
+	assert_int_equal(coffer_store_policy_get(&text, &len, f->s, "resource", "default"), 0);
+	assert_int_equal(len, 15);
+	assert_string_equal(text, "package policy\n");
+	free(text);
+	assert_int_equal(coffer_store_policy_get(&text, &len, f->s, "resource", "nope"),
+	                 COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_policy_put(f->s, "bogus", "x", "y", 1, 1), COFFER_EINVAL);
+	assert_int_equal(coffer_store_policy_list(&ids, f->s, "attestation"), 0);
+	assert_int_equal(json_array_size(ids), 1);
+	assert_string_equal(json_string_value(json_array_get(ids, 0)), "default_cpu");
+	json_decref(ids);
+	assert_int_equal(coffer_store_policy_delete(f->s, "attestation", "default_cpu"), 0);
+	assert_int_equal(coffer_store_policy_delete(f->s, "attestation", "default_cpu"),
+	                 COFFER_ENOTFOUND);
+
+	vals = json_pack("[s,s]", "abc", "def");
+	assert_int_equal(coffer_store_refval_set(f->s, "measurement", vals, 5), 0);
+	assert_int_equal(coffer_store_refval_get(&got, f->s, "measurement"), 0);
+	assert_true(json_equal(got, vals));
+	json_decref(got);
+	assert_int_equal(coffer_store_refval_get(&got, f->s, "nope"), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_refval_set(f->s, "bad", json_object_get(vals, "x"), 5),
+	                 COFFER_EINVAL);
+	assert_int_equal(coffer_store_refval_all(&all, f->s), 0);
+	assert_true(json_equal(json_object_get(all, "measurement"), vals));
+	json_decref(all);
+	json_decref(vals);
+}
+
+static void test_principals_audit(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_principal p = { 0 }, g = { 0 }, *list = NULL;
+	size_t n = 0;
+	int64_t seq = 0;
+	json_t *rec, *out = NULL;
+
+	p.id = "wp-1";
+	p.persona = "workload-provider";
+	p.public_key = json_pack("{s:s,s:s,s:s}", "kty", "OKP", "crv", "Ed25519", "x", "abc");
+	p.namespaces = json_pack("[s]", "default");
+	p.enrolled_by = "config";
+	p.enrolled_at = 42;
+	assert_int_equal(coffer_store_principal_add(f->s, &p), 0);
+	assert_int_equal(coffer_store_principal_add(f->s, &p), COFFER_EEXISTS);
+	assert_int_equal(coffer_store_principal_get(&g, f->s, "wp-1"), 0);
+	assert_string_equal(g.persona, "workload-provider");
+	assert_true(json_equal(g.public_key, p.public_key));
+	assert_true(json_equal(g.namespaces, p.namespaces));
+	assert_false(g.disabled);
+	coffer_store_principal_clear(&g);
+	assert_int_equal(coffer_store_principal_set_disabled(f->s, "wp-1", true), 0);
+	assert_int_equal(coffer_store_principal_set_disabled(f->s, "nope", true), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_principal_list(&list, &n, f->s), 0);
+	assert_int_equal(n, 1);
+	assert_true(list[0].disabled);
+	coffer_store_principal_list_free(list, n);
+	assert_int_equal(coffer_store_principal_get(&g, f->s, "nope"), COFFER_ENOTFOUND);
+	json_decref(p.public_key);
+	p.public_key = NULL;
+	assert_int_equal(coffer_store_principal_add(f->s, &p), COFFER_EINVAL);
+	json_decref(p.namespaces);
+
+	rec = json_pack("{s:s}", "path", "default/key/a");
+	assert_int_equal(
+	        coffer_store_audit_append(&seq, f->s, 10, "wp-1", "resource.put", "default", rec),
+	        0);
+	assert_int_equal(seq, 1);
+	assert_int_equal(coffer_store_audit_append(&seq, f->s, 11, "tee", "release", "other", rec),
+	                 0);
+	assert_int_equal(seq, 2);
+	assert_int_equal(coffer_store_audit_list(&out, f->s, 0, "default", 0), 0);
+	assert_int_equal(json_array_size(out), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "action")),
+	                    "resource.put");
+	json_decref(out);
+	assert_int_equal(coffer_store_audit_list(&out, f->s, 1, NULL, 10), 0);
+	assert_int_equal(json_array_size(out), 1);
+	json_decref(out);
+	assert_int_equal(coffer_store_audit_append(&seq, f->s, 11, "x", "", NULL, rec),
+	                 COFFER_EINVAL);
+	json_decref(rec);
+}
+
+/* A database from a newer broker is refused rather than misread. */
+static void test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	assert_int_equal(
+	        sqlite3_exec(db, "INSERT INTO schema_version VALUES(99)", NULL, NULL, NULL),
+	        SQLITE_OK);
+	sqlite3_close(db);
+	coffer_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(open_store(f), COFFER_EUNSUPPORTED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_master_key_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resources_sealed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_master_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_survive_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policies_refvals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_principals_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
