@@ -20,6 +20,12 @@ extern "C" {
 #define COFFER_JSON_NUMBERS_AS_REAL  0x2 /* every number is an IEEE double (JCS input) */
 #define COFFER_JSON_ANY              0x4 /* accept any value at top level, not only object/array */
 
+/* Limits of coffer_json_parse (COFFER_ELIMIT beyond them). Depth counts
+ * containers: "[]" is 1. "\u0000" in strings is always refused (EINVAL):
+ * json_string_value() is NUL-terminated and a NUL would truncate it. */
+#define COFFER_JSON_MAX_DEPTH 64
+#define COFFER_JSON_MAX_INPUT ((size_t)64 * 1024 * 1024)
+
 /* Strict parse of exactly `len` bytes: one value, nothing but whitespace after,
  * no duplicate keys, valid UTF-8, nesting bounded. Errors name line/column. */
 int coffer_json_parse(json_t **out, const char *text, size_t len, unsigned flags);
@@ -36,9 +42,12 @@ int coffer_jcs_serialize(char **out, size_t *len, const json_t *v);
  * `out` must hold 32 bytes. */
 int coffer_jcs_format_number(char out[32], double d);
 
-/* Accessors that set a message naming the member on failure. */
+/* Accessors that set a message naming the member on failure: COFFER_ENOTFOUND
+ * when the member is absent, COFFER_EINVAL when `obj` is not an object or the
+ * member has another type. Returned pointers are borrowed from `obj`. */
 int coffer_json_get_string(const char **out, const json_t *obj, const char *key);
 int coffer_json_get_object(json_t **out, const json_t *obj, const char *key);
+int coffer_json_get_array(json_t **out, const json_t *obj, const char *key);
 
 #ifdef __cplusplus
 }
