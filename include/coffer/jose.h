@@ -116,6 +116,27 @@ int coffer_jwe_encrypt_general(json_t **out, coffer_jwk *const *recipients, cons
 int coffer_jwe_encrypt_compact(char **out, const coffer_jwk *recipient, const char *alg,
                                const uint8_t *plaintext, size_t len);
 
+/* Encryption options (added): RSA1_5 is refused unless allow_rsa1_5 is set,
+ * for peers that only offer an RSA1_5 key (PROTOCOL.md: "only if configured"). */
+typedef struct coffer_jwe_encrypt_opts {
+	int version;
+	bool allow_rsa1_5;
+} coffer_jwe_encrypt_opts;
+
+#define COFFER_JWE_ENCRYPT_OPTS_VERSION 1
+#define COFFER_JWE_ENCRYPT_OPTS_INIT                   \
+	{                                              \
+		COFFER_JWE_ENCRYPT_OPTS_VERSION, false \
+	}
+
+/* As coffer_jwe_encrypt / _compact, with options (opts may be NULL). */
+int coffer_jwe_encrypt_with(json_t **out, const coffer_jwk *recipient, const char *alg,
+                            const coffer_jwe_encrypt_opts *opts, const uint8_t *plaintext,
+                            size_t len);
+int coffer_jwe_encrypt_compact_with(char **out, const coffer_jwk *recipient, const char *alg,
+                                    const coffer_jwe_encrypt_opts *opts, const uint8_t *plaintext,
+                                    size_t len);
+
 typedef struct coffer_jwe_decrypt_opts {
 	int version;
 	bool allow_rsa1_5; /* RSA1_5 is refused unless set */

@@ -1,0 +1,84 @@
+/* Internal helpers shared by the JOSE module's files. */
+#ifndef COFFER_JOSE_INTERNAL_H
+#define COFFER_JOSE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "coffer/buf.h"
+#include "coffer/jose.h"
+
+/* Bounds on what the decoders accept. */
+#define JOSE_MAX_INPUT      ((size_t)64 * 1024 * 1024) /* a whole JWS or JWE */
+#define JOSE_MAX_HEADER     ((size_t)16 * 1024)        /* a decoded header */
+#define JOSE_MAX_JWK        ((size_t)64 * 1024)        /* a JWK text */
+#define JOSE_MAX_RECIPIENTS 64
+#define JOSE_RSA_MIN_BITS   2048
+#define JOSE_RSA_MAX_BITS   16384
+
+enum jose_kty { JOSE_KTY_EC = 1, JOSE_KTY_RSA, JOSE_KTY_OKP };
+
+/* Curves: index into jose_curves[]. */
+enum jose_crv {
+	JOSE_CRV_NONE = -1,
+	JOSE_CRV_P256 = 0,
+	JOSE_CRV_P384,
+	JOSE_CRV_P521,
+	JOSE_CRV_ED25519
+};
+
+typedef struct jose_curve {
+	const char *jwk_name;  /* "P-256" */
+	const char *ossl_name; /* "prime256v1" */
+	size_t len;            /* coordinate and scalar length in bytes */
+} jose_curve;
+
+extern const jose_curve jose_curves[4];
+
+struct coffer_jwk {
+	EVP_PKEY *pkey;
+	enum jose_kty kty;
+	enum jose_crv crv;
+	bool priv;
+	char *alg;
+	char *kid;
+	char *use;
+};
+
+/* Cached algorithm implementations (fetched once per process). */
+const EVP_MD *jose_md(const char *name); /* "SHA256", "SHA384", "SHA512", "SHA1" */
+const EVP_CIPHER *jose_aes256gcm(void);
+const EVP_CIPHER *jose_aes_wrap(size_t keylen); /* 16, 24 or 32 */
+
+/* base64url without padding of a JOSE member into a buffer / malloc'ed string. */
+int jose_b64_put(coffer_buf *b, const uint8_t *p, size_t n);
+int jose_b64_dec(uint8_t **out, size_t *out_len, const char *s, size_t n, const char *what);
+int jose_b64_dec_secret(coffer_secret *out, const char *s, size_t n, const char *what);
+
+/* Strict JSON parse (duplicate keys rejected, object required). */
+int jose_json_object(json_t **out, const char *text, size_t len, const char *what);
+/* Decode a base64url header and parse it as a JSON object. */
+int jose_header_decode(json_t **out, const char *b64, size_t n);
+
+/* Raw fixed-length EC public coordinates x||y of `pkey` (2*clen bytes). */
+int jose_ec_point(uint8_t *xy, const EVP_PKEY *pkey, size_t clen);
+/* Build an EC public key from raw coordinates (validated on the curve). */
+int jose_ec_from_xy(EVP_PKEY **out, enum jose_crv crv, const uint8_t *x, const uint8_t *y);
+
+/* Concat KDF, RFC 7518 section 4.6.2, SHA-256. */
+int jose_concat_kdf(uint8_t *out, size_t outlen, const uint8_t *z, size_t zlen, const char *algid,
+                    const uint8_t *apu, size_t apulen, const uint8_t *apv, size_t apvlen);
+/* RFC 3394 AES key wrap / unwrap (KEK 16/24/32 bytes). */
+int jose_aes_kw(uint8_t *out, size_t *outlen, const uint8_t *kek, size_t keklen, const uint8_t *in,
+                size_t inlen, bool wrap);
+/* ECDH shared secret between `priv` and `peer`. */
+int jose_ecdh(coffer_secret *z, EVP_PKEY *priv, EVP_PKEY *peer);
+
+/* Does the key allow `alg` (type and curve fit, its own "alg" member)? */
+bool jose_key_allows(const coffer_jwk *k, const char *alg, bool for_enc);
+
+#endif
