@@ -6,6 +6,8 @@
 
 static const coffer_verifier *const verifiers[] = {
 	&coffer_verifier_sample,
+	&coffer_verifier_snp,
+	&coffer_verifier_snp_sim,
 	NULL,
 };
 

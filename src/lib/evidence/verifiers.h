@@ -5,5 +5,8 @@
 #include "coffer/evidence.h"
 
 extern const coffer_verifier coffer_verifier_sample;
+/* src/lib/snp (declared in coffer/snp.h) */
+extern const coffer_verifier coffer_verifier_snp;
+extern const coffer_verifier coffer_verifier_snp_sim;
 
 #endif
