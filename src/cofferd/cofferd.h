@@ -1,0 +1,183 @@
+/* cofferd internals: configuration, the server context, the handlers. */
+#ifndef COFFERD_H
+#define COFFERD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "coffer/buf.h"
+#include "coffer/jose.h"
+#include "coffer/store.h"
+
+#define COFFERD_VERSION "0.1.0"
+
+/* ---- configuration (docs/cofferd.toml.md) ---- */
+
+struct cofferd_config {
+	/* [server] */
+	char *listen;   /* "host:port" */
+	char *tls_cert; /* PEM file; HTTPS when set with tls_key */
+	char *tls_key;
+	unsigned threads; /* thread pool size */
+	size_t max_body;  /* bytes; 413 beyond */
+	unsigned max_connections;
+	size_t max_header; /* per-connection memory for headers */
+	unsigned timeout;  /* idle connection timeout, seconds */
+	char *port_file;   /* write the bound port here (tests) */
+	/* [storage] */
+	char *data_dir;
+	char *store_url;
+	char *master_key;
+	/* [attestation] */
+	bool allow_sample;
+	int64_t session_lifetime;
+	int64_t token_lifetime;
+	char *signing_key; /* JWK file, generated once when absent */
+	char *issuer;
+	char **trusted_jwks; /* JWK or JWKS files whose keys may sign bearer tokens */
+	size_t n_trusted_jwks;
+	char *roots_dir;
+	char *collateral_dir;
+	char *sim_root;
+	bool allow_rsa1_5;
+	int64_t sweep_interval;
+	/* [policy] */
+	char *resource_policy; /* fixed default: "default", "allow_all", "deny_all", "affirming" */
+	/* [admin] */
+	char *bootstrap_key; /* public JWK of the first workload provider */
+	char **bootstrap_namespaces;
+	size_t n_bootstrap_namespaces;
+	int64_t admin_max_lifetime;
+	/* [log] */
+	char *log_level; /* "debug", "info", "warn", "error" */
+	/* dev mode */
+	bool dev;
+};
+
+void cofferd_config_init(struct cofferd_config *c);
+void cofferd_config_free(struct cofferd_config *c);
+/* Parse a TOML file into `c` (defaults first). */
+int cofferd_config_load(struct cofferd_config *c, const char *path);
+/* Fill derived defaults (paths under data_dir) and check consistency. */
+int cofferd_config_finish(struct cofferd_config *c);
+
+/* ---- logging: JSON lines on stderr; never secrets, nonces or tokens ---- */
+
+enum cofferd_log_level { LOG_DEBUG_ = 0, LOG_INFO_, LOG_WARN_, LOG_ERROR_ };
+void cofferd_log_set_level(const char *level);
+/* `fields` is a JSON object whose members are added to the line (stolen). */
+void cofferd_log(enum cofferd_log_level lvl, const char *msg, json_t *fields);
+
+/* ---- metrics ---- */
+
+enum cofferd_endpoint {
+	EP_AUTH = 0,
+	EP_ATTEST,
+	EP_RESOURCE,
+	EP_ADMIN_RESOURCE,
+	EP_ADMIN_POLICY,
+	EP_ADMIN_REFVAL,
+	EP_ADMIN_OTHER,
+	EP_JWKS,
+	EP_METRICS,
+	EP_HEALTHZ,
+	EP_OTHER,
+	EP_COUNT,
+};
+void cofferd_metrics_request(enum cofferd_endpoint ep, int status, double seconds);
+void cofferd_metrics_attestation(const char *tee, bool ok);
+void cofferd_metrics_release(bool allowed);
+int cofferd_metrics_render(char **out, size_t *len);
+
+/* ---- policy interface (appraisal + resource decisions) ---- */
+
+struct cofferd_policy_ops {
+	const char *name;
+	/* Appraise the annotated evidence: trust vector (object of AR4SI
+	 * claims, at least one) and the appraisal policy id. */
+	int (*appraise)(void *ctx, json_t **trust_vector, char **policy_id, const char *tee,
+	                const json_t *input, const json_t *reference);
+	/* Resource decision: *allowed only when the policy says exactly true. */
+	int (*allow_resource)(void *ctx, bool *allowed, const json_t *claims, const json_t *data);
+	void (*free)(void *ctx);
+};
+
+/* The fixed default: upstream's default CPU attestation policy and the
+ * resource policy named by `resource_mode`. */
+int cofferd_policy_fixed_new(const struct cofferd_policy_ops **ops, void **ctx,
+                             const char *resource_mode);
+/* "affirming", "warning", "contraindicated" or "none" for a trust vector. */
+const char *cofferd_ear_status(const json_t *trust_vector);
+
+/* ---- the server ---- */
+
+struct cofferd {
+	struct cofferd_config cfg;
+	coffer_store *store;
+	coffer_jwk *signing_key; /* ES256 P-256, private */
+	json_t *signing_jwk_pub; /* public JWK with kid */
+	char *jwks_body;         /* {"keys":[...]} */
+	size_t jwks_len;
+	coffer_jwk **verify_keys; /* [0] = our key, then trusted JWKs */
+	size_t n_verify_keys;
+	const struct cofferd_policy_ops *policy;
+	void *policy_ctx;
+	pthread_rwlock_t cfg_lock; /* guards settings reloaded on SIGHUP */
+	atomic_long inflight;
+	atomic_bool stopping;
+};
+
+/* Minimal HTTP request/response model the handlers use. */
+struct cofferd_req {
+	const char *method;
+	const char *path; /* raw (still percent-encoded), no query */
+	const char *query;
+	const uint8_t *body;
+	size_t body_len;
+	const char *cookie_session; /* kbs-session-id, or NULL */
+	const char *authorization;  /* Authorization header, or NULL */
+	const char *content_type;
+	struct MHD_Connection *conn;
+};
+
+struct cofferd_resp {
+	int status;
+	char *body; /* malloc'd */
+	size_t len;
+	const char *content_type;
+	char set_cookie[160];
+	bool wipe; /* body holds sensitive bytes: wipe after sending */
+};
+
+/* Error response per PROTOCOL.md section 3. */
+int cofferd_resp_error(struct cofferd_resp *r, int status, const char *variant, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
+int cofferd_resp_json(struct cofferd_resp *r, int status, json_t *body); /* steals */
+
+int64_t cofferd_now(void);
+
+/* Handlers (return 0; the response carries the status). */
+int cofferd_handle_auth(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r);
+int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r);
+int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
+                                struct cofferd_resp *r, const char *subpath);
+int cofferd_handle_admin(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
+                         enum cofferd_endpoint *ep);
+
+/* Tokens (token.c). */
+int cofferd_token_init(struct cofferd *d);
+int cofferd_token_issue(struct cofferd *d, char **token, const json_t *submod_cpu0);
+int cofferd_token_verify(struct cofferd *d, json_t **claims, const char *token);
+/* Claims of a token this broker issued and stored sealed (no signature check). */
+int cofferd_token_claims_unverified(json_t **claims, const char *token);
+int cofferd_load_trusted_keys(struct cofferd *d);
+
+/* Admin bootstrap (admin.c). */
+int cofferd_admin_bootstrap(struct cofferd *d);
+
+#endif

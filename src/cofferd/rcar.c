@@ -1,0 +1,686 @@
+/*
+ * The KBS 0.4.0 attestation protocol (PROTOCOL.md sections 1-3): auth,
+ * attest, resource. Sessions live in the store, so a restarted broker (or
+ * another broker on the same store) continues them.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <microhttpd.h>
+#include <openssl/rand.h>
+
+#include "coffer/codec.h"
+#include "coffer/evidence.h"
+#include "coffer/json.h"
+#include "coffer/kbs.h"
+#include "coffer/toml.h"
+#include "cofferd.h"
+
+#define INIT_DATA_MAX ((size_t)256 * 1024)
+
+static void set_cookie(struct cofferd *d, struct cofferd_resp *r, const char *id, int64_t expires)
+{
+	time_t t = (time_t)expires;
+	struct tm tm;
+	char when[64];
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	snprintf(r->set_cookie, sizeof(r->set_cookie),
+	         COFFER_KBS_COOKIE "=%s; Expires=%s; Path=/kbs; HttpOnly; SameSite=Strict%s", id,
+	         when, d->cfg.tls_cert ? "; Secure" : "");
+}
+
+static int parse_body(json_t **out, const struct cofferd_req *q, struct cofferd_resp *r)
+{
+	if (q->body_len == 0) {
+		cofferd_resp_error(r, 400, "SerdeError", "empty request body");
+		return -1;
+	}
+	if (coffer_json_parse(out, (const char *)q->body, q->body_len, 0) < 0 ||
+	    !json_is_object(*out)) {
+		cofferd_resp_error(r, 400, "SerdeError", "request body: %s",
+		                   *out ? "not a JSON object" : coffer_error_last());
+		json_decref(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Negotiate the binding hash: the TEE's default when the client supports it
+ * (or sent no list), else the strongest one both sides support. */
+static int negotiate_hash(const char *tee, const json_t *extra, char *out, size_t size)
+{
+	coffer_kbs_hash def = coffer_kbs_binding_hash_for_tee(tee), h;
+	const json_t *list = json_object_get(extra, "supported-hash-algorithms"), *e;
+	static const coffer_kbs_hash pref[] = { COFFER_KBS_SHA512, COFFER_KBS_SHA384,
+		                                COFFER_KBS_SHA256 };
+	bool has[3] = { false, false, false };
+	size_t i;
+
+	if (!json_is_array(list) || json_array_size(list) == 0) {
+		snprintf(out, size, "%s", coffer_kbs_hash_name(def));
+		return 0;
+	}
+	json_array_foreach(list, i, e)
+	{
+		if (json_is_string(e) && coffer_kbs_hash_from_name(&h, json_string_value(e)) == 0)
+			has[h] = true;
+	}
+	if (has[def]) {
+		snprintf(out, size, "%s", coffer_kbs_hash_name(def));
+		return 0;
+	}
+	for (i = 0; i < 3; i++) {
+		if (has[pref[i]]) {
+			snprintf(out, size, "%s", coffer_kbs_hash_name(pref[i]));
+			return 0;
+		}
+	}
+	return coffer_error_set(COFFER_EUNSUPPORTED, "no supported hash algorithm in common");
+}
+
+static bool sample_allowed(struct cofferd *d)
+{
+	bool v;
+
+	pthread_rwlock_rdlock(&d->cfg_lock);
+	v = d->cfg.allow_sample;
+	pthread_rwlock_unlock(&d->cfg_lock);
+	return v;
+}
+
+int cofferd_handle_auth(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r)
+{
+	json_t *req = NULL;
+	const char *version, *tee;
+	coffer_store_session s;
+	uint8_t raw_id[16], nonce[COFFER_KBS_NONCE_BYTES];
+	char *hex = NULL, *nonce_b64 = NULL;
+	int64_t now = cofferd_now(), life;
+	int error;
+
+	memset(&s, 0, sizeof(s));
+	if (parse_body(&req, q, r) < 0)
+		return 0;
+	version = json_string_value(json_object_get(req, "version"));
+	tee = json_string_value(json_object_get(req, "tee"));
+	if (version == NULL || tee == NULL || json_object_get(req, "extra-params") == NULL) {
+		cofferd_resp_error(r, 400, "SerdeError",
+		                   "auth request: version, tee and extra-params are required");
+		goto out;
+	}
+	if (strcmp(version, COFFER_KBS_VERSION) != 0) {
+		cofferd_resp_error(r, 400, "ProtocolVersion", "protocol version %.20s is not %s",
+		                   version, COFFER_KBS_VERSION);
+		goto out;
+	}
+	if (!coffer_kbs_tee_known(tee) || coffer_verifier_find(tee) == NULL) {
+		cofferd_resp_error(r, 400, "UnsupportedTee", "tee '%.32s' is not supported", tee);
+		goto out;
+	}
+	if (strcmp(tee, "sample") == 0 && !sample_allowed(d)) {
+		cofferd_resp_error(r, 400, "UnsupportedTee",
+		                   "sample evidence is not accepted by this broker");
+		goto out;
+	}
+	if (negotiate_hash(tee, json_object_get(req, "extra-params"), s.hash_algs,
+	                   sizeof(s.hash_algs)) < 0) {
+		cofferd_resp_error(r, 400, "SerdeError", "%s", coffer_error_last());
+		goto out;
+	}
+	if (RAND_bytes(raw_id, sizeof(raw_id)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1 ||
+	    coffer_hex_encode(&hex, raw_id, sizeof(raw_id)) < 0 ||
+	    coffer_base64_encode(&nonce_b64, NULL, nonce, sizeof(nonce), COFFER_B64_STD) < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "no randomness");
+		goto out;
+	}
+	pthread_rwlock_rdlock(&d->cfg_lock);
+	life = d->cfg.session_lifetime;
+	pthread_rwlock_unlock(&d->cfg_lock);
+	snprintf(s.id, sizeof(s.id), "%s", hex);
+	snprintf(s.nonce, sizeof(s.nonce), "%s", nonce_b64);
+	snprintf(s.tee, sizeof(s.tee), "%s", tee);
+	s.created = now;
+	s.expires = now + life;
+	if ((error = coffer_store_session_create(d->store, &s)) < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "session store failed");
+		cofferd_log(LOG_ERROR_, "session create failed",
+		            json_pack("{s:s}", "error", coffer_error_last()));
+		goto out;
+	}
+	cofferd_resp_json(r, 200, json_pack("{s:s,s:s}", "nonce", nonce_b64, "extra-params", ""));
+	set_cookie(d, r, s.id, s.expires);
+out:
+	json_decref(req);
+	free(hex);
+	free(nonce_b64);
+	return 0;
+}
+
+/* Load the session named by the cookie; on failure the response is set. */
+static int load_session(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
+                        coffer_store_session *s)
+{
+	int error;
+
+	if (q->cookie_session == NULL) {
+		cofferd_resp_error(r, 401, "TokenNotFound", "no kbs-session-id cookie");
+		return -1;
+	}
+	error = coffer_store_session_get(s, d->store, q->cookie_session);
+	if (error == COFFER_ENOTFOUND) {
+		cofferd_resp_error(r, 401, "InvalidCookie", "unknown session");
+		return -1;
+	}
+	if (error < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "session store failed");
+		return -1;
+	}
+	if (s->expires <= cofferd_now()) {
+		coffer_store_session_clear(s);
+		cofferd_resp_error(r, 401, "ExpiredCookie", "session expired");
+		return -1;
+	}
+	return 0;
+}
+
+struct attest_in {
+	const char *nonce;
+	const json_t *tee_pubkey;
+	const json_t *evidence;
+	const char *additional;
+	const char *init_format;
+	const char *init_body;
+	size_t init_len;
+};
+
+static int parse_attest(struct attest_in *a, const json_t *req, struct cofferd_resp *r)
+{
+	const json_t *rt = json_object_get(req, "runtime-data");
+	const json_t *ev = json_object_get(req, "tee-evidence");
+	const json_t *init = json_object_get(req, "init-data");
+	const json_t *add;
+
+	memset(a, 0, sizeof(*a));
+	if (!json_is_object(rt) || !json_is_object(ev)) {
+		cofferd_resp_error(
+		        r, 400, "SerdeError",
+		        "attest request: runtime-data and tee-evidence objects required");
+		return -1;
+	}
+	a->nonce = json_string_value(json_object_get(rt, "nonce"));
+	a->tee_pubkey = json_object_get(rt, "tee-pubkey");
+	if (a->nonce == NULL || !json_is_object(a->tee_pubkey)) {
+		cofferd_resp_error(r, 400, "SerdeError",
+		                   "runtime-data: nonce string and tee-pubkey object required");
+		return -1;
+	}
+	a->evidence = json_object_get(ev, "primary_evidence");
+	if (a->evidence == NULL || json_is_null(a->evidence)) {
+		cofferd_resp_error(r, 400, "SerdeError", "tee-evidence: primary_evidence required");
+		return -1;
+	}
+	add = json_object_get(ev, "additional_evidence");
+	if (add != NULL && !json_is_string(add)) {
+		cofferd_resp_error(r, 400, "SerdeError",
+		                   "tee-evidence: additional_evidence must be a JSON string");
+		return -1;
+	}
+	a->additional = add ? json_string_value(add) : "";
+	if (init != NULL && !json_is_null(init)) {
+		const json_t *body = json_object_get(init, "body");
+		a->init_format = json_string_value(json_object_get(init, "format"));
+		if (!json_is_object(init) || a->init_format == NULL || !json_is_string(body)) {
+			cofferd_resp_error(r, 400, "SerdeError",
+			                   "init-data: format and body strings required");
+			return -1;
+		}
+		if (strcmp(a->init_format, "toml") != 0) {
+			cofferd_resp_error(r, 400, "SerdeError", "init-data: format must be toml");
+			return -1;
+		}
+		a->init_body = json_string_value(body);
+		a->init_len = json_string_length(body);
+		if (a->init_len > INIT_DATA_MAX) {
+			cofferd_resp_error(r, 413, "SerdeError", "init-data too large");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The tee-pubkey must be a key the broker can encrypt a resource to. */
+static int check_tee_pubkey(struct cofferd *d, const json_t *jwk, struct cofferd_resp *r)
+{
+	coffer_jwk *k = NULL;
+	const char *kty, *alg;
+	bool ok;
+
+	if (coffer_jwk_from_json(&k, jwk) < 0) {
+		cofferd_resp_error(r, 400, "SerdeError", "tee-pubkey: %s", coffer_error_last());
+		return -1;
+	}
+	if (coffer_jwk_has_private(k)) {
+		coffer_jwk_free(k);
+		cofferd_resp_error(r, 400, "SerdeError", "tee-pubkey holds private key material");
+		return -1;
+	}
+	kty = coffer_jwk_kty(k);
+	alg = coffer_jwk_alg(k);
+	if (strcmp(kty, "EC") == 0)
+		ok = (alg == NULL || strcmp(alg, "ECDH-ES+A256KW") == 0) && coffer_jwk_crv(k) &&
+		     (strcmp(coffer_jwk_crv(k), "P-256") == 0 ||
+		      strcmp(coffer_jwk_crv(k), "P-384") == 0 ||
+		      strcmp(coffer_jwk_crv(k), "P-521") == 0);
+	else if (strcmp(kty, "RSA") == 0)
+		ok = alg == NULL || strcmp(alg, "RSA-OAEP-256") == 0 ||
+		     (strcmp(alg, "RSA1_5") == 0 && d->cfg.allow_rsa1_5);
+	else
+		ok = false;
+	coffer_jwk_free(k);
+	if (!ok) {
+		cofferd_resp_error(r, 400, "SerdeError", "tee-pubkey: unsupported key type or alg");
+		return -1;
+	}
+	return 0;
+}
+
+/* Digest of the init-data TOML with the algorithm it names; its parsed
+ * form becomes init_data_claims. */
+static int init_data(const struct attest_in *a, uint8_t dg[COFFER_KBS_DIGEST_MAX], size_t *dg_len,
+                     json_t **claims, struct cofferd_resp *r)
+{
+	coffer_toml *doc = NULL;
+	const char *alg = NULL;
+	coffer_kbs_hash h;
+	int error;
+
+	if ((error = coffer_toml_parse(&doc, a->init_body, a->init_len, NULL)) < 0 ||
+	    (error = coffer_toml_get_string(&alg, coffer_toml_root(doc), "algorithm")) < 0 ||
+	    (error = coffer_kbs_hash_from_name(&h, alg)) < 0) {
+		cofferd_resp_error(r, 400, "SerdeError", "init-data: %s", coffer_error_last());
+		goto out;
+	}
+	if ((error = coffer_kbs_init_data_digest(dg, dg_len, h, a->init_body, a->init_len)) < 0 ||
+	    (error = coffer_toml_to_json(claims, coffer_toml_root(doc))) < 0) {
+		cofferd_resp_error(r, 400, "SerdeError", "init-data: %s", coffer_error_last());
+		goto out;
+	}
+	error = 0;
+out:
+	coffer_toml_free(doc);
+	return error;
+}
+
+static const char *annotated_key(const char *tee)
+{
+	/* simulated TEEs produce the real formats: their claims sit where
+	 * policies look for the real ones */
+	if (strcmp(tee, "snp-sim") == 0)
+		return "snp";
+	if (strcmp(tee, "tdx-sim") == 0)
+		return "tdx";
+	return tee;
+}
+
+static void verify_params(struct cofferd *d, coffer_verify_params *p)
+{
+	p->now = cofferd_now();
+	p->roots_dir = d->cfg.roots_dir;
+	p->collateral_dir = d->cfg.collateral_dir;
+	p->sim_root = d->cfg.sim_root;
+}
+
+/* Each additional device binds H(JCS({nonce, tee-pubkey})). */
+static int verify_additional(struct cofferd *d, json_t *annotated, const struct attest_in *a,
+                             coffer_kbs_hash h, struct cofferd_resp *r)
+{
+	json_t *add = NULL, *ev, *claims = NULL;
+	const char *tee;
+	uint8_t dg[COFFER_KBS_DIGEST_MAX];
+	size_t dg_len = 0;
+	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
+	int error = -1;
+
+	if (a->additional[0] == '\0')
+		return 0;
+	if (coffer_json_parse(&add, a->additional, strlen(a->additional), 0) < 0 ||
+	    !json_is_object(add)) {
+		cofferd_resp_error(r, 400, "SerdeError",
+		                   "additional_evidence: not a JSON object of devices");
+		goto out;
+	}
+	if (coffer_kbs_binding_digest(dg, &dg_len, h, a->nonce, a->tee_pubkey, NULL) < 0) {
+		cofferd_resp_error(r, 400, "SerdeError", "binding: %s", coffer_error_last());
+		goto out;
+	}
+	verify_params(d, &p);
+	p.report_data = dg;
+	p.report_data_len = dg_len;
+	json_object_foreach(add, tee, ev)
+	{
+		if (strcmp(tee, "sample") == 0 && !sample_allowed(d)) {
+			cofferd_resp_error(r, 401, "AttestationError",
+			                   "sample evidence is not accepted");
+			goto out;
+		}
+		if (coffer_evidence_verify(&claims, tee, ev, &p) < 0) {
+			cofferd_resp_error(r, 401, "AttestationError",
+			                   "additional device %.32s: %s", tee, coffer_error_last());
+			goto out;
+		}
+		json_object_set_new(annotated, annotated_key(tee), claims);
+		claims = NULL;
+	}
+	error = 0;
+out:
+	json_decref(add);
+	return error;
+}
+
+int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r)
+{
+	coffer_store_session s;
+	json_t *req = NULL, *claims = NULL, *annotated = NULL, *init_claims = NULL, *tv = NULL;
+	json_t *reference = NULL, *cpu0 = NULL;
+	struct attest_in a;
+	coffer_kbs_hash h;
+	uint8_t binding[COFFER_KBS_DIGEST_MAX], idg[COFFER_KBS_DIGEST_MAX];
+	size_t binding_len = 0, idg_len = 0;
+	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
+	char *hex = NULL, *idhex = NULL, *policy_id = NULL, *token = NULL;
+	const char *status;
+	bool counted = false;
+	int error;
+
+	memset(&s, 0, sizeof(s));
+	if (load_session(d, q, r, &s) < 0)
+		return 0;
+	if (s.attested && s.token) {
+		/* attesting an attested session returns its token again */
+		cofferd_resp_json(r, 200, json_pack("{s:s}", "token", s.token));
+		set_cookie(d, r, s.id, s.expires);
+		goto out;
+	}
+	if (parse_body(&req, q, r) < 0 || parse_attest(&a, req, r) < 0)
+		goto out;
+	if (strlen(a.nonce) != strlen(s.nonce) ||
+	    !coffer_ct_equal(a.nonce, s.nonce, strlen(s.nonce))) {
+		cofferd_resp_error(r, 401, "AttestationError",
+		                   "runtime-data nonce does not match the session");
+		goto out;
+	}
+	if (check_tee_pubkey(d, a.tee_pubkey, r) < 0)
+		goto out;
+	if (strcmp(s.tee, "sample") == 0 && !sample_allowed(d)) {
+		cofferd_resp_error(r, 401, "AttestationError", "sample evidence is not accepted");
+		goto out;
+	}
+	if (coffer_kbs_hash_from_name(&h, s.hash_algs) < 0)
+		h = coffer_kbs_binding_hash_for_tee(s.tee);
+	if (coffer_kbs_binding_digest(binding, &binding_len, h, a.nonce, a.tee_pubkey,
+	                              a.additional) < 0) {
+		cofferd_resp_error(r, 400, "SerdeError", "binding: %s", coffer_error_last());
+		goto out;
+	}
+	if (a.init_body && init_data(&a, idg, &idg_len, &init_claims, r) < 0)
+		goto out;
+
+	/* the nonce is spent by the first verification attempt */
+	error = coffer_store_session_use_nonce(d->store, s.id, cofferd_now());
+	if (error < 0) {
+		if (error == COFFER_EEXISTS)
+			cofferd_resp_error(r, 401, "AttestationError", "nonce already used");
+		else if (error == COFFER_EEXPIRED || error == COFFER_ENOTFOUND)
+			cofferd_resp_error(r, 401, "ExpiredCookie", "session expired");
+		else
+			cofferd_resp_error(r, 500, "PluginInternalError", "session store failed");
+		goto out;
+	}
+	counted = true;
+	verify_params(d, &p);
+	p.report_data = binding;
+	p.report_data_len = binding_len;
+	if (a.init_body) {
+		p.init_data_digest = idg;
+		p.init_data_digest_len = idg_len;
+	}
+	if (coffer_evidence_verify(&claims, s.tee, a.evidence, &p) < 0) {
+		cofferd_resp_error(r, 401, "AttestationError", "%s: %s", s.tee,
+		                   coffer_error_last());
+		goto fail;
+	}
+	annotated = json_object();
+	if (annotated == NULL || json_object_set_new(annotated, annotated_key(s.tee), claims) < 0) {
+		claims = NULL;
+		cofferd_resp_error(r, 500, "PluginInternalError", "out of memory");
+		goto fail;
+	}
+	claims = NULL;
+	if (verify_additional(d, annotated, &a, h, r) < 0)
+		goto fail;
+
+	/* appraisal: input = the annotated evidence, data.reference = refvals */
+	if (coffer_store_refval_all(&reference, d->store) < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "reference values unavailable");
+		goto fail;
+	}
+	if (d->policy->appraise(d->policy_ctx, &tv, &policy_id, s.tee, annotated, reference) < 0) {
+		cofferd_resp_error(r, 401, "AttestationError", "appraisal: %s",
+		                   coffer_error_last());
+		goto fail;
+	}
+	status = cofferd_ear_status(tv);
+	if (strcmp(status, "none") == 0) {
+		cofferd_resp_error(r, 401, "AttestationError",
+		                   "the attestation policy set no trust claim");
+		goto fail;
+	}
+	if (coffer_hex_encode(&hex, binding, binding_len) < 0 ||
+	    (a.init_body && coffer_hex_encode(&idhex, idg, idg_len) < 0)) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "out of memory");
+		goto fail;
+	}
+	json_object_set_new(annotated, "report_data", json_string(hex));
+	json_object_set_new(annotated, "runtime_data_claims",
+	                    json_pack("{s:s,s:O}", "nonce", a.nonce, "tee-pubkey", a.tee_pubkey));
+	if (idhex) {
+		json_object_set_new(annotated, "init_data", json_string(idhex));
+		json_object_set(annotated, "init_data_claims", init_claims);
+	}
+	cpu0 = json_pack("{s:s,s:O,s:s,s:O}", "ear.status", status, "ear.trustworthiness-vector",
+	                 tv, "ear.appraisal-policy-id", policy_id,
+	                 "ear.veraison.annotated-evidence", annotated);
+	if (cpu0 == NULL || cofferd_token_issue(d, &token, cpu0) < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "token: %s", coffer_error_last());
+		goto fail;
+	}
+	{
+		int64_t life, exp;
+		pthread_rwlock_rdlock(&d->cfg_lock);
+		life = d->cfg.token_lifetime;
+		pthread_rwlock_unlock(&d->cfg_lock);
+		exp = cofferd_now() + life;
+		if (coffer_store_session_set_attested(d->store, s.id, token, exp) < 0) {
+			cofferd_resp_error(r, 500, "PluginInternalError", "session store failed");
+			goto fail;
+		}
+		cofferd_resp_json(r, 200, json_pack("{s:s}", "token", token));
+		set_cookie(d, r, s.id, exp);
+	}
+	cofferd_metrics_attestation(s.tee, true);
+	cofferd_log(LOG_INFO_, "attested",
+	            json_pack("{s:s,s:s,s:s}", "tee", s.tee, "ear.status", status, "policy",
+	                      policy_id));
+	goto out;
+fail:
+	if (counted) {
+		cofferd_metrics_attestation(s.tee, false);
+		cofferd_log(LOG_INFO_, "attestation refused",
+		            json_pack("{s:s,s:i}", "tee", s.tee, "status", r->status));
+	}
+out:
+	coffer_store_session_clear(&s);
+	json_decref(req);
+	json_decref(claims);
+	json_decref(annotated);
+	json_decref(init_claims);
+	json_decref(tv);
+	json_decref(reference);
+	json_decref(cpu0);
+	free(hex);
+	free(idhex);
+	free(policy_id);
+	coffer_free_str_wiped(token);
+	return 0;
+}
+
+/* ---- resources ---- */
+
+static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+	json_t *obj = cls;
+	(void)kind;
+
+	if (key && json_object_size(obj) < 32)
+		json_object_set_new(obj, key, json_string(value ? value : ""));
+	return MHD_YES;
+}
+
+/* Claims of the caller: a bearer token (passport) or the session cookie
+ * (background check). Sets the response on failure. */
+static int caller_claims(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
+                         json_t **claims)
+{
+	coffer_store_session s;
+	const char *auth = q->authorization;
+	json_int_t exp;
+	int error;
+
+	if (auth) {
+		if (strncmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0') {
+			cofferd_resp_error(r, 401, "TokenNotFound",
+			                   "Authorization: want a Bearer token");
+			return -1;
+		}
+		error = cofferd_token_verify(d, claims, auth + 7);
+		if (error < 0) {
+			cofferd_resp_error(r, 401, "TokenVerifierError", "%s",
+			                   error == COFFER_EEXPIRED ? "token expired"
+			                                            : "token verification failed");
+			return -1;
+		}
+		return 0;
+	}
+	memset(&s, 0, sizeof(s));
+	if (load_session(d, q, r, &s) < 0)
+		return -1;
+	if (!s.attested || s.token == NULL) {
+		coffer_store_session_clear(&s);
+		cofferd_resp_error(r, 401, "TokenNotFound", "session is not attested");
+		return -1;
+	}
+	error = cofferd_token_claims_unverified(claims, s.token);
+	coffer_store_session_clear(&s);
+	if (error < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "stored token unreadable");
+		return -1;
+	}
+	exp = json_integer_value(json_object_get(*claims, "exp"));
+	if (exp <= cofferd_now()) {
+		json_decref(*claims);
+		*claims = NULL;
+		cofferd_resp_error(r, 401, "TokenVerifierError", "token expired");
+		return -1;
+	}
+	return 0;
+}
+
+int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
+                                struct cofferd_resp *r, const char *subpath)
+{
+	coffer_kbs_resource_path rp;
+	char path[3 * (COFFER_KBS_SEGMENT_MAX + 1)];
+	json_t *claims = NULL, *data = NULL, *jwe = NULL;
+	const json_t *pk;
+	coffer_jwk *key = NULL;
+	coffer_secret value = COFFER_SECRET_INIT;
+	bool allowed = false;
+	int error;
+
+	if (coffer_kbs_resource_path_parse(&rp, subpath, strlen(subpath)) < 0 ||
+	    coffer_kbs_resource_path_format(path, sizeof(path), &rp) < 0) {
+		cofferd_resp_error(r, 404, "InvalidRequestPath", "%s", coffer_error_last());
+		return 0;
+	}
+	if (caller_claims(d, q, r, &claims) < 0)
+		return 0;
+	data = json_pack("{s:s,s:[s,s,s],s:{}}", "plugin", "resource", "resource-path",
+	                 rp.repository, rp.type, rp.tag, "query");
+	if (data == NULL) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "out of memory");
+		goto out;
+	}
+	if (q->conn)
+		MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, query_iter,
+		                          json_object_get(data, "query"));
+	if (d->policy->allow_resource(d->policy_ctx, &allowed, claims, data) < 0)
+		allowed = false; /* every policy error is a denial */
+	cofferd_metrics_release(allowed);
+	if (!allowed) {
+		cofferd_resp_error(r, 403, "PolicyDeny", "resource policy denied %s", path);
+		cofferd_log(LOG_INFO_, "release denied", json_pack("{s:s}", "resource", path));
+		goto out;
+	}
+	pk = json_object_get(
+	        json_object_get(
+	                json_object_get(json_object_get(json_object_get(claims, "submods"), "cpu0"),
+	                                "ear.veraison.annotated-evidence"),
+	                "runtime_data_claims"),
+	        "tee-pubkey");
+	if (!json_is_object(pk) || coffer_jwk_from_json(&key, pk) < 0) {
+		cofferd_resp_error(r, 401, "TokenVerifierError",
+		                   "token carries no usable tee-pubkey");
+		goto out;
+	}
+	if (coffer_jwk_alg(key) && strcmp(coffer_jwk_alg(key), "RSA1_5") == 0 &&
+	    !d->cfg.allow_rsa1_5) {
+		cofferd_resp_error(r, 401, "JweError", "RSA1_5 is not enabled");
+		goto out;
+	}
+	error = coffer_store_resource_get(&value, d->store, path);
+	if (error == COFFER_ENOTFOUND) {
+		cofferd_resp_error(r, 404, "ResourceNotFound", "no resource %s", path);
+		goto out;
+	}
+	if (error < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "resource unavailable");
+		cofferd_log(LOG_ERROR_, "resource read failed",
+		            json_pack("{s:s,s:s}", "resource", path, "error", coffer_error_last()));
+		goto out;
+	}
+	if (coffer_jwe_encrypt(&jwe, key, NULL, value.ptr, value.len) < 0) {
+		cofferd_resp_error(r, 500, "JweError", "%s", coffer_error_last());
+		goto out;
+	}
+	if (coffer_json_dump(&r->body, &r->len, jwe) < 0) {
+		cofferd_resp_error(r, 500, "JweError", "serialization failed");
+		goto out;
+	}
+	r->status = 200;
+	r->content_type = "application/json";
+	cofferd_log(LOG_DEBUG_, "released", json_pack("{s:s}", "resource", path));
+out:
+	coffer_secret_free(&value);
+	coffer_jwk_free(key);
+	json_decref(jwe);
+	json_decref(data);
+	json_decref(claims);
+	return 0;
+}
