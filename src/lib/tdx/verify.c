@@ -1,0 +1,140 @@
+/*
+ * Quote verification (TDX DCAP QVL API, "Quote verification"):
+ * 1. parse by the length fields;
+ * 2. PCK chain -> trusted root, CRLs (pck.c, cached by chain digest);
+ * 3. QE report signed by the PCK key;
+ * 4. QE report data[0..31] = SHA-256(attestation key || QE auth data), the
+ *    rest zero (binds the attestation key to the QE);
+ * 5. quote signature by the attestation key over header || body;
+ * 6. with collateral for the FMSPC: QE identity and TCB status.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/sha.h>
+
+#include "coffer/buf.h"
+#include "coffer/codec.h"
+#include "tdx/tdx_internal.h"
+
+void coffer_tdx_result_clear(coffer_tdx_result *r)
+{
+	if (r == NULL)
+		return;
+	json_decref(r->advisory_ids);
+	memset(r, 0, sizeof(*r));
+}
+
+static void pick_collateral(const tdx_tcb_info **ti, const tdx_qe_identity **qe,
+                            coffer_tdx_ctx *ctx, const coffer_tdx_result *r)
+{
+	bool tdx = r->quote.tee_type == COFFER_TDX_TEE_TYPE_TDX;
+
+	*ti = NULL;
+	*qe = NULL;
+	pthread_mutex_lock(&ctx->lock);
+	for (size_t i = 0; i < ctx->ntcb_infos; i++) {
+		const tdx_tcb_info *t = ctx->tcb_infos[i];
+		if (t->tdx == tdx && memcmp(t->fmspc, r->pck.fmspc, 6) == 0 &&
+		    (*ti == NULL || t->eval_number > (*ti)->eval_number))
+			*ti = t;
+	}
+	for (size_t i = 0; i < ctx->nqe_ids; i++) {
+		const tdx_qe_identity *q = ctx->qe_ids[i];
+		if (q->td_qe == tdx && (*qe == NULL || q->eval_number > (*qe)->eval_number))
+			*qe = q;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+int coffer_tdx_verify(coffer_tdx_result *out, coffer_tdx_ctx *ctx, const uint8_t *quote, size_t len,
+                      int64_t now)
+{
+	coffer_tdx_result r;
+	EVP_PKEY *pck_key = NULL, *att_key = NULL;
+	uint8_t h[SHA256_DIGEST_LENGTH];
+	bool crl_expired = false;
+	const tdx_tcb_info *ti;
+	const tdx_qe_identity *qe;
+	EVP_MD_CTX *md = NULL;
+	int error;
+
+	memset(&r, 0, sizeof(r));
+	if (now == 0)
+		now = (int64_t)time(NULL);
+	if ((error = coffer_tdx_quote_parse(&r.quote, quote, len)) < 0)
+		return coffer_error_wrap(error, "could not convert raw bytes to Quote");
+	if (r.quote.cert_type != COFFER_TDX_CERT_PCK_CHAIN)
+		return coffer_error_set(COFFER_EUNSUPPORTED,
+		                        "tdx quote: certification data type %u: only a PCK "
+		                        "certificate chain (type 5) is supported",
+		                        (unsigned)r.quote.cert_type);
+	if ((error = coffer_tdx_pck_chain_verify(&pck_key, &r.pck, &r.root, &crl_expired, ctx,
+	                                         r.quote.cert_data, r.quote.cert_data_len, now)) <
+	    0)
+		return error;
+
+	error = coffer_tdx_ecdsa_verify(pck_key, r.quote.qe_report, COFFER_SGX_REPORT_SIZE,
+	                                r.quote.qe_report_sig);
+	if (error == COFFER_EVERIFY) {
+		error = coffer_error_set(COFFER_EVERIFY,
+		                         "tdx quote: QE report signature does not verify with the "
+		                         "PCK certificate key");
+		goto out;
+	} else if (error < 0) {
+		goto out;
+	}
+
+	md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, r.quote.attest_key, 64) != 1 ||
+	    EVP_DigestUpdate(md, r.quote.qe_auth, r.quote.qe_auth_len) != 1 ||
+	    EVP_DigestFinal_ex(md, h, NULL) != 1) {
+		error = coffer_error_set_ssl(COFFER_ERROR, "tdx: SHA-256");
+		goto out;
+	}
+	{
+		static const uint8_t zero[32];
+		const uint8_t *rd = r.quote.qe_report + COFFER_SGX_OFF_REPORT_DATA;
+		if (coffer_ct_equal(rd, h, 32) != 1 || coffer_ct_equal(rd + 32, zero, 32) != 1) {
+			error = coffer_error_set(
+			        COFFER_EVERIFY,
+			        "tdx quote: QE report data is not SHA-256(attestation "
+			        "key || QE authentication data): the attestation "
+			        "key is not bound to the QE");
+			goto out;
+		}
+	}
+
+	if ((error = coffer_tdx_pkey_from_raw(&att_key, r.quote.attest_key)) < 0)
+		goto out;
+	error = coffer_tdx_ecdsa_verify(att_key, quote, r.quote.signed_len, r.quote.signature);
+	if (error == COFFER_EVERIFY) {
+		error = coffer_error_set(COFFER_EVERIFY,
+		                         "tdx quote: quote signature does not verify with the "
+		                         "attestation key (header or body altered)");
+		goto out;
+	} else if (error < 0) {
+		goto out;
+	}
+
+	pick_collateral(&ti, &qe, ctx, &r);
+	if (ti != NULL && qe != NULL) {
+		if ((error = coffer_tdx_eval_tcb(&r, ti, qe)) < 0)
+			goto out;
+		r.collateral_expired = crl_expired || r.collateral_next_update < now;
+	} else {
+		r.tcb_status = COFFER_TDX_TCB_UNKNOWN;
+		r.collateral_expired = crl_expired;
+	}
+	*out = r;
+	memset(&r, 0, sizeof(r));
+	error = 0;
+out:
+	coffer_tdx_result_clear(&r);
+	EVP_PKEY_free(pck_key);
+	EVP_PKEY_free(att_key);
+	EVP_MD_CTX_free(md);
+	return error;
+}

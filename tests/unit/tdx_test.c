@@ -1,0 +1,900 @@
+/*
+ * TDX / SGX DCAP: real vectors ($COFFER_VECTORS/tdx, sgx) with the expected
+ * values read from the vectors' README, the negative vectors, single-byte
+ * mutations, collateral pairings, CRLs, the event log, owner options, and the
+ * simulated TDX PKI (src/sim/sim_tdx.c) end to end through the verifier.
+ */
+#include "test_util.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <unistd.h>
+
+#include "coffer/codec.h"
+#include "coffer/evidence.h"
+#include "coffer/tdx.h"
+#include "../../src/sim/sim_tdx.h"
+
+#define NOW_2026    1795780800 /* 2026-11-27T12:00:00Z */
+#define NOW_2023    1687219200 /* 2023-06-20: inside the 2023 collateral window */
+#define NOW_2025    1761955200 /* 2025-11-01: inside trustee's collateral window */
+#define NOW_2026_02 1770681600
+
+static const char *vec;
+
+static char *vpath(const char *rel)
+{
+	static char buf[8][1024];
+	static int i;
+	char *b = buf[i++ % 8];
+
+	snprintf(b, 1024, "%s/%s", vec, rel);
+	return b;
+}
+
+static uint8_t *vread(const char *rel, size_t *len)
+{
+	return test_read_file(vpath(rel), len);
+}
+
+static coffer_tdx_ctx *ctx_plain(void)
+{
+	coffer_tdx_ctx *ctx = NULL;
+
+	assert_int_equal(coffer_tdx_ctx_new(&ctx, NULL), 0);
+	return ctx;
+}
+
+static void add_file(coffer_tdx_ctx *ctx, const char *rel, int want)
+{
+	size_t len;
+	uint8_t *d = vread(rel, &len);
+	int rc = coffer_tdx_ctx_add_collateral(ctx, NULL, NULL, d, len);
+
+	if (rc != want)
+		fail_msg("add %s: %d (%s), want %d", rel, rc, coffer_error_last(), want);
+	free(d);
+}
+
+static void hex_of(char *out, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+/* --- the built-in root --------------------------------------------------- */
+
+static void test_builtin_root(void **state)
+{
+	size_t len;
+	uint8_t *der = vread("roots/intel/Intel_SGX_RootCA.der", &len);
+	uint8_t h[32];
+	char hex[65];
+
+	(void)state;
+	assert_int_equal(len, coffer_intel_sgx_root_ca_der_len);
+	assert_memory_equal(der, coffer_intel_sgx_root_ca_der, len);
+	SHA256(coffer_intel_sgx_root_ca_der, coffer_intel_sgx_root_ca_der_len, h);
+	hex_of(hex, h, 32);
+	assert_string_equal(hex,
+	                    "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3");
+	free(der);
+}
+
+/* --- every positive quote of the README ------------------------------------ */
+
+typedef struct expect {
+	char file[256];
+	int version;
+	char fmspc[16];
+	char mrtd[100], rtmr[4][100], report_data[130];
+} expect;
+
+static int read_expectations(expect *out, int max)
+{
+	size_t len;
+	char *t = (char *)vread("tdx/README.md", &len), *save = NULL;
+	int n = -1;
+
+	for (char *line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "### ", 4) == 0) {
+			if (n + 1 >= max)
+				break;
+			n++;
+			memset(&out[n], 0, sizeof(out[n]));
+			snprintf(out[n].file, sizeof(out[n].file), "tdx/%s", line + 4);
+			continue;
+		}
+		if (n < 0 || strncmp(line, "- ", 2) != 0)
+			continue;
+		if (strncmp(line, "- quote v", 9) == 0 && out[n].version == 0) {
+			char *f = strstr(line, "FMSPC ");
+			out[n].version = line[9] - '0';
+			if (f)
+				snprintf(out[n].fmspc, sizeof(out[n].fmspc), "%.12s", f + 6);
+		} else if (strncmp(line, "- MRTD ", 7) == 0 && out[n].mrtd[0] == 0) {
+			snprintf(out[n].mrtd, sizeof(out[n].mrtd), "%.96s", line + 7);
+		} else if (strncmp(line, "- RTMR", 6) == 0 && line[6] >= '0' && line[6] <= '3' &&
+		           out[n].rtmr[line[6] - '0'][0] == 0) {
+			snprintf(out[n].rtmr[line[6] - '0'], 100, "%.96s", line + 8);
+		} else if (strncmp(line, "- REPORTDATA ", 13) == 0 && out[n].report_data[0] == 0) {
+			snprintf(out[n].report_data, sizeof(out[n].report_data), "%.128s",
+			         line + 13);
+		}
+	}
+	free(t);
+	return n + 1;
+}
+
+static void test_positive_vectors(void **state)
+{
+	expect ex[16];
+	int n = read_expectations(ex, 16), checked = 0;
+	coffer_tdx_ctx *ctx = ctx_plain();
+
+	(void)state;
+	assert_true(n >= 6);
+	for (int i = 0; i < n; i++) {
+		coffer_tdx_result r;
+		uint8_t *q;
+		size_t len;
+		char hex[200];
+		int rc;
+
+		if (access(vpath(ex[i].file), R_OK) != 0)
+			fail_msg("README lists %s but it is missing", ex[i].file);
+		q = vread(ex[i].file, &len);
+		rc = coffer_tdx_verify(&r, ctx, q, len, NOW_2026);
+		if (rc != 0)
+			fail_msg("%s: %d %s", ex[i].file, rc, coffer_error_last());
+		assert_int_equal(r.quote.version, ex[i].version);
+		assert_string_equal(r.root, "intel");
+		assert_int_equal(r.tcb_status, COFFER_TDX_TCB_UNKNOWN);
+		hex_of(hex, r.quote.body + COFFER_TDX_OFF_MR_TD, 48);
+		assert_string_equal(hex, ex[i].mrtd);
+		for (int k = 0; k < 4; k++) {
+			hex_of(hex, r.quote.body + COFFER_TDX_OFF_RTMR0 + 48 * k, 48);
+			assert_string_equal(hex, ex[i].rtmr[k]);
+		}
+		hex_of(hex, r.quote.body + COFFER_TDX_OFF_REPORT_DATA, 64);
+		assert_string_equal(hex, ex[i].report_data);
+		hex_of(hex, r.pck.fmspc, 6);
+		assert_string_equal(hex, ex[i].fmspc);
+		coffer_tdx_result_clear(&r);
+		free(q);
+		checked++;
+	}
+	print_message("%d positive TDX quotes verified\n", checked);
+	coffer_tdx_ctx_free(ctx);
+}
+
+/* --- negative/ -------------------------------------------------------------- */
+
+static void test_negative_vectors(void **state)
+{
+	static const struct {
+		const char *file, *reason;
+	} neg[] = {
+		{ "SPR_E4.version_byte0_eq3.dat", "quote format not supported" },
+		{ "SPR_E4.sigdata_size_0x278_eq0x10.dat", "size of certification data is 0x1045" },
+		{ "SPR_E4.certchain_0x1343_eq0x32.dat", "PCK certificate chain invalid" },
+		{ "SPR_E4.rootcert_0x1329_eq0x32.dat", "unable to validate root cert" },
+		{ "SPR_E4.intermediate_0xF5F_eq0x32.dat", "signature failure at depth 1" },
+		{ "SPR_E4.pckcert_0xB77_eq0x32.dat", "signature failure at depth 0" },
+		{ "SPR_E4.header_0x1E_eq0x32.dat", "quote signature does not verify" },
+		{ "SPR_E4.body_0x3C_eq0x32.dat", "quote signature does not verify" },
+	};
+	coffer_tdx_ctx *ctx = ctx_plain();
+	size_t len;
+	uint8_t *orig = vread("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat", &len);
+	coffer_tdx_result r;
+
+	(void)state;
+	/* the unmodified quote verifies (so each failure is the mutation's) */
+	assert_int_equal(coffer_tdx_verify(&r, ctx, orig, len, NOW_2026), 0);
+	assert_int_equal(r.quote.trailing, 39);
+	coffer_tdx_result_clear(&r);
+	for (size_t i = 0; i < sizeof(neg) / sizeof(neg[0]); i++) {
+		char rel[256];
+		size_t ql;
+		uint8_t *q;
+		int rc;
+
+		snprintf(rel, sizeof(rel), "tdx/negative/%s", neg[i].file);
+		q = vread(rel, &ql);
+		rc = coffer_tdx_verify(&r, ctx, q, ql, NOW_2026);
+		if (rc == 0 || strstr(coffer_error_last(), neg[i].reason) == NULL)
+			fail_msg("%s: rc %d '%s', want '%s'", neg[i].file, rc, coffer_error_last(),
+			         neg[i].reason);
+		free(q);
+	}
+	free(orig);
+	coffer_tdx_ctx_free(ctx);
+}
+
+/* --- every single-byte flip of the signed / signing parts fails ------------- */
+
+static void mutate_region(coffer_tdx_ctx *ctx, uint8_t *q, size_t len, const uint8_t *start,
+                          size_t n, const char *what)
+{
+	size_t off = (size_t)(start - q);
+
+	for (size_t i = 0; i < n; i++) {
+		coffer_tdx_result r;
+		int rc;
+
+		q[off + i] ^= 0x01;
+		rc = coffer_tdx_verify(&r, ctx, q, len, NOW_2026);
+		q[off + i] ^= 0x01;
+		if (rc == 0)
+			fail_msg("flipping %s byte %zu (offset %zu) still verifies", what, i,
+			         off + i);
+	}
+}
+
+static void test_mutations(void **state)
+{
+	static const char *const files[] = {
+		"tdx/trustee/tdx_quote_4.dat",
+		"tdx/trustee/tdx_quote_5.dat",
+	};
+	coffer_tdx_ctx *ctx = ctx_plain();
+
+	(void)state;
+	for (size_t f = 0; f < 2; f++) {
+		size_t len;
+		uint8_t *q = vread(files[f], &len);
+		coffer_tdx_result r;
+		coffer_tdx_quote v;
+
+		assert_int_equal(coffer_tdx_verify(&r, ctx, q, len, NOW_2026), 0);
+		v = r.quote;
+		coffer_tdx_result_clear(&r);
+		mutate_region(ctx, q, len, v.header, COFFER_TDX_HEADER_SIZE, "header");
+		/* v5: the body type/size fields and the body */
+		mutate_region(ctx, q, len, v.header + COFFER_TDX_HEADER_SIZE,
+		              v.signed_len - COFFER_TDX_HEADER_SIZE, "body");
+		mutate_region(ctx, q, len, v.signature, 64, "quote signature");
+		mutate_region(ctx, q, len, v.attest_key, 64, "attestation key");
+		mutate_region(ctx, q, len, v.qe_report, COFFER_SGX_REPORT_SIZE, "QE report");
+		mutate_region(ctx, q, len, v.qe_report_sig, 64, "QE report signature");
+		mutate_region(ctx, q, len, v.qe_auth, v.qe_auth_len, "QE auth data");
+		free(q);
+	}
+	coffer_tdx_ctx_free(ctx);
+}
+
+/* --- parser edge cases ------------------------------------------------------- */
+
+static void test_parse_lengths(void **state)
+{
+	size_t len;
+	uint8_t *q = vread("tdx/trustee/tdx_quote_6.dat", &len);
+	coffer_tdx_quote v;
+	uint8_t *big;
+
+	(void)state;
+	assert_int_equal(coffer_tdx_quote_parse(&v, q, len), 0);
+	assert_int_equal(v.trailing, 70);
+	assert_int_equal(v.cert_type, 5);
+	assert_int_equal(v.qe_auth_len, 32);
+	/* every truncation fails cleanly */
+	for (size_t n = 0; n < 632 + 4 + 4300; n += 7)
+		assert_int_not_equal(coffer_tdx_quote_parse(&v, q, n), 0);
+	/* a sig_data_len larger than the quote */
+	big = malloc(len);
+	memcpy(big, q, len);
+	big[632 + 3] = 0x7f;
+	assert_int_equal(coffer_tdx_quote_parse(&v, big, len), COFFER_EINVAL);
+	assert_non_null(strstr(coffer_error_last(), "signature data length"));
+	/* QE auth length pointing past the type-6 data */
+	memcpy(big, q, len);
+	big[632 + 4 + 134 + 384 + 64 + 1] = 0x40;
+	assert_int_equal(coffer_tdx_quote_parse(&v, big, len), COFFER_EINVAL);
+	/* unknown attestation key type, unknown TEE type, v5 body size */
+	memcpy(big, q, len);
+	big[2] = 3;
+	assert_int_equal(coffer_tdx_quote_parse(&v, big, len), COFFER_EUNSUPPORTED);
+	memcpy(big, q, len);
+	big[4] = 0x7f;
+	assert_int_equal(coffer_tdx_quote_parse(&v, big, len), COFFER_EUNSUPPORTED);
+	memcpy(big, q, len);
+	big[0] = 9;
+	assert_int_equal(coffer_tdx_quote_parse(&v, big, len), COFFER_EUNSUPPORTED);
+	free(big);
+	free(q);
+	q = vread("tdx/trustee/tdx_quote_5.dat", &len);
+	assert_int_equal(coffer_tdx_quote_parse(&v, q, len), 0);
+	assert_int_equal(v.body_type, COFFER_TDX_BODY_TD15);
+	assert_int_equal(v.signed_len, 702);
+	q[50] = 0x02; /* body size 0x0288 -> 0x0202 */
+	assert_int_equal(coffer_tdx_quote_parse(&v, q, len), COFFER_EINVAL);
+	q[50] = 0x88;
+	q[48] = 0x07; /* body type 7 */
+	assert_int_equal(coffer_tdx_quote_parse(&v, q, len), COFFER_EUNSUPPORTED);
+	free(q);
+	assert_int_equal(coffer_tdx_quote_parse(&v, NULL, 0), COFFER_EINVAL);
+}
+
+/* --- collateral pairings (README table) -------------------------------------- */
+
+static coffer_tdx_ctx *ctx_with(const char *tcb, const char *qe)
+{
+	coffer_tdx_ctx *ctx = ctx_plain();
+
+	add_file(ctx, "tdx/go-tdx-guest/tcbinfo_issuer_chain.pem", 0);
+	add_file(ctx, tcb, 0);
+	add_file(ctx, qe, 0);
+	return ctx;
+}
+
+static void pairing(const char *quote, const char *tcb, const char *qe, int64_t now,
+                    coffer_tdx_tcb_status want, bool expired, const char *fail_reason)
+{
+	coffer_tdx_ctx *ctx = ctx_with(tcb, qe);
+	size_t len;
+	uint8_t *q = vread(quote, &len);
+	coffer_tdx_result r;
+	int rc = coffer_tdx_verify(&r, ctx, q, len, now);
+
+	if (fail_reason) {
+		if (rc == 0 || strstr(coffer_error_last(), fail_reason) == NULL)
+			fail_msg("%s: rc %d '%s', want failure '%s'", quote, rc,
+			         coffer_error_last(), fail_reason);
+	} else {
+		if (rc != 0)
+			fail_msg("%s: %s", quote, coffer_error_last());
+		if (r.tcb_status != want)
+			fail_msg("%s: status %s, want %s", quote,
+			         coffer_tdx_tcb_status_name(r.tcb_status),
+			         coffer_tdx_tcb_status_name(want));
+		assert_true(r.has_collateral);
+		assert_int_equal(r.collateral_expired, expired);
+		/* the TCB signing certificate expired 2025-05-21 */
+		assert_int_equal(r.signer_cert_expired, now > 1747785600);
+		coffer_tdx_result_clear(&r);
+		/* the same collateral is past nextUpdate today */
+		assert_int_equal(coffer_tdx_verify(&r, ctx, q, len, NOW_2026), 0);
+		assert_true(r.collateral_expired);
+		coffer_tdx_result_clear(&r);
+	}
+	free(q);
+	coffer_tdx_ctx_free(ctx);
+}
+
+static void test_collateral_pairings(void **state)
+{
+	(void)state;
+	pairing("tdx/trustee/tdx_quote_4.dat", "tdx/go-tdx-guest/sample_tcbInfo_response",
+	        "tdx/go-tdx-guest/sample_qeIdentity_response", NOW_2023, COFFER_TDX_TCB_UP_TO_DATE,
+	        false, NULL);
+	pairing("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat",
+	        "tdx/go-tdx-guest/sample_tcbInfo_response",
+	        "tdx/go-tdx-guest/sample_qeIdentity_response", NOW_2023, 0, false,
+	        "no TCB level matches");
+	pairing("tdx/go-tdx-guest/quote_v5_sample.dat",
+	        "tdx/go-tdx-guest/sample_tcbinfo_response_v5",
+	        "tdx/go-tdx-guest/sample_qeIdentity_response", NOW_2026_02,
+	        COFFER_TDX_TCB_UP_TO_DATE, true /* the 2023 QE identity */, NULL);
+	pairing("tdx/trustee/tdx_quote_6.dat", "tdx/trustee/tcbInfo.json",
+	        "tdx/trustee/enclaveIdentity.json", NOW_2025, COFFER_TDX_TCB_OUT_OF_DATE, false,
+	        NULL);
+}
+
+static void test_collateral_rejects(void **state)
+{
+	coffer_tdx_ctx *ctx = ctx_plain();
+	size_t len;
+	uint8_t *t = vread("tdx/trustee/tcbInfo.json", &len);
+	char *p;
+
+	(void)state;
+	/* no signing certificate yet: nothing verifies */
+	assert_int_equal(coffer_tdx_ctx_add_collateral(ctx, NULL, NULL, t, len), COFFER_EVERIFY);
+	add_file(ctx, "tdx/go-tdx-guest/tcbinfo_issuer_chain.pem", 0);
+	/* the PCK Platform CA chain is not a TCB signing chain */
+	add_file(ctx, "tdx/go-tdx-guest/pckcrl_issuer_chain.pem", COFFER_EVERIFY);
+	/* one changed byte inside the signed tcbInfo */
+	p = strstr((char *)t, "\"pcesvn\":13");
+	assert_non_null(p);
+	p[10] = '1';
+	assert_int_equal(coffer_tdx_ctx_add_collateral(ctx, NULL, NULL, t, len), COFFER_EVERIFY);
+	p[10] = '3';
+	{
+		coffer_tdx_collateral_kind kind = 0;
+		char name[64];
+		assert_int_equal(coffer_tdx_ctx_add_collateral(ctx, &kind, name, t, len), 0);
+		assert_int_equal(kind, COFFER_TDX_COLL_TCB_INFO);
+		assert_string_equal(name, "tcbinfo-tdx-00a06d080000-17.json");
+	}
+	/* a duplicate member is refused even with a valid signature elsewhere */
+	{
+		const char dup[] = "{\"tcbInfo\":{},\"tcbInfo\":{},\"signature\":\"00\"}";
+		assert_int_equal(coffer_tdx_ctx_add_collateral(
+		                         ctx, NULL, NULL, (const uint8_t *)dup, sizeof(dup) - 1),
+		                 COFFER_EINVAL);
+	}
+	/* the SGX test PKI's tcbSignChain does not chain to the Intel root */
+	add_file(ctx, "sgx/intel-dcap-sampleData-2019/tcbSignChain.pem", COFFER_EVERIFY);
+	/* CRLs load */
+	add_file(ctx, "tdx/go-tdx-guest/rootcrl.der", 0);
+	add_file(ctx, "tdx/go-tdx-guest/pckcrl", 0);
+	free(t);
+	coffer_tdx_ctx_free(ctx);
+}
+
+static void test_crls_real(void **state)
+{
+	coffer_tdx_ctx *ctx = ctx_plain();
+	size_t len;
+	uint8_t *q = vread("tdx/trustee/tdx_quote_4.dat", &len);
+	coffer_tdx_result r;
+
+	(void)state;
+	add_file(ctx, "tdx/go-tdx-guest/rootcrl.der", 0);
+	add_file(ctx, "tdx/go-tdx-guest/pckcrl", 0);
+	/* not revoked; the 2023 CRLs are past nextUpdate today */
+	assert_int_equal(coffer_tdx_verify(&r, ctx, q, len, NOW_2026), 0);
+	assert_true(r.collateral_expired);
+	coffer_tdx_result_clear(&r);
+	free(q);
+	coffer_tdx_ctx_free(ctx);
+}
+
+/* --- through the registry interface ----------------------------------------- */
+
+static json_t *evidence_of(const char *quote_rel, const char *el_rel)
+{
+	size_t len;
+	uint8_t *q = vread(quote_rel, &len);
+	char *b64 = NULL;
+	json_t *ev;
+
+	assert_int_equal(coffer_base64_encode(&b64, NULL, q, len, COFFER_B64_STD), 0);
+	ev = json_pack("{s:s}", "quote", b64);
+	free(b64);
+	free(q);
+	if (el_rel) {
+		q = vread(el_rel, &len);
+		assert_int_equal(coffer_base64_encode(&b64, NULL, q, len, COFFER_B64_STD), 0);
+		json_object_set_new(ev, "cc_eventlog", json_string(b64));
+		free(b64);
+		free(q);
+	}
+	return ev;
+}
+
+static int run_verifier(json_t **claims, const coffer_verifier *v, const json_t *ev,
+                        const char *options_json, const char *collateral_dir, int64_t now)
+{
+	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
+	json_t *opts = options_json ? json_loads(options_json, 0, NULL) : NULL;
+	int rc;
+
+	p.now = now;
+	p.options = opts;
+	p.collateral_dir = collateral_dir;
+	*claims = NULL;
+	rc = v->verify(claims, ev, &p);
+	json_decref(opts);
+	return rc;
+}
+
+static void test_claims_trustee(void **state)
+{
+	json_t *ev = evidence_of("tdx/trustee/tdx_quote_4.dat", NULL), *claims = NULL, *want;
+	const char *k;
+	json_t *v;
+
+	(void)state;
+	/* tdx_quote_4 is a debug TD: refused by default */
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev, NULL, NULL, NOW_2026),
+	                 COFFER_EDENIED);
+	assert_non_null(strstr(coffer_error_last(), "debug"));
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev, "{\"allow_debug\":true}",
+	                              NULL, NOW_2026),
+	                 0);
+	want = json_load_file(vpath("tdx/trustee/parse_tdx_claims_expected.json"), 0, NULL);
+	assert_non_null(want);
+	json_object_foreach(want, k, v)
+	{
+		if (strcmp(k, "uefi_event_logs") == 0)
+			continue; /* that log is not this quote's (README) */
+		if (!json_equal(json_object_get(claims, k), v)) {
+			char *got = json_dumps(json_object_get(claims, k), 0);
+			fail_msg("claim %s differs from trustee's: %s", k, got);
+		}
+	}
+	assert_string_equal(json_string_value(json_object_get(claims, "tcb_status")), "unknown");
+	assert_string_equal(json_string_value(json_object_get(claims, "fmspc")), "50806f000000");
+	json_decref(want);
+	json_decref(claims);
+	/* the sgx verifier refuses a TDX quote, tdx-sim refuses without a sim root */
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_sgx, ev, NULL, NULL, NOW_2026),
+	                 COFFER_EVERIFY);
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx_sim, ev, NULL, NULL, NOW_2026),
+	                 COFFER_EDENIED);
+	json_decref(ev);
+}
+
+static void test_options(void **state)
+{
+	json_t *ev = evidence_of("tdx/trustee/tdx_quote_6.dat", NULL), *claims = NULL;
+	static const struct {
+		const char *opts;
+		int rc;
+		const char *reason;
+	} cases[] = {
+		{ "{}", 0, NULL },
+		{ "{\"mr_td\":["
+		  "\"21e8dead92d6c69d7cbba79816686c03a48485c7df0c11f6f04792d5e1d378f6b8c4"
+		  "6615ba6946adccac6becffbb1e88\"]}",
+		  0, NULL },
+		{ "{\"mr_td\":"
+		  "\"00e8dead92d6c69d7cbba79816686c03a48485c7df0c11f6f04792d5e1d378f6b8c46"
+		  "615ba6946adccac6becffbb1e88\"}",
+		  COFFER_EDENIED, "MRTD" },
+		{ "{\"mr_config_id\":"
+		  "\"889abf4718f037e38d74464c11e7c91a6e9890b5546409e1e7df9de7a51ca"
+		  "93152bf847bd2440328e90adb18b150ed67\"}",
+		  0, NULL },
+		{ "{\"mr_config_id\":\"11\"}", COFFER_EINVAL, "48 hex bytes" },
+		{ "{\"rtmr\":{\"2\":"
+		  "\"193edd321148e81fd4d6ce00ac8331e737febdb428f18ae66f697c1d2a7f2cd"
+		  "97c535c8df9f045f62b16a41facad84a1\"}}",
+		  0, NULL },
+		{ "{\"rtmr\":{\"rtmr_3\":["
+		  "\"193edd321148e81fd4d6ce00ac8331e737febdb428f18ae66f697c1d2"
+		  "a7f2cd97c535c8df9f045f62b16a41facad84a1\"]}}",
+		  COFFER_EDENIED, "RTMR3" },
+		{ "{\"rtmr\":{\"7\":\"00\"}}", COFFER_EINVAL, "rtmr key" },
+		{ "{\"allowed_fmspc\":[\"00a06d080000\"]}", 0, NULL },
+		{ "{\"allowed_fmspc\":[\"50806f000000\"]}", COFFER_EDENIED, "FMSPC" },
+		{ "{\"allowed_ppid\":[\"9c81e0b5c22e28a3f29d7b4db52c2049\"]}", 0, NULL },
+		{ "{\"allowed_ppid\":[\"0c81e0b5c22e28a3f29d7b4db52c2049\"]}", COFFER_EDENIED,
+		  "PPID" },
+		{ "{\"allowed_platform_instance_id\":[\"02eaf5ba6b16c479d53c39d74a1e1999\"]}", 0,
+		  NULL },
+		{ "{\"min_tcb_status\":\"OutOfDate\"}", COFFER_EDENIED, "no collateral" },
+		{ "{\"min_tcb_status\":\"Fine\"}", COFFER_EINVAL, "min_tcb_status" },
+		{ "{\"allow_debug\":1}", COFFER_EINVAL, "boolean" },
+		{ "{\"mrtd\":[]}", COFFER_EINVAL, "unknown key" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = run_verifier(&claims, &coffer_verifier_tdx, ev, cases[i].opts, NULL,
+		                      NOW_2026);
+		if (rc != cases[i].rc ||
+		    (cases[i].reason && strstr(coffer_error_last(), cases[i].reason) == NULL))
+			fail_msg("options %s: rc %d '%s'", cases[i].opts, rc, coffer_error_last());
+		json_decref(claims);
+		claims = NULL;
+	}
+	json_decref(ev);
+}
+
+static void test_binding(void **state)
+{
+	json_t *ev = evidence_of("tdx/trustee/tdx_quote_6.dat", NULL), *claims = NULL;
+	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
+	uint8_t rd[64], cfg[48];
+	size_t len;
+	uint8_t *q = vread("tdx/trustee/tdx_quote_6.dat", &len);
+
+	(void)state;
+	memcpy(rd, q + 48 + COFFER_TDX_OFF_REPORT_DATA, 64);
+	memcpy(cfg, q + 48 + COFFER_TDX_OFF_MR_CONFIG_ID, 48);
+	p.now = NOW_2026;
+	/* a 48-byte (SHA-384) binding is compared zero-padded to 64 bytes */
+	p.report_data = rd;
+	p.report_data_len = 48;
+	p.init_data_digest = cfg;
+	p.init_data_digest_len = 48;
+	assert_int_equal(coffer_verifier_tdx.verify(&claims, ev, &p), 0);
+	assert_string_equal(json_string_value(json_object_get(claims, "init_data")),
+	                    "889abf4718f037e38d74464c11e7c91a6e9890b5546409e1e7df9de7a51ca93152bf84"
+	                    "7bd2440328e90adb18b150ed67");
+	json_decref(claims);
+	rd[0] ^= 1;
+	assert_int_equal(coffer_verifier_tdx.verify(&claims, ev, &p), COFFER_EVERIFY);
+	assert_non_null(strstr(coffer_error_last(), "REPORT_DATA"));
+	rd[0] ^= 1;
+	cfg[47] ^= 1;
+	assert_int_equal(coffer_verifier_tdx.verify(&claims, ev, &p), COFFER_EVERIFY);
+	assert_non_null(strstr(coffer_error_last(), "MR_CONFIG_ID"));
+	/* bad evidence shapes */
+	{
+		json_t *bad = json_pack("{s:s}", "quote", "!!!");
+		assert_int_equal(coffer_verifier_tdx.verify(&claims, bad, &p), COFFER_EINVAL);
+		json_decref(bad);
+		bad = json_pack("{s:i}", "quote", 1);
+		assert_int_equal(coffer_verifier_tdx.verify(&claims, bad, &p), COFFER_EINVAL);
+		json_decref(bad);
+		bad = json_object();
+		assert_int_equal(coffer_verifier_tdx.verify(&claims, bad, &p), COFFER_EINVAL);
+		json_decref(bad);
+	}
+	free(q);
+	json_decref(ev);
+}
+
+static void test_collateral_dir(void **state)
+{
+	char dir[] = "/tmp/tdx_test_collXXXXXX";
+	static const char *const files[] = {
+		"tdx/go-tdx-guest/tcbinfo_issuer_chain.pem",
+		"tdx/trustee/tcbInfo.json",
+		"tdx/trustee/enclaveIdentity.json",
+		"tdx/go-tdx-guest/rootcrl.der",
+	};
+	json_t *ev = evidence_of("tdx/trustee/tdx_quote_6.dat", NULL), *claims = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < 4; i++) {
+		char dst[512];
+		size_t len;
+		uint8_t *d = vread(files[i], &len);
+		FILE *f;
+		snprintf(dst, sizeof(dst), "%s/f%zu", dir, i);
+		f = fopen(dst, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(d, 1, len, f), len);
+		fclose(f);
+		free(d);
+	}
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev, NULL, dir, NOW_2025), 0);
+	assert_string_equal(json_string_value(json_object_get(claims, "tcb_status")), "OutOfDate");
+	assert_string_equal(
+	        json_string_value(json_object_get(claims, "collateral_expiration_status")), "1");
+	json_decref(claims);
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev,
+	                              "{\"min_tcb_status\":\"UpToDate\"}", dir, NOW_2025),
+	                 COFFER_EDENIED);
+	assert_non_null(strstr(coffer_error_last(), "OutOfDate"));
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev,
+	                              "{\"reject_expired_signer\":true}", dir, NOW_2025),
+	                 COFFER_EDENIED);
+	for (size_t i = 0; i < 4; i++) {
+		char dst[512];
+		snprintf(dst, sizeof(dst), "%s/f%zu", dir, i);
+		unlink(dst);
+	}
+	rmdir(dir);
+	json_decref(ev);
+}
+
+/* --- SGX quote v3 -------------------------------------------------------------- */
+
+static void test_sgx_v3(void **state)
+{
+	json_t *ev = evidence_of("sgx/trustee/occlum_quote.dat", NULL), *claims = NULL;
+	size_t len;
+	uint8_t *q;
+	coffer_tdx_ctx *ctx;
+	coffer_tdx_result r;
+
+	(void)state;
+	/* the Occlum sample is a debug enclave (ATTRIBUTES.DEBUG) */
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_sgx, ev, NULL, NULL, NOW_2026),
+	                 COFFER_EDENIED);
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_sgx, ev, "{\"allow_debug\":true}",
+	                              NULL, NOW_2026),
+	                 0);
+	assert_true(json_is_true(json_object_get(claims, "debug")));
+	assert_string_equal(json_string_value(json_object_get(claims, "mr_enclave")),
+	                    "8f173e4613ff05c52aaf04162d234edae8c9977eae47eb2299ae16a553011c68");
+	assert_string_equal(json_string_value(json_object_get(claims, "mr_signer")),
+	                    "83d719e77deaca1470f6baf62a4d774303c899db69020f9c70ee1dfc08c7ce9e");
+	assert_int_equal(json_integer_value(json_object_get(claims, "isv_prod_id")), 0);
+	assert_int_equal(json_integer_value(json_object_get(claims, "isv_svn")), 0);
+	assert_string_equal(json_string_value(json_object_get(claims, "fmspc")), "00606a000000");
+	assert_true(strncmp(json_string_value(json_object_get(claims, "report_data")),
+	                    "74657374000", 11) == 0);
+	json_decref(claims);
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev, NULL, NULL, NOW_2026),
+	                 COFFER_EVERIFY);
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_sgx, ev,
+	                              "{\"allow_debug\":true,\"mr_enclave\":[\"00\"]}", NULL,
+	                              NOW_2026),
+	                 COFFER_EINVAL);
+	json_decref(ev);
+	/* the 2019 sample's chain ends at Intel's test root, not the real one */
+	q = vread("sgx/intel-dcap-sampleData-2019/quote.dat", &len);
+	ctx = ctx_plain();
+	assert_int_not_equal(coffer_tdx_verify(&r, ctx, q, len, 1600000000), 0);
+	coffer_tdx_ctx_free(ctx);
+	free(q);
+}
+
+/* --- event log ----------------------------------------------------------------- */
+
+static void test_eventlog_replay(void **state)
+{
+	size_t len, ql;
+	uint8_t *el = vread("tdx/go-tdx-guest/ccel/ccel_data.dat", &len);
+	uint8_t *q = vread("tdx/go-tdx-guest/ccel/cos-113-tdx-quote.dat", &ql);
+	coffer_tdx_eventlog log;
+	uint8_t rtmr[4][48];
+
+	(void)state;
+	assert_int_equal(coffer_tdx_eventlog_parse(&log, el, len), 0);
+	assert_true(log.count > 10);
+	assert_int_equal(coffer_tdx_eventlog_replay(rtmr, &log), 0);
+	for (int i = 0; i < 4; i++)
+		assert_memory_equal(rtmr[i], q + 48 + COFFER_TDX_OFF_RTMR0 + 48 * i, 48);
+	coffer_tdx_eventlog_clear(&log);
+	/* truncations fail or stop cleanly, never read past the end */
+	for (size_t n = 0; n < 18101; n += 97)
+		if (coffer_tdx_eventlog_parse(&log, el, n) == 0)
+			coffer_tdx_eventlog_clear(&log);
+	free(el);
+	free(q);
+
+	/* trustee's logs (td-shim padded with 0x00, OVMF with 0xFF) parse */
+	el = vread("tdx/trustee/CCEL_data", &len);
+	assert_int_equal(coffer_tdx_eventlog_parse(&log, el, len), 0);
+	assert_true(log.count > 0);
+	coffer_tdx_eventlog_clear(&log);
+	free(el);
+	el = vread("tdx/trustee/CCEL_data_ovmf", &len);
+	assert_int_equal(coffer_tdx_eventlog_parse(&log, el, len), 0);
+	assert_int_equal(log.count, 20);
+	coffer_tdx_eventlog_clear(&log);
+	el[0x24] = 'X'; /* the Spec ID signature */
+	assert_int_equal(coffer_tdx_eventlog_parse(&log, el, len), COFFER_EINVAL);
+	free(el);
+}
+
+static void test_eventlog_verifier(void **state)
+{
+	json_t *ev = evidence_of("tdx/go-tdx-guest/ccel/cos-113-tdx-quote.dat",
+	                         "tdx/go-tdx-guest/ccel/ccel_data.dat"),
+	       *claims = NULL, *logs;
+
+	(void)state;
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev, NULL, NULL, NOW_2026), 0);
+	logs = json_object_get(claims, "uefi_event_logs");
+	assert_true(json_array_size(logs) > 10);
+	assert_non_null(json_object_get(json_array_get(logs, 0), "type_name"));
+	json_decref(claims);
+	json_decref(ev);
+	/* a log that is not this quote's */
+	ev = evidence_of("tdx/go-tdx-guest/ccel/cos-113-tdx-quote.dat",
+	                 "tdx/trustee/CCEL_data_ovmf");
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev, NULL, NULL, NOW_2026),
+	                 COFFER_EVERIFY);
+	assert_non_null(strstr(coffer_error_last(), "RTMR0"));
+	json_decref(ev);
+}
+
+/* --- simulated TDX ------------------------------------------------------------- */
+
+static void test_sim(void **state)
+{
+	char dir[] = "/tmp/tdx_test_simXXXXXX";
+	char root[600], coll[600];
+	sim_tdx_params sp;
+	uint8_t *q = NULL;
+	size_t qlen = 0;
+	coffer_tdx_ctx_options o = COFFER_TDX_CTX_OPTIONS_INIT;
+	coffer_tdx_ctx *ctx = NULL;
+	coffer_tdx_result r;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sim_tdx_init(dir), 0);
+	snprintf(root, sizeof(root), "%s/tdx/root.pem", dir);
+	snprintf(coll, sizeof(coll), "%s/tdx/collateral", dir);
+
+	sim_tdx_params_init(&sp);
+	memset(sp.report_data, 0xab, 64);
+	memset(sp.mr_td, 0x11, 48);
+	memset(sp.mr_config_id, 0x22, 48);
+	memset(sp.rtmr[2], 0x33, 48);
+	assert_int_equal(sim_tdx_quote(&q, &qlen, dir, &sp), 0);
+
+	/* the real Intel root alone does not trust it */
+	ctx = ctx_plain();
+	assert_int_equal(coffer_tdx_verify(&r, ctx, q, qlen, 0), COFFER_EVERIFY);
+	coffer_tdx_ctx_free(ctx);
+
+	o.sim_root = root;
+	o.no_intel_root = true;
+	o.collateral_dir = coll;
+	assert_int_equal(coffer_tdx_ctx_new(&ctx, &o), 0);
+	if (coffer_tdx_verify(&r, ctx, q, qlen, 0) != 0)
+		fail_msg("sim quote: %s", coffer_error_last());
+	assert_string_equal(r.root, "sim");
+	assert_int_equal(r.quote.version, 4);
+	assert_int_equal(r.tcb_status, COFFER_TDX_TCB_UP_TO_DATE);
+	assert_memory_equal(r.quote.body + COFFER_TDX_OFF_MR_TD, sp.mr_td, 48);
+	assert_memory_equal(r.quote.body + COFFER_TDX_OFF_RTMR0 + 96, sp.rtmr[2], 48);
+	assert_memory_equal(r.pck.fmspc, SIM_TDX_FMSPC, 6);
+	coffer_tdx_result_clear(&r);
+	free(q);
+
+	/* an old TDX module SVN: OutOfDate by the sim TCB info */
+	sp.tee_tcb_svn[0] = 1;
+	assert_int_equal(sim_tdx_quote(&q, &qlen, dir, &sp), 0);
+	assert_int_equal(coffer_tdx_verify(&r, ctx, q, qlen, 0), 0);
+	assert_int_equal(r.tcb_status, COFFER_TDX_TCB_OUT_OF_DATE);
+	assert_true(json_array_size(r.advisory_ids) > 0);
+	coffer_tdx_result_clear(&r);
+	free(q);
+
+	/* debug, through the registry: refused; v5 quote verifies */
+	sim_tdx_params_init(&sp);
+	sp.debug = true;
+	sp.version = 5;
+	assert_int_equal(sim_tdx_quote(&q, &qlen, dir, &sp), 0);
+	{
+		char *b64 = NULL;
+		json_t *ev, *claims = NULL;
+		coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
+
+		assert_int_equal(coffer_base64_encode(&b64, NULL, q, qlen, COFFER_B64_STD), 0);
+		ev = json_pack("{s:s}", "quote", b64);
+		free(b64);
+		p.sim_root = root;
+		p.collateral_dir = coll;
+		assert_int_equal(coffer_verifier_tdx_sim.verify(&claims, ev, &p), COFFER_EDENIED);
+		assert_non_null(strstr(coffer_error_last(), "debug"));
+		/* without a configured sim root: never trusted */
+		p.sim_root = NULL;
+		assert_int_not_equal(coffer_verifier_tdx.verify(&claims, ev, &p), 0);
+		json_decref(ev);
+	}
+	free(q);
+	coffer_tdx_ctx_free(ctx);
+
+	/* a CRL from the sim PCK CA that revokes the leaf */
+	{
+		char crl[700];
+		snprintf(crl, sizeof(crl), "%s/pck-revoked.crl", coll);
+		assert_int_equal(sim_tdx_write_revocation(dir, crl), 0);
+		assert_int_equal(coffer_tdx_ctx_new(&ctx, &o), 0);
+		sim_tdx_params_init(&sp);
+		assert_int_equal(sim_tdx_quote(&q, &qlen, dir, &sp), 0);
+		assert_int_equal(coffer_tdx_verify(&r, ctx, q, qlen, 0), COFFER_EVERIFY);
+		assert_non_null(strstr(coffer_error_last(), "revoked"));
+		free(q);
+		coffer_tdx_ctx_free(ctx);
+		unlink(crl);
+	}
+	sim_tdx_remove(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest vector_tests[] = {
+		cmocka_unit_test(test_builtin_root),
+		cmocka_unit_test(test_positive_vectors),
+		cmocka_unit_test(test_negative_vectors),
+		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_parse_lengths),
+		cmocka_unit_test(test_collateral_pairings),
+		cmocka_unit_test(test_collateral_rejects),
+		cmocka_unit_test(test_crls_real),
+		cmocka_unit_test(test_claims_trustee),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_binding),
+		cmocka_unit_test(test_collateral_dir),
+		cmocka_unit_test(test_sgx_v3),
+		cmocka_unit_test(test_eventlog_replay),
+		cmocka_unit_test(test_eventlog_verifier),
+	};
+	const struct CMUnitTest sim_tests[] = {
+		cmocka_unit_test(test_sim),
+	};
+	int failed;
+
+	failed = cmocka_run_group_tests_name("tdx_sim", sim_tests, NULL, NULL);
+	vec = test_env_dir("COFFER_VECTORS");
+	if (vec == NULL) {
+		fprintf(stderr, "SKIPPED: COFFER_VECTORS absent: vector tests not run\n");
+		return failed ? 1 : TEST_SKIP_RC;
+	}
+	return failed | cmocka_run_group_tests_name("tdx_vectors", vector_tests, NULL, NULL);
+}
