@@ -8,6 +8,9 @@ static const coffer_verifier *const verifiers[] = {
 	&coffer_verifier_sample,
 	&coffer_verifier_snp,
 	&coffer_verifier_snp_sim,
+	&coffer_verifier_tdx,
+	&coffer_verifier_tdx_sim,
+	&coffer_verifier_sgx,
 	NULL,
 };
 
