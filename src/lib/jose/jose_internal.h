@@ -75,6 +75,9 @@ int jose_concat_kdf(uint8_t *out, size_t outlen, const uint8_t *z, size_t zlen, 
 /* RFC 3394 AES key wrap / unwrap (KEK 16/24/32 bytes). */
 int jose_aes_kw(uint8_t *out, size_t *outlen, const uint8_t *kek, size_t keklen, const uint8_t *in,
                 size_t inlen, bool wrap);
+/* AES-256-GCM with a 12-byte IV and a 16-byte tag. */
+int jose_a256gcm_seal(uint8_t *ct, uint8_t *tag, const uint8_t *cek, const uint8_t *iv,
+                      const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t len);
 /* ECDH shared secret between `priv` and `peer`. */
 int jose_ecdh(coffer_secret *z, EVP_PKEY *priv, EVP_PKEY *peer);
 

@@ -81,8 +81,8 @@ static int resolve_alg(enum jwe_alg *out, const coffer_jwk *k, const char *alg, 
 
 /* ---- content encryption: A256GCM ---- */
 
-static int gcm_seal(uint8_t *ct, uint8_t *tag, const uint8_t *cek, const uint8_t *iv,
-                    const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t len)
+int jose_a256gcm_seal(uint8_t *ct, uint8_t *tag, const uint8_t *cek, const uint8_t *iv,
+                      const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t len)
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	int n = 0, ok;
@@ -275,7 +275,7 @@ static int encrypt_one(jwe_text *t, const coffer_jwk *k, const char *alg, bool a
 	if (error < 0 || (error = jose_b64_put(&t->buf, iv, IV_LEN)) < 0)
 		goto out;
 	t->len[2] = t->buf.len - t->off[2];
-	if ((error = gcm_seal(ct, tag, cek.ptr, iv, t->buf.ptr, t->len[0], pt, len)) < 0)
+	if ((error = jose_a256gcm_seal(ct, tag, cek.ptr, iv, t->buf.ptr, t->len[0], pt, len)) < 0)
 		goto out;
 	error = coffer_buf_putc(&t->buf, '.');
 	t->off[3] = t->buf.len;
@@ -443,8 +443,8 @@ int coffer_jwe_encrypt_general(json_t **out, coffer_jwk *const *recipients, cons
 			goto out;
 		}
 	}
-	if ((error = gcm_seal(ct, tag, cek.ptr, iv, (const uint8_t *)prot, sizeof(prot) - 1,
-	                      plaintext, len)) < 0)
+	if ((error = jose_a256gcm_seal(ct, tag, cek.ptr, iv, (const uint8_t *)prot,
+	                               sizeof(prot) - 1, plaintext, len)) < 0)
 		goto out;
 	if (json_object_set_new(o, "protected", json_string(prot)) != 0 ||
 	    json_object_set(o, "recipients", rs) != 0) {
@@ -703,9 +703,6 @@ static int decrypt_core(coffer_secret *out, jwe_msg *m, const jwe_rcpt *rs, size
 
 	if (!k->priv)
 		return coffer_error_set(COFFER_EINVAL, "JWE: decryption needs a private key");
-	if (m->iv_len != IV_LEN || m->tag_len != TAG_LEN)
-		return coffer_error_set(COFFER_EINVAL, "JWE: iv must be %d bytes and tag %d",
-		                        IV_LEN, TAG_LEN);
 	if (m->ct_len > JOSE_MAX_INPUT)
 		return coffer_error_set(COFFER_ELIMIT, "JWE: ciphertext too large");
 	if (m->aad != NULL) {
@@ -727,6 +724,13 @@ static int decrypt_core(coffer_secret *out, jwe_msg *m, const jwe_rcpt *rs, size
 			goto out;
 		if ((error = check_header(&a, h, o)) < 0) {
 			json_decref(h);
+			goto out;
+		}
+		if (m->iv_len != IV_LEN || m->tag_len != TAG_LEN) {
+			json_decref(h);
+			error = coffer_error_set(COFFER_EINVAL,
+			                         "JWE: iv must be %d bytes and tag %d", IV_LEN,
+			                         TAG_LEN);
 			goto out;
 		}
 		hkid = json_string_value(json_object_get(h, "kid"));
@@ -841,6 +845,12 @@ int coffer_jwe_decrypt_json(coffer_secret *out, const json_t *jwe, const coffer_
 			goto out;
 		}
 		ek = json_object_get(r, "encrypted_key");
+		if (ek == NULL) {
+			/* absent for "dir" and "ECDH-ES": refused later by alg */
+			rs[i].ek = "";
+			rs[i].ek_len = 0;
+			continue;
+		}
 		if (!json_is_string(ek)) {
 			error = coffer_error_set(COFFER_EINVAL,
 			                         "JWE: \"encrypted_key\" missing or not a string");
