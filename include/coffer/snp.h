@@ -140,6 +140,12 @@ int coffer_snp_report_verify_der(const coffer_snp_report *r, const uint8_t *der,
  * "cert_chain": [...]|null}. */
 int coffer_snp_evidence_report(coffer_snp_report **out, const json_t *evidence);
 
+/* Add the certificates and CRLs of a PEM or DER file to the evidence's
+ * `cert_chain`, each typed by its subject (SEV-VCEK -> VCEK, SEV-VLEK -> VLEK,
+ * ARK-* -> ARK, SEV-VLEK-* -> ASVK, SEV-* -> ASK; CRLs -> CRL). An endorsement
+ * key replaces an entry of the same type already there. */
+int coffer_snp_evidence_add_certs(json_t *evidence, const uint8_t *data, size_t len);
+
 /* Add one collateral file (PEM or DER: VCEK/VLEK certificates, ASK/ASVK,
  * CRLs) to the cache directory, after it verifies against a trusted ARK
  * (built in, in p->roots_dir, or p->sim_root). Certificates that do not

@@ -259,6 +259,24 @@ static int write_cert(const char *path, X509 *x)
 	return error;
 }
 
+/* ASK then ARK, as AMD's KDS serves cert_chain */
+static int write_chain(const char *path, X509 *ask, X509 *ark)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+	int error;
+
+	if (b == NULL || PEM_write_bio_X509(b, ask) != 1 || PEM_write_bio_X509(b, ark) != 1 ||
+	    (n = BIO_get_mem_data(b, &p)) <= 0) {
+		BIO_free(b);
+		return coffer_error_set_ssl(COFFER_ERROR, "sim: PEM");
+	}
+	error = coffer_file_write(path, p, (size_t)n, 0644);
+	BIO_free(b);
+	return error;
+}
+
 static int write_key(const char *path, EVP_PKEY *k)
 {
 	BIO *b = BIO_new(BIO_s_mem());
@@ -299,6 +317,8 @@ int sim_snp_save(const sim_snp *s, const char *dir)
 	    (error = write_cert(path, s->ark)) < 0 ||
 	    (error = snp_dir(path, sizeof(path), dir, "ask.pem")) < 0 ||
 	    (error = write_cert(path, s->ask)) < 0 ||
+	    (error = snp_dir(path, sizeof(path), dir, "cert_chain.pem")) < 0 ||
+	    (error = write_chain(path, s->ask, s->ark)) < 0 ||
 	    (error = snp_dir(path, sizeof(path), dir, "ark.key")) < 0 ||
 	    (error = write_key(path, s->ark_key)) < 0 ||
 	    (error = snp_dir(path, sizeof(path), dir, "ask.key")) < 0 ||

@@ -182,3 +182,116 @@ out:
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	return error;
 }
+
+static int chain_entry(json_t *chain, const char *type, const unsigned char *der, int len,
+                       bool replace)
+{
+	json_t *data = json_array(), *ent;
+	size_t i;
+	json_t *e;
+
+	if (data == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	for (int k = 0; k < len; k++)
+		if (json_array_append_new(data, json_integer(der[k])) < 0) {
+			json_decref(data);
+			return coffer_error_set(COFFER_ENOMEM, "out of memory");
+		}
+	if (replace) {
+		json_array_foreach(chain, i, e)
+		{
+			const char *t = json_string_value(json_object_get(e, "cert_type"));
+			if (t && strcmp(t, type) == 0) {
+				json_array_remove(chain, i);
+				i--;
+			}
+		}
+	}
+	ent = json_pack("{s:s,s:o}", "cert_type", type, "data", data);
+	if (ent == NULL || json_array_append_new(chain, ent) < 0)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	return 0;
+}
+
+int coffer_snp_evidence_add_certs(json_t *ev, const uint8_t *data, size_t len)
+{
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+	json_t *chain;
+	int error;
+
+	if (certs == NULL || crls == NULL) {
+		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!json_is_object(ev)) {
+		error = coffer_error_set(COFFER_EINVAL, "SNP evidence: not a JSON object");
+		goto out;
+	}
+	chain = json_object_get(ev, "cert_chain");
+	if (!json_is_array(chain)) {
+		chain = json_array();
+		if (chain == NULL || json_object_set_new(ev, "cert_chain", chain) < 0) {
+			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if ((error = snp_load_objects(certs, crls, data, len)) < 0)
+		goto out;
+	for (int i = 0; i < sk_X509_num(certs); i++) {
+		X509 *x = sk_X509_value(certs, i);
+		unsigned char *der = NULL;
+		char cn[64] = "";
+		const char *type;
+		bool replace = false;
+		int dl;
+
+		if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+		                              (int)sizeof(cn)) < 0)
+			cn[0] = '\0';
+		ERR_clear_error();
+		if (strcmp(cn, "SEV-VCEK") == 0) {
+			type = "VCEK";
+			replace = true;
+		} else if (strcmp(cn, "SEV-VLEK") == 0) {
+			type = "VLEK";
+			replace = true;
+		} else if (strncmp(cn, "ARK-", 4) == 0) {
+			type = "ARK";
+		} else if (strncmp(cn, "SEV-VLEK-", 9) == 0) {
+			type = "ASVK";
+		} else if (strncmp(cn, "SEV-", 4) == 0) {
+			type = "ASK";
+		} else {
+			error = coffer_error_set(COFFER_EINVAL,
+			                         "certificate '%s' is not an AMD SEV certificate",
+			                         cn);
+			goto out;
+		}
+		if ((dl = i2d_X509(x, &der)) <= 0) {
+			error = coffer_error_set_ssl(COFFER_ERROR, "certificate encoding");
+			goto out;
+		}
+		error = chain_entry(chain, type, der, dl, replace);
+		OPENSSL_free(der);
+		if (error < 0)
+			goto out;
+	}
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		unsigned char *der = NULL;
+		int dl = i2d_X509_CRL(sk_X509_CRL_value(crls, i), &der);
+		if (dl <= 0) {
+			error = coffer_error_set_ssl(COFFER_ERROR, "CRL encoding");
+			goto out;
+		}
+		error = chain_entry(chain, "CRL", der, dl, false);
+		OPENSSL_free(der);
+		if (error < 0)
+			goto out;
+	}
+	error = 0;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return error;
+}

@@ -1,0 +1,113 @@
+/*
+ * coffer collateral add FILE: put vendor-signed collateral (SEV-SNP VCEK/VLEK
+ * certificates, AMD CRLs) into the cache a broker or `coffer evidence verify
+ * --collateral` reads. Anyone may add: a certificate is stored only after it
+ * chains to a trusted AMD root, and it is checked again on every use
+ * (PERSONAS.md, infrastructure-operator).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coffer/evidence.h"
+#include "coffer/file.h"
+#include "coffer/snp.h"
+#include "coffer/tdx.h"
+#include "cli.h"
+#include "cli_rfc3339.h"
+
+#define COLLATERAL_FILE_MAX    ((size_t)256 * 1024)
+#define COLLATERAL_DEFAULT_DIR "/var/lib/coffer/collateral"
+
+const char cmd_collateral_help[] =
+        "add FILE [--collateral DIR] [--roots DIR] [--at RFC3339]: add verified VCEK/VLEK "
+        "certificates or CRLs to the collateral cache";
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: coffer collateral add FILE [--collateral DIR] [--roots DIR]\n"
+	           "                              [--sim-root FILE] [--at RFC3339]\n"
+	           "Add SEV-SNP VCEK/VLEK certificates (DER or PEM, with their ASK if wanted) and\n"
+	           "AMD CRLs to the collateral cache, after they verify against a trusted ARK.\n"
+	           "  --collateral DIR  the cache (default $COFFER_COLLATERAL "
+	           "or " COLLATERAL_DEFAULT_DIR ")\n"
+	           "  --roots DIR       extra trusted roots (*.pem)\n"
+	           "  --sim-root FILE   trust this simulated root (tests only)\n"
+	           "  --at RFC3339      check validity at this time (expired certificates)\n"
+	           "Exit: 0 stored, 1 not verified (nothing stored for it), 2 usage or input "
+	           "error.\n");
+}
+
+static int add(int argc, char **argv)
+{
+	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
+	const char *file = NULL, *dir = getenv("COFFER_COLLATERAL"), *at = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	unsigned stored = 0;
+	int error;
+
+	for (int i = 1; i < argc; i++) {
+		const char **slot = NULL;
+		if (strcmp(argv[i], "--collateral") == 0)
+			slot = &dir;
+		else if (strcmp(argv[i], "--roots") == 0)
+			slot = &p.roots_dir;
+		else if (strcmp(argv[i], "--sim-root") == 0)
+			slot = &p.sim_root;
+		else if (strcmp(argv[i], "--at") == 0)
+			slot = &at;
+		else if (argv[i][0] != '-' && file == NULL) {
+			file = argv[i];
+			continue;
+		}
+		if (slot == NULL || i + 1 >= argc) {
+			cli_error("collateral", "unknown or incomplete argument '%s'", argv[i]);
+			usage(stderr);
+			return CLI_USAGE;
+		}
+		*slot = argv[++i];
+	}
+	if (file == NULL) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (dir == NULL || dir[0] == '\0')
+		dir = COLLATERAL_DEFAULT_DIR;
+	if (at != NULL && cli_parse_rfc3339(&p.now, at) != 0) {
+		cli_error("collateral", "--at: not an RFC 3339 time: '%s'", at);
+		return CLI_USAGE;
+	}
+	if ((error = coffer_file_read(&data, &len, file, COLLATERAL_FILE_MAX)) < 0) {
+		cli_error("collateral", "%s: %s", file, coffer_error_last());
+		return CLI_USAGE;
+	}
+	/* Intel TCB info / QE identity / signing chain / CRLs, else SEV-SNP */
+	error = coffer_tdx_collateral_add(dir, data, len, &p, &stored);
+	if (error == COFFER_ENOTFOUND)
+		error = coffer_snp_collateral_add(dir, data, len, &p, &stored);
+	free(data);
+	if (error < 0) {
+		cli_error("collateral", "%s: %s", file, coffer_error_last());
+		return cli_exit_code(error);
+	}
+	fprintf(stderr, "coffer collateral: %u item(s) from %s stored in %s\n", stored, file, dir);
+	return CLI_OK;
+}
+
+int cmd_collateral(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	if (cli_wants_help(argc - 1, argv + 1)) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (strcmp(argv[1], "add") == 0)
+		return add(argc - 1, argv + 1);
+	cli_error("collateral", "unknown subcommand '%s'", argv[1]);
+	usage(stderr);
+	return CLI_USAGE;
+}
