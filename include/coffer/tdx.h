@@ -184,6 +184,14 @@ typedef enum coffer_tdx_collateral_kind {
 int coffer_tdx_ctx_add_collateral(coffer_tdx_ctx *ctx, coffer_tdx_collateral_kind *kind_out,
                                   char *name_out, const uint8_t *data, size_t len);
 
+/* `coffer collateral add`: verify one Intel collateral document (TCB info, QE
+ * identity, TCB signing certificate chain, CRL) against the trust anchors of
+ * `p` (built-in Intel root, roots_dir, sim_root) and store it in <dir>/tdx/.
+ * COFFER_ENOTFOUND when the data is not Intel collateral at all (so the
+ * caller can offer it to another TEE's cache); *stored = 1 when written. */
+int coffer_tdx_collateral_add(const char *dir, const uint8_t *data, size_t len,
+                              const coffer_verify_params *p, unsigned *stored);
+
 /* Everything a verification established. Free with coffer_tdx_result_clear. */
 typedef struct coffer_tdx_result {
 	coffer_tdx_quote quote; /* view into the verified buffer */

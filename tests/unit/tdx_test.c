@@ -665,6 +665,53 @@ static void test_collateral_dir(void **state)
 	json_decref(ev);
 }
 
+static void rm_tree(const char *dir)
+{
+	char cmd[600];
+
+	/* test-made temporary directory only */
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void store_file(const char *dir, const char *rel, int want)
+{
+	size_t len;
+	uint8_t *d = vread(rel, &len);
+	unsigned stored = 9;
+	int rc = coffer_tdx_collateral_add(dir, d, len, NULL, &stored);
+
+	if (rc != want)
+		fail_msg("store %s: %d (%s), want %d", rel, rc, coffer_error_last(), want);
+	assert_int_equal(stored, rc == 0 ? 1 : 0);
+	free(d);
+}
+
+static void test_collateral_store(void **state)
+{
+	char dir[] = "/tmp/tdx_test_storeXXXXXX";
+	json_t *ev = evidence_of("tdx/trustee/tdx_quote_6.dat", NULL), *claims = NULL;
+	unsigned stored;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* signed JSON before its signing certificate: refused, nothing stored */
+	store_file(dir, "tdx/trustee/tcbInfo.json", COFFER_EVERIFY);
+	store_file(dir, "tdx/go-tdx-guest/tcbinfo_issuer_chain.pem", 0);
+	store_file(dir, "tdx/trustee/tcbInfo.json", 0);
+	store_file(dir, "tdx/trustee/enclaveIdentity.json", 0);
+	store_file(dir, "tdx/go-tdx-guest/rootcrl.der", 0);
+	/* not Intel collateral: left for another TEE's cache */
+	assert_int_equal(coffer_tdx_collateral_add(dir, (const uint8_t *)"hello", 5, NULL, &stored),
+	                 COFFER_ENOTFOUND);
+	store_file(dir, "roots/amd/milan_ark.pem", COFFER_ENOTFOUND);
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev, NULL, dir, NOW_2025), 0);
+	assert_string_equal(json_string_value(json_object_get(claims, "tcb_status")), "OutOfDate");
+	json_decref(claims);
+	json_decref(ev);
+	rm_tree(dir);
+}
+
 /* --- SGX quote v3 -------------------------------------------------------------- */
 
 static void test_sgx_v3(void **state)
@@ -881,6 +928,7 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_binding),
 		cmocka_unit_test(test_collateral_dir),
+		cmocka_unit_test(test_collateral_store),
 		cmocka_unit_test(test_sgx_v3),
 		cmocka_unit_test(test_eventlog_replay),
 		cmocka_unit_test(test_eventlog_verifier),

@@ -163,6 +163,9 @@ int coffer_tdx_pck_chain_verify(EVP_PKEY **leaf_key, coffer_tdx_pck_info *pck,
                                 const char **root_kind, bool *crl_expired, coffer_tdx_ctx *ctx,
                                 const uint8_t *pem, size_t len, int64_t now);
 
+/* <dir>/tdx when it exists (coffer collateral add), else <dir> itself. */
+int coffer_tdx_collateral_dir(char *out, size_t n, const char *dir);
+
 int64_t coffer_tdx_asn1_time_to_unix(const ASN1_TIME *t);
 
 #endif

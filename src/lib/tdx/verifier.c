@@ -44,16 +44,20 @@ static int ctx_get(coffer_tdx_ctx **out, enum mode m, const coffer_verify_params
 	coffer_buf key = COFFER_BUF_INIT_MAX(16384);
 	coffer_tdx_ctx *ctx = NULL;
 	struct stat st;
+	char cdir[4096];
 	size_t slot = 0;
 	int error;
 
 	memset(&st, 0, sizeof(st));
-	if (p->collateral_dir)
-		(void)stat(p->collateral_dir, &st);
+	cdir[0] = 0;
+	if (p->collateral_dir) {
+		if ((error = coffer_tdx_collateral_dir(cdir, sizeof(cdir), p->collateral_dir)) < 0)
+			goto out;
+		(void)stat(cdir, &st);
+	}
 	if ((error = coffer_buf_printf(&key, "%d|%s|%s|%s|%lld.%ld", m == MODE_TDX_SIM,
 	                               p->roots_dir ? p->roots_dir : "",
-	                               p->sim_root ? p->sim_root : "",
-	                               p->collateral_dir ? p->collateral_dir : "",
+	                               p->sim_root ? p->sim_root : "", cdir,
 	                               (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec)) < 0)
 		goto out;
 	pthread_mutex_lock(&glue_lock);
@@ -73,7 +77,7 @@ static int ctx_get(coffer_tdx_ctx **out, enum mode m, const coffer_verify_params
 	o.no_intel_root = m == MODE_TDX_SIM;
 	o.roots_dir = m == MODE_TDX_SIM ? NULL : p->roots_dir;
 	o.sim_root = p->sim_root;
-	o.collateral_dir = p->collateral_dir;
+	o.collateral_dir = cdir[0] ? cdir : NULL;
 	if ((error = coffer_tdx_ctx_new(&ctx, &o)) < 0)
 		goto out;
 	ctx->refs = 2; /* the cache and the caller */
