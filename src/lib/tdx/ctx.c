@@ -120,8 +120,10 @@ void coffer_tdx_ctx_free(coffer_tdx_ctx *ctx)
 		coffer_tdx_qe_identity_free(ctx->qe_ids[i]);
 	for (size_t i = 0; i < ctx->ncrls; i++)
 		X509_CRL_free(ctx->crls[i]);
-	for (size_t i = 0; i < TDX_CACHE_SLOTS; i++)
+	for (size_t i = 0; i < TDX_CACHE_SLOTS; i++) {
 		EVP_PKEY_free(ctx->cache[i].leaf_key);
+		EVP_PKEY_free(ctx->keys[i].key);
+	}
 	X509_STORE_free(ctx->store);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);

@@ -139,6 +139,14 @@ typedef struct tdx_cache_entry {
 	uint64_t last_use;
 } tdx_cache_entry;
 
+/* Parsed attestation keys (importing a point costs as much as a third of a
+ * verification; a QE's key is the same in every quote it signs). */
+typedef struct tdx_key_entry {
+	uint8_t raw[64];
+	EVP_PKEY *key;
+	uint64_t last_use;
+} tdx_key_entry;
+
 struct coffer_tdx_ctx {
 	pthread_mutex_t lock;
 	int refs; /* users of a context shared by the registry glue */
@@ -154,6 +162,7 @@ struct coffer_tdx_ctx {
 	X509_CRL *crls[TDX_MAX_CRLS];
 	size_t ncrls;
 	tdx_cache_entry cache[TDX_CACHE_SLOTS];
+	tdx_key_entry keys[TDX_CACHE_SLOTS];
 	uint64_t clock;
 };
 

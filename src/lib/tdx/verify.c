@@ -48,6 +48,46 @@ static void pick_collateral(const tdx_tcb_info **ti, const tdx_qe_identity **qe,
 	pthread_mutex_unlock(&ctx->lock);
 }
 
+/* The attestation key as an EVP_PKEY (a new reference), from the cache. */
+static int attest_key(EVP_PKEY **out, coffer_tdx_ctx *ctx, const uint8_t raw[64])
+{
+	tdx_key_entry *slot = NULL;
+	EVP_PKEY *k = NULL;
+	int error;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (size_t i = 0; i < TDX_CACHE_SLOTS; i++) {
+		tdx_key_entry *e = &ctx->keys[i];
+		if (e->key && memcmp(e->raw, raw, 64) == 0) {
+			e->last_use = ++ctx->clock;
+			EVP_PKEY_up_ref(e->key);
+			*out = e->key;
+			pthread_mutex_unlock(&ctx->lock);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	if ((error = coffer_tdx_pkey_from_raw(&k, raw)) < 0)
+		return error;
+	pthread_mutex_lock(&ctx->lock);
+	for (size_t i = 0; i < TDX_CACHE_SLOTS; i++) {
+		if (ctx->keys[i].key == NULL) {
+			slot = &ctx->keys[i];
+			break;
+		}
+		if (slot == NULL || ctx->keys[i].last_use < slot->last_use)
+			slot = &ctx->keys[i];
+	}
+	EVP_PKEY_free(slot->key);
+	memcpy(slot->raw, raw, 64);
+	slot->key = k;
+	slot->last_use = ++ctx->clock;
+	EVP_PKEY_up_ref(k);
+	pthread_mutex_unlock(&ctx->lock);
+	*out = k;
+	return 0;
+}
+
 int coffer_tdx_verify(coffer_tdx_result *out, coffer_tdx_ctx *ctx, const uint8_t *quote, size_t len,
                       int64_t now)
 {
@@ -107,7 +147,7 @@ int coffer_tdx_verify(coffer_tdx_result *out, coffer_tdx_ctx *ctx, const uint8_t
 		}
 	}
 
-	if ((error = coffer_tdx_pkey_from_raw(&att_key, r.quote.attest_key)) < 0)
+	if ((error = attest_key(&att_key, ctx, r.quote.attest_key)) < 0)
 		goto out;
 	error = coffer_tdx_ecdsa_verify(att_key, quote, r.quote.signed_len, r.quote.signature);
 	if (error == COFFER_EVERIFY) {
