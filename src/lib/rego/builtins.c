@@ -1,0 +1,3003 @@
+/* Rego builtins: arithmetic and the functions attestation and admission
+ * policies use. Every builtin checks its argument types; a violation is a
+ * builtin error (strict, the default) or makes the call undefined
+ * (lenient). Integers stay exact in int64; results that overflow become
+ * doubles. Regular expressions go through PCRE2 with match limits. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "coffer/codec.h"
+#include "rego/eval.h"
+
+#define A(c) rg_ctx_arena(c)
+#define OUT(x)                               \
+	do {                                 \
+		*out = (x);                  \
+		return *out ? 0 : rg_oom(c); \
+	} while (0)
+
+static rv *mkstr(rg_ctx *c, const char *s, size_t n)
+{
+	return rv_str_copy(A(c), s, n);
+}
+
+/* ---- text buffers ---- */
+
+void rg_sb_put(rg_sbuf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->limit && b->n + n > b->limit) {
+		b->failed = true;
+		return;
+	}
+	if (b->n + n + 1 > b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 64;
+		while (nc < b->n + n + 1)
+			nc *= 2;
+		char *np = rg_alloc(b->ar, nc);
+		if (!np) {
+			b->failed = true;
+			return;
+		}
+		if (b->n)
+			memcpy(np, b->p, b->n);
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+void rg_sb_puts(rg_sbuf *b, const char *s)
+{
+	rg_sb_put(b, s, strlen(s));
+}
+
+static void dump_str(rg_sbuf *b, const char *s, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t start = 0;
+
+	rg_sb_put(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		const char *esc = NULL;
+		char tmp[7];
+		if (ch == '"')
+			esc = "\\\"";
+		else if (ch == '\\')
+			esc = "\\\\";
+		else if (ch == '\n')
+			esc = "\\n";
+		else if (ch == '\r')
+			esc = "\\r";
+		else if (ch == '\t')
+			esc = "\\t";
+		else if (ch < 0x20 || ch == '<' || ch == '>' || ch == '&') {
+			tmp[0] = '\\';
+			tmp[1] = 'u';
+			tmp[2] = '0';
+			tmp[3] = '0';
+			tmp[4] = hx[ch >> 4];
+			tmp[5] = hx[ch & 15];
+			tmp[6] = '\0';
+			esc = tmp;
+		}
+		if (esc) {
+			rg_sb_put(b, s + start, i - start);
+			rg_sb_puts(b, esc);
+			start = i + 1;
+		}
+	}
+	rg_sb_put(b, s + start, n - start);
+	rg_sb_put(b, "\"", 1);
+}
+
+void rg_dump(rg_sbuf *b, const rv *v)
+{
+	char num[64];
+
+	if (b->failed)
+		return;
+	switch (v->kind) {
+	case RV_NULL:
+		rg_sb_puts(b, "null");
+		return;
+	case RV_BOOL:
+		rg_sb_puts(b, v->u.b ? "true" : "false");
+		return;
+	case RV_NUM:
+		rv_num_format(num, sizeof(num), v);
+		rg_sb_puts(b, num);
+		return;
+	case RV_STR:
+		dump_str(b, v->u.s.s, v->u.s.len);
+		return;
+	case RV_ARR:
+	case RV_SET:
+		if (rv_force((rv *)v)) {
+			b->failed = true;
+			return;
+		}
+		rg_sb_put(b, "[", 1);
+		for (size_t i = 0; i < v->u.a.n; i++) {
+			if (i)
+				rg_sb_put(b, ",", 1);
+			rg_dump(b, v->u.a.items[i]);
+		}
+		rg_sb_put(b, "]", 1);
+		return;
+	default:
+		if (rv_force((rv *)v)) {
+			b->failed = true;
+			return;
+		}
+		rg_sb_put(b, "{", 1);
+		for (size_t i = 0; i < v->u.o.n; i++) {
+			if (i)
+				rg_sb_put(b, ",", 1);
+			if (v->u.o.keys[i]->kind == RV_STR) {
+				rg_dump(b, v->u.o.keys[i]);
+			} else {
+				rg_sbuf kb = { b->ar, NULL, 0, 0, 0, false };
+				rg_dump(&kb, v->u.o.keys[i]);
+				dump_str(b, kb.p ? kb.p : "", kb.n);
+			}
+			rg_sb_put(b, ":", 1);
+			rg_dump(b, v->u.o.vals[i]);
+		}
+		rg_sb_put(b, "}", 1);
+	}
+}
+
+/* ---- arithmetic ---- */
+
+static rv *set_op(rg_ctx *c, int op, rv *a, rv *b)
+{
+	rv_vec out = { 0 };
+	static rv *none[1];
+
+	if (op == OP_OR) {
+		for (size_t i = 0; i < a->u.a.n; i++)
+			if (rv_vec_push(A(c), &out, a->u.a.items[i]))
+				return NULL;
+		for (size_t i = 0; i < b->u.a.n; i++)
+			if (rv_vec_push(A(c), &out, b->u.a.items[i]))
+				return NULL;
+	} else {
+		for (size_t i = 0; i < a->u.a.n; i++) {
+			bool in = rv_set_has(b, a->u.a.items[i]);
+			if ((op == OP_AND) == in && rv_vec_push(A(c), &out, a->u.a.items[i]))
+				return NULL;
+		}
+	}
+	return rv_set(A(c), out.v ? out.v : none, out.n);
+}
+
+int rg_arith(rg_ctx *c, int op, rv *a, rv *b, rv **out);
+int rg_arith(rg_ctx *c, int op, rv *a, rv *b, rv **out)
+{
+	*out = NULL;
+	if (a == NULL) {
+		if (b->kind != RV_NUM)
+			return rg_bierr(c, "unary minus: operand must be number but got %s",
+			                rv_type_name(b));
+		if (b->isint && b->u.n.i != INT64_MIN)
+			OUT(rv_int(A(c), -b->u.n.i));
+		OUT(rv_double(A(c), -rv_num_d(b)));
+	}
+	if ((op == OP_SUB || op == OP_OR || op == OP_AND) && a->kind == RV_SET && b->kind == RV_SET)
+		OUT(set_op(c, op, a, b));
+	if (op == OP_OR || op == OP_AND)
+		return rg_bierr(c, "operands must be sets but got %s and %s", rv_type_name(a),
+		                rv_type_name(b));
+	if (a->kind != RV_NUM || b->kind != RV_NUM)
+		return rg_bierr(c, "operands must be numbers but got %s and %s", rv_type_name(a),
+		                rv_type_name(b));
+	if (a->isint && b->isint) {
+		int64_t x = a->u.n.i, y = b->u.n.i, r;
+		switch (op) {
+		case OP_ADD:
+			if (!__builtin_add_overflow(x, y, &r))
+				OUT(rv_int(A(c), r));
+			break;
+		case OP_SUB:
+			if (!__builtin_sub_overflow(x, y, &r))
+				OUT(rv_int(A(c), r));
+			break;
+		case OP_MUL:
+			if (!__builtin_mul_overflow(x, y, &r))
+				OUT(rv_int(A(c), r));
+			break;
+		case OP_DIV:
+			if (y == 0)
+				return rg_bierr(c, "divide by zero");
+			if (x % y == 0 && !(x == INT64_MIN && y == -1))
+				OUT(rv_int(A(c), x / y));
+			break;
+		case OP_MOD:
+			if (y == 0)
+				return rg_bierr(c, "modulo by zero");
+			if (y == -1)
+				OUT(rv_int(A(c), 0));
+			OUT(rv_int(A(c), x % y));
+		default:
+			break;
+		}
+	}
+	double x = rv_num_d(a), y = rv_num_d(b);
+	switch (op) {
+	case OP_ADD:
+		OUT(rv_double(A(c), x + y));
+	case OP_SUB:
+		OUT(rv_double(A(c), x - y));
+	case OP_MUL:
+		OUT(rv_double(A(c), x * y));
+	case OP_DIV:
+		if (y == 0)
+			return rg_bierr(c, "divide by zero");
+		OUT(rv_double(A(c), x / y));
+	case OP_MOD:
+		return rg_bierr(c, "modulo on floating-point number");
+	default:
+		return rg_bierr(c, "bad operator");
+	}
+}
+
+/* ---- argument helpers ---- */
+
+#define NEED(i, K, what)                                                                         \
+	do {                                                                                     \
+		if (args[i]->kind != (K))                                                        \
+			return rg_bierr(c, "%s: operand %d must be %s but got %s", __func__ + 3, \
+			                (i) + 1, what, rv_type_name(args[i]));                   \
+	} while (0)
+#define NEED_STR(i) NEED(i, RV_STR, "string")
+#define NEED_NUM(i) NEED(i, RV_NUM, "number")
+
+static int need_int(rg_ctx *c, rv *v, const char *fn, int64_t *out)
+{
+	if (v->kind != RV_NUM)
+		return rg_bierr(c, "%s: operand must be number but got %s", fn, rv_type_name(v));
+	if (!v->isint)
+		return rg_bierr(c, "%s: operand must be integer", fn);
+	*out = v->u.n.i;
+	return 1;
+}
+
+static int coll_items(rg_ctx *c, rv *v, rv ***items, size_t *n)
+{
+	if (rv_force(v))
+		return rg_oom(c);
+	if (v->kind == RV_ARR || v->kind == RV_SET) {
+		*items = v->u.a.items;
+		*n = v->u.a.n;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- aggregates ---- */
+
+static int bi_count(rg_ctx *c, rv **args, rv **out)
+{
+	rv *v = args[0];
+	if (v->kind == RV_STR) {
+		size_t n = 0;
+		for (size_t i = 0; i < v->u.s.len; i++)
+			if (((unsigned char)v->u.s.s[i] & 0xC0) != 0x80)
+				n++;
+		OUT(rv_int(A(c), (int64_t)n));
+	}
+	if (v->kind == RV_ARR || v->kind == RV_SET || v->kind == RV_OBJ)
+		OUT(rv_int(A(c), (int64_t)rv_len(v)));
+	return rg_bierr(c, "`count` requires array/object/set/string argument.");
+}
+
+static int sum_prod(rg_ctx *c, rv **args, rv **out, bool prod)
+{
+	rv **items = NULL;
+	size_t n = 0;
+	rv *acc;
+	int r;
+
+	if (!coll_items(c, args[0], &items, &n))
+		return rg_bierr(c, "%s: operand must be array or set but got %s",
+		                prod ? "product" : "sum", rv_type_name(args[0]));
+	acc = rv_int(A(c), prod ? 1 : 0);
+	RG_TRY_ALLOC(c, acc);
+	for (size_t i = 0; i < n; i++) {
+		if (items[i]->kind != RV_NUM)
+			return rg_bierr(c, "%s: element must be number but got %s",
+			                prod ? "product" : "sum", rv_type_name(items[i]));
+		if ((r = rg_arith(c, prod ? OP_MUL : OP_ADD, acc, items[i], &acc)) < 0 || !acc)
+			return r;
+	}
+	*out = acc;
+	return 0;
+}
+
+static int bi_sum(rg_ctx *c, rv **args, rv **out)
+{
+	return sum_prod(c, args, out, false);
+}
+
+static int bi_product(rg_ctx *c, rv **args, rv **out)
+{
+	return sum_prod(c, args, out, true);
+}
+
+static int minmax(rg_ctx *c, rv **args, rv **out, int sign)
+{
+	rv **items = NULL;
+	size_t n = 0;
+
+	if (!coll_items(c, args[0], &items, &n))
+		return rg_bierr(c, "%s: operand must be array or set but got %s",
+		                sign > 0 ? "max" : "min", rv_type_name(args[0]));
+	if (n == 0)
+		return 0;
+	rv *best = items[0];
+	for (size_t i = 1; i < n; i++)
+		if (rv_cmp(items[i], best) * sign > 0)
+			best = items[i];
+	*out = best;
+	return 0;
+}
+
+static int bi_max(rg_ctx *c, rv **args, rv **out)
+{
+	return minmax(c, args, out, 1);
+}
+
+static int bi_min(rg_ctx *c, rv **args, rv **out)
+{
+	return minmax(c, args, out, -1);
+}
+
+static int cmp_rv(const void *x, const void *y)
+{
+	return rv_cmp(*(rv *const *)x, *(rv *const *)y);
+}
+
+static int bi_sort(rg_ctx *c, rv **args, rv **out)
+{
+	rv **items = NULL;
+	size_t n = 0;
+
+	if (!coll_items(c, args[0], &items, &n))
+		return rg_bierr(c, "sort: operand must be array or set but got %s",
+		                rv_type_name(args[0]));
+	rv **cp = rg_alloc(A(c), (n ? n : 1) * sizeof(rv *));
+	RG_TRY_ALLOC(c, cp);
+	if (n)
+		memcpy(cp, items, n * sizeof(rv *));
+	qsort(cp, n, sizeof(rv *), cmp_rv);
+	OUT(rv_arr(A(c), cp, n));
+}
+
+static int anyall(rg_ctx *c, rv **args, rv **out, bool all)
+{
+	rv **items = NULL;
+	size_t n = 0;
+
+	if (!coll_items(c, args[0], &items, &n))
+		return rg_bierr(c, "%s: operand must be array or set", all ? "all" : "any");
+	for (size_t i = 0; i < n; i++) {
+		bool t = items[i]->kind == RV_BOOL && items[i]->u.b;
+		if (all && !t) {
+			*out = RV_FALSE;
+			return 0;
+		}
+		if (!all && t) {
+			*out = RV_TRUE;
+			return 0;
+		}
+	}
+	*out = rv_bool(all);
+	return 0;
+}
+
+static int bi_any(rg_ctx *c, rv **args, rv **out)
+{
+	return anyall(c, args, out, false);
+}
+
+static int bi_all(rg_ctx *c, rv **args, rv **out)
+{
+	return anyall(c, args, out, true);
+}
+
+/* ---- numbers ---- */
+
+static int bi_abs(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_NUM(0);
+	if (args[0]->isint && args[0]->u.n.i != INT64_MIN)
+		OUT(rv_int(A(c), args[0]->u.n.i < 0 ? -args[0]->u.n.i : args[0]->u.n.i));
+	OUT(rv_double(A(c), fabs(rv_num_d(args[0]))));
+}
+
+static int round_fn(rg_ctx *c, rv **args, rv **out, double (*f)(double))
+{
+	NEED_NUM(0);
+	if (args[0]->isint) {
+		*out = args[0];
+		return 0;
+	}
+	OUT(rv_double(A(c), f(rv_num_d(args[0]))));
+}
+
+static int bi_ceil(rg_ctx *c, rv **args, rv **out)
+{
+	return round_fn(c, args, out, ceil);
+}
+
+static int bi_floor(rg_ctx *c, rv **args, rv **out)
+{
+	return round_fn(c, args, out, floor);
+}
+
+static int bi_round(rg_ctx *c, rv **args, rv **out)
+{
+	return round_fn(c, args, out, round);
+}
+
+static int bi_plus(rg_ctx *c, rv **args, rv **out)
+{
+	return rg_arith(c, OP_ADD, args[0], args[1], out);
+}
+static int bi_minus(rg_ctx *c, rv **args, rv **out)
+{
+	return rg_arith(c, OP_SUB, args[0], args[1], out);
+}
+static int bi_mul(rg_ctx *c, rv **args, rv **out)
+{
+	return rg_arith(c, OP_MUL, args[0], args[1], out);
+}
+static int bi_div(rg_ctx *c, rv **args, rv **out)
+{
+	return rg_arith(c, OP_DIV, args[0], args[1], out);
+}
+static int bi_rem(rg_ctx *c, rv **args, rv **out)
+{
+	return rg_arith(c, OP_MOD, args[0], args[1], out);
+}
+static int bi_or(rg_ctx *c, rv **args, rv **out)
+{
+	return rg_arith(c, OP_OR, args[0], args[1], out);
+}
+static int bi_and(rg_ctx *c, rv **args, rv **out)
+{
+	return rg_arith(c, OP_AND, args[0], args[1], out);
+}
+static int bi_eq(rg_ctx *c, rv **args, rv **out)
+{
+	(void)c;
+	*out = rv_bool(rv_eq(args[0], args[1]));
+	return 0;
+}
+static int bi_neq(rg_ctx *c, rv **args, rv **out)
+{
+	(void)c;
+	*out = rv_bool(!rv_eq(args[0], args[1]));
+	return 0;
+}
+static int bi_lt(rg_ctx *c, rv **args, rv **out)
+{
+	(void)c;
+	*out = rv_bool(rv_cmp(args[0], args[1]) < 0);
+	return 0;
+}
+static int bi_lte(rg_ctx *c, rv **args, rv **out)
+{
+	(void)c;
+	*out = rv_bool(rv_cmp(args[0], args[1]) <= 0);
+	return 0;
+}
+static int bi_gt(rg_ctx *c, rv **args, rv **out)
+{
+	(void)c;
+	*out = rv_bool(rv_cmp(args[0], args[1]) > 0);
+	return 0;
+}
+static int bi_gte(rg_ctx *c, rv **args, rv **out)
+{
+	(void)c;
+	*out = rv_bool(rv_cmp(args[0], args[1]) >= 0);
+	return 0;
+}
+
+static int bi_numbers_range(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t a = 0, b = 0;
+	int r;
+
+	if ((r = need_int(c, args[0], "numbers.range", &a)) <= 0)
+		return r;
+	if ((r = need_int(c, args[1], "numbers.range", &b)) <= 0)
+		return r;
+	uint64_t n = (uint64_t)(a < b ? b - a : a - b) + 1;
+	if (n > 10000000)
+		return rg_error(c, "eval_limit_error", "numbers.range: range too large");
+	if ((r = rg_ctx_step(c, n)))
+		return r;
+	rv **items = rg_alloc(A(c), (size_t)n * sizeof(rv *));
+	RG_TRY_ALLOC(c, items);
+	for (uint64_t i = 0; i < n; i++) {
+		items[i] = rv_int(A(c), a < b ? a + (int64_t)i : a - (int64_t)i);
+		RG_TRY_ALLOC(c, items[i]);
+	}
+	OUT(rv_arr(A(c), items, (size_t)n));
+}
+
+static int bi_numbers_range_step(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t a = 0, b = 0, s = 0;
+	int r;
+
+	if ((r = need_int(c, args[0], "numbers.range_step", &a)) <= 0)
+		return r;
+	if ((r = need_int(c, args[1], "numbers.range_step", &b)) <= 0)
+		return r;
+	if ((r = need_int(c, args[2], "numbers.range_step", &s)) <= 0)
+		return r;
+	if (s <= 0)
+		return rg_bierr(c, "numbers.range_step: step must be a positive number above zero");
+	uint64_t n = (uint64_t)(a < b ? b - a : a - b) / (uint64_t)s + 1;
+	if (n > 10000000)
+		return rg_error(c, "eval_limit_error", "numbers.range_step: range too large");
+	if ((r = rg_ctx_step(c, n)))
+		return r;
+	rv **items = rg_alloc(A(c), (size_t)n * sizeof(rv *));
+	RG_TRY_ALLOC(c, items);
+	for (uint64_t i = 0; i < n; i++) {
+		items[i] = rv_int(A(c), a < b ? a + (int64_t)i * s : a - (int64_t)i * s);
+		RG_TRY_ALLOC(c, items[i]);
+	}
+	OUT(rv_arr(A(c), items, (size_t)n));
+}
+
+static int bi_to_number(rg_ctx *c, rv **args, rv **out)
+{
+	rv *v = args[0];
+
+	switch (v->kind) {
+	case RV_NULL:
+		OUT(rv_int(A(c), 0));
+	case RV_BOOL:
+		OUT(rv_int(A(c), v->u.b ? 1 : 0));
+	case RV_NUM:
+		*out = v;
+		return 0;
+	case RV_STR: {
+		char buf[128];
+		if (v->u.s.len == 0 || v->u.s.len >= sizeof(buf))
+			return rg_bierr(c, "to_number: invalid syntax");
+		memcpy(buf, v->u.s.s, v->u.s.len);
+		buf[v->u.s.len] = '\0';
+		char *end;
+		errno = 0;
+		long long ll = strtoll(buf, &end, 10);
+		if (*end == '\0' && errno == 0 && buf[0] != '+')
+			OUT(rv_int(A(c), ll));
+		errno = 0;
+		double d = strtod(buf, &end);
+		if (*end != '\0' || buf[0] == '+' || isspace((unsigned char)buf[0]) || isnan(d) ||
+		    isinf(d) || strchr(buf, 'x') || strchr(buf, 'X') || strchr(buf, 'n') ||
+		    strchr(buf, 'N'))
+			return rg_bierr(c, "to_number: invalid syntax");
+		OUT(rv_double(A(c), d));
+	}
+	default:
+		return rg_bierr(c, "to_number: operand must be null, boolean, number or string");
+	}
+}
+
+static int bi_format_int(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t base = 0;
+	char buf[80];
+	int r;
+
+	NEED_NUM(0);
+	if ((r = need_int(c, args[1], "format_int", &base)) <= 0)
+		return r;
+	if (base != 2 && base != 8 && base != 10 && base != 16)
+		return rg_bierr(c, "format_int: operand 2 must be one of {2, 8, 10, 16}");
+	double d = rv_num_d(args[0]);
+	int64_t v = args[0]->isint ? args[0]->u.n.i : (int64_t)trunc(d);
+	bool neg = v < 0;
+	uint64_t u = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t p = sizeof(buf);
+	buf[--p] = '\0';
+	do {
+		buf[--p] = "0123456789abcdef"[u % (uint64_t)base];
+		u /= (uint64_t)base;
+	} while (u);
+	if (neg)
+		buf[--p] = '-';
+	OUT(mkstr(c, buf + p, sizeof(buf) - 1 - p));
+}
+
+static int bits2(rg_ctx *c, rv **args, rv **out, int op)
+{
+	int64_t a = 0, b = 0;
+	int r;
+
+	if ((r = need_int(c, args[0], "bits", &a)) <= 0)
+		return r;
+	if ((r = need_int(c, args[1], "bits", &b)) <= 0)
+		return r;
+	switch (op) {
+	case 0:
+		OUT(rv_int(A(c), a & b));
+	case 1:
+		OUT(rv_int(A(c), a | b));
+	case 2:
+		OUT(rv_int(A(c), a ^ b));
+	case 3:
+		if (b < 0)
+			return rg_bierr(c, "bits.lsh: negative shift");
+		if (b >= 63 || (a != 0 && (a > (INT64_MAX >> b) || a < (INT64_MIN >> b))))
+			OUT(rv_double(A(c), (double)a * pow(2.0, (double)b)));
+		OUT(rv_int(A(c), (int64_t)((uint64_t)a << b)));
+	default:
+		if (b < 0)
+			return rg_bierr(c, "bits.rsh: negative shift");
+		OUT(rv_int(A(c), b >= 63 ? (a < 0 ? -1 : 0) : a >> b));
+	}
+}
+
+static int bi_bits_and(rg_ctx *c, rv **args, rv **out)
+{
+	return bits2(c, args, out, 0);
+}
+static int bi_bits_or(rg_ctx *c, rv **args, rv **out)
+{
+	return bits2(c, args, out, 1);
+}
+static int bi_bits_xor(rg_ctx *c, rv **args, rv **out)
+{
+	return bits2(c, args, out, 2);
+}
+static int bi_bits_lsh(rg_ctx *c, rv **args, rv **out)
+{
+	return bits2(c, args, out, 3);
+}
+static int bi_bits_rsh(rg_ctx *c, rv **args, rv **out)
+{
+	return bits2(c, args, out, 4);
+}
+static int bi_bits_negate(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t a = 0;
+	int r;
+	if ((r = need_int(c, args[0], "bits.negate", &a)) <= 0)
+		return r;
+	OUT(rv_int(A(c), ~a));
+}
+
+/* ---- sets ---- */
+
+static int set_of_sets(rg_ctx *c, rv **args, rv **out, bool inter)
+{
+	rv *s = args[0];
+	if (s->kind != RV_SET)
+		return rg_bierr(c, "%s: operand must be set", inter ? "intersection" : "union");
+	for (size_t i = 0; i < s->u.a.n; i++)
+		if (s->u.a.items[i]->kind != RV_SET)
+			return rg_bierr(c, "%s: operand must be set of sets",
+			                inter ? "intersection" : "union");
+	static rv *none[1];
+	if (s->u.a.n == 0)
+		OUT(rv_set(A(c), none, 0));
+	rv *acc = s->u.a.items[0];
+	for (size_t i = 1; i < s->u.a.n; i++) {
+		acc = set_op(c, inter ? OP_AND : OP_OR, acc, s->u.a.items[i]);
+		RG_TRY_ALLOC(c, acc);
+	}
+	*out = acc;
+	return 0;
+}
+
+static int bi_union(rg_ctx *c, rv **args, rv **out)
+{
+	return set_of_sets(c, args, out, false);
+}
+
+static int bi_intersection(rg_ctx *c, rv **args, rv **out)
+{
+	return set_of_sets(c, args, out, true);
+}
+
+/* ---- strings ---- */
+
+static int bi_concat(rg_ctx *c, rv **args, rv **out)
+{
+	rv **items = NULL;
+	size_t n = 0;
+	rg_sbuf b = { A(c), NULL, 0, 0, 0, false };
+
+	NEED_STR(0);
+	if (!coll_items(c, args[1], &items, &n))
+		return rg_bierr(c, "concat: operand 2 must be array or set");
+	for (size_t i = 0; i < n; i++) {
+		if (items[i]->kind != RV_STR)
+			return rg_bierr(c, "concat: operand 2 must contain strings");
+		if (i)
+			rg_sb_put(&b, args[0]->u.s.s, args[0]->u.s.len);
+		rg_sb_put(&b, items[i]->u.s.s, items[i]->u.s.len);
+	}
+	if (b.failed)
+		return rg_oom(c);
+	OUT(rv_str(A(c), b.p ? b.p : "", b.n));
+}
+
+static const char *memfind(const char *h, size_t hn, const char *n, size_t nn)
+{
+	if (nn == 0)
+		return h;
+	if (nn > hn)
+		return NULL;
+	for (size_t i = 0; i + nn <= hn; i++)
+		if (h[i] == n[0] && memcmp(h + i, n, nn) == 0)
+			return h + i;
+	return NULL;
+}
+
+static int bi_contains(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	NEED_STR(1);
+	*out = rv_bool(memfind(args[0]->u.s.s, args[0]->u.s.len, args[1]->u.s.s,
+	                       args[1]->u.s.len) != NULL);
+	return 0;
+}
+
+static int bi_startswith(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	NEED_STR(1);
+	*out = rv_bool(args[0]->u.s.len >= args[1]->u.s.len &&
+	               memcmp(args[0]->u.s.s, args[1]->u.s.s, args[1]->u.s.len) == 0);
+	return 0;
+}
+
+static int bi_endswith(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	NEED_STR(1);
+	size_t a = args[0]->u.s.len, b = args[1]->u.s.len;
+	*out = rv_bool(a >= b && memcmp(args[0]->u.s.s + a - b, args[1]->u.s.s, b) == 0);
+	return 0;
+}
+
+static int bi_strings_any_prefix_match(rg_ctx *c, rv **args, rv **out);
+static int bi_strings_any_suffix_match(rg_ctx *c, rv **args, rv **out);
+
+static int any_match(rg_ctx *c, rv **args, rv **out, bool suffix)
+{
+	rv **s1 = NULL, **s2 = NULL;
+	size_t n1 = 0, n2 = 0;
+	rv *one[1];
+
+	if (args[0]->kind == RV_STR) {
+		one[0] = args[0];
+		s1 = one;
+		n1 = 1;
+	} else if (!coll_items(c, args[0], &s1, &n1)) {
+		return rg_bierr(c, "operand 1 must be string, array or set");
+	}
+	rv *two[1];
+	if (args[1]->kind == RV_STR) {
+		two[0] = args[1];
+		s2 = two;
+		n2 = 1;
+	} else if (!coll_items(c, args[1], &s2, &n2)) {
+		return rg_bierr(c, "operand 2 must be string, array or set");
+	}
+	for (size_t i = 0; i < n1; i++)
+		for (size_t j = 0; j < n2; j++) {
+			rv *x = s1[i], *y = s2[j];
+			if (x->kind != RV_STR || y->kind != RV_STR)
+				return rg_bierr(c, "operands must contain strings");
+			size_t a = x->u.s.len, b = y->u.s.len;
+			if (a >= b && memcmp(x->u.s.s + (suffix ? a - b : 0), y->u.s.s, b) == 0) {
+				*out = RV_TRUE;
+				return 0;
+			}
+		}
+	*out = RV_FALSE;
+	return 0;
+}
+
+static int bi_strings_any_prefix_match(rg_ctx *c, rv **args, rv **out)
+{
+	return any_match(c, args, out, false);
+}
+
+static int bi_strings_any_suffix_match(rg_ctx *c, rv **args, rv **out)
+{
+	return any_match(c, args, out, true);
+}
+
+static int case_map(rg_ctx *c, rv **args, rv **out, bool up)
+{
+	NEED_STR(0);
+	size_t n = args[0]->u.s.len;
+	char *p = rg_alloc(A(c), n + 1);
+	RG_TRY_ALLOC(c, p);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)args[0]->u.s.s[i];
+		p[i] = (char)(ch < 0x80 ? (up ? toupper(ch) : tolower(ch)) : ch);
+	}
+	OUT(rv_str(A(c), p, n));
+}
+
+static int bi_lower(rg_ctx *c, rv **args, rv **out)
+{
+	return case_map(c, args, out, false);
+}
+
+static int bi_upper(rg_ctx *c, rv **args, rv **out)
+{
+	return case_map(c, args, out, true);
+}
+
+static size_t utf8_next(const char *s, size_t n, size_t i)
+{
+	i++;
+	while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i++;
+	return i;
+}
+
+static int bi_split(rg_ctx *c, rv **args, rv **out)
+{
+	rv_vec parts = { 0 };
+	NEED_STR(0);
+	NEED_STR(1);
+	const char *s = args[0]->u.s.s, *d = args[1]->u.s.s;
+	size_t n = args[0]->u.s.len, dn = args[1]->u.s.len;
+
+	if (dn == 0) {
+		for (size_t i = 0; i < n;) {
+			size_t j = utf8_next(s, n, i);
+			rv *x = rv_str(A(c), s + i, j - i);
+			if (!x || rv_vec_push(A(c), &parts, x))
+				return rg_oom(c);
+			i = j;
+		}
+	} else {
+		size_t start = 0;
+		for (;;) {
+			const char *f = memfind(s + start, n - start, d, dn);
+			size_t end = f ? (size_t)(f - s) : n;
+			rv *x = rv_str(A(c), s + start, end - start);
+			if (!x || rv_vec_push(A(c), &parts, x))
+				return rg_oom(c);
+			if (!f)
+				break;
+			start = end + dn;
+		}
+	}
+	static rv *none[1];
+	OUT(rv_arr(A(c), parts.v ? parts.v : none, parts.n));
+}
+
+static int replace_n(rg_ctx *c, rv *str, rv *old, rv *new_, int64_t limit, rv **out)
+{
+	rg_sbuf b = { A(c), NULL, 0, 0, 0, false };
+	const char *s = str->u.s.s;
+	size_t n = str->u.s.len, on = old->u.s.len, start = 0;
+	int64_t count = 0;
+
+	if (on == 0) {
+		/* Go: insert at every rune boundary */
+		for (size_t i = 0; i <= n;) {
+			if (limit < 0 || count < limit) {
+				rg_sb_put(&b, new_->u.s.s, new_->u.s.len);
+				count++;
+			}
+			if (i == n)
+				break;
+			size_t j = utf8_next(s, n, i);
+			rg_sb_put(&b, s + i, j - i);
+			i = j;
+		}
+	} else {
+		while (limit < 0 || count < limit) {
+			const char *f = memfind(s + start, n - start, old->u.s.s, on);
+			if (!f)
+				break;
+			rg_sb_put(&b, s + start, (size_t)(f - s) - start);
+			rg_sb_put(&b, new_->u.s.s, new_->u.s.len);
+			start = (size_t)(f - s) + on;
+			count++;
+		}
+		rg_sb_put(&b, s + start, n - start);
+	}
+	if (b.failed)
+		return rg_oom(c);
+	*out = rv_str(A(c), b.p ? b.p : "", b.n);
+	return *out ? 0 : rg_oom(c);
+}
+
+static int bi_replace(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	NEED_STR(1);
+	NEED_STR(2);
+	return replace_n(c, args[0], args[1], args[2], -1, out);
+}
+
+static int bi_strings_replace_n(rg_ctx *c, rv **args, rv **out)
+{
+	rv *s = args[1];
+	if (args[0]->kind != RV_OBJ)
+		return rg_bierr(c, "strings.replace_n: operand 1 must be object");
+	NEED_STR(1);
+	if (rv_force(args[0]))
+		return rg_oom(c);
+	rv *o = args[0];
+	for (size_t i = 0; i < o->u.o.n; i++) {
+		if (o->u.o.keys[i]->kind != RV_STR || o->u.o.vals[i]->kind != RV_STR)
+			return rg_bierr(c, "strings.replace_n: patterns must be strings");
+	}
+	/* Go's strings.NewReplacer: at each position, try patterns in argument order
+	 * (here: key order), first match wins */
+	rg_sbuf b = { A(c), NULL, 0, 0, 0, false };
+	const char *p = s->u.s.s;
+	size_t n = s->u.s.len;
+	for (size_t i = 0; i < n;) {
+		bool hit = false;
+		for (size_t k = 0; k < o->u.o.n; k++) {
+			rv *key = o->u.o.keys[k];
+			if (key->u.s.len > 0 && key->u.s.len <= n - i &&
+			    memcmp(p + i, key->u.s.s, key->u.s.len) == 0) {
+				rg_sb_put(&b, o->u.o.vals[k]->u.s.s, o->u.o.vals[k]->u.s.len);
+				i += key->u.s.len;
+				hit = true;
+				break;
+			}
+		}
+		if (!hit)
+			rg_sb_put(&b, p + i++, 1);
+	}
+	if (b.failed)
+		return rg_oom(c);
+	OUT(rv_str(A(c), b.p ? b.p : "", b.n));
+}
+
+static size_t utf8_count(const char *s, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			k++;
+	return k;
+}
+
+/* byte offset of the rune index r (or n) */
+static size_t utf8_offset(const char *s, size_t n, size_t r)
+{
+	size_t i = 0;
+	while (r > 0 && i < n) {
+		i = utf8_next(s, n, i);
+		r--;
+	}
+	return i;
+}
+
+static int bi_indexof(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	NEED_STR(1);
+	const char *f = memfind(args[0]->u.s.s, args[0]->u.s.len, args[1]->u.s.s, args[1]->u.s.len);
+	if (!f)
+		OUT(rv_int(A(c), -1));
+	OUT(rv_int(A(c), (int64_t)utf8_count(args[0]->u.s.s, (size_t)(f - args[0]->u.s.s))));
+}
+
+static int bi_indexof_n(rg_ctx *c, rv **args, rv **out)
+{
+	rv_vec res = { 0 };
+	NEED_STR(0);
+	NEED_STR(1);
+	const char *s = args[0]->u.s.s;
+	size_t n = args[0]->u.s.len, start = 0;
+	for (;;) {
+		if (start > n)
+			break;
+		const char *f = memfind(s + start, n - start, args[1]->u.s.s, args[1]->u.s.len);
+		if (!f)
+			break;
+		rv *x = rv_int(A(c), (int64_t)utf8_count(s, (size_t)(f - s)));
+		if (!x || rv_vec_push(A(c), &res, x))
+			return rg_oom(c);
+		start = (size_t)(f - s) + 1;
+	}
+	static rv *none[1];
+	OUT(rv_arr(A(c), res.v ? res.v : none, res.n));
+}
+
+static int bi_substring(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t off = 0, len = 0;
+	int r;
+
+	NEED_STR(0);
+	if ((r = need_int(c, args[1], "substring", &off)) <= 0)
+		return r;
+	if ((r = need_int(c, args[2], "substring", &len)) <= 0)
+		return r;
+	if (off < 0)
+		return rg_bierr(c, "substring: negative offset");
+	const char *s = args[0]->u.s.s;
+	size_t n = args[0]->u.s.len;
+	size_t runes = utf8_count(s, n);
+	if ((uint64_t)off >= runes)
+		OUT(rv_str(A(c), "", 0));
+	size_t b0 = utf8_offset(s, n, (size_t)off);
+	size_t b1 = (len < 0 || (uint64_t)off + (uint64_t)len > runes)
+	                    ? n
+	                    : utf8_offset(s, n, (size_t)(off + len));
+	OUT(rv_str(A(c), s + b0, b1 - b0));
+}
+
+static bool in_cutset(const rv *cut, const char *p, size_t clen)
+{
+	const char *s = cut->u.s.s;
+	size_t n = cut->u.s.len;
+	for (size_t i = 0; i < n;) {
+		size_t j = utf8_next(s, n, i);
+		if (j - i == clen && memcmp(s + i, p, clen) == 0)
+			return true;
+		i = j;
+	}
+	return false;
+}
+
+static int trim_impl(rg_ctx *c, rv **args, rv **out, bool left, bool right)
+{
+	NEED_STR(0);
+	NEED_STR(1);
+	const char *s = args[0]->u.s.s;
+	size_t a = 0, b = args[0]->u.s.len;
+	if (left) {
+		while (a < b) {
+			size_t j = utf8_next(s, b, a);
+			if (!in_cutset(args[1], s + a, j - a))
+				break;
+			a = j;
+		}
+	}
+	if (right) {
+		while (b > a) {
+			size_t i = b - 1;
+			while (i > a && ((unsigned char)s[i] & 0xC0) == 0x80)
+				i--;
+			if (!in_cutset(args[1], s + i, b - i))
+				break;
+			b = i;
+		}
+	}
+	OUT(rv_str(A(c), s + a, b - a));
+}
+
+static int bi_trim(rg_ctx *c, rv **args, rv **out)
+{
+	return trim_impl(c, args, out, true, true);
+}
+static int bi_trim_left(rg_ctx *c, rv **args, rv **out)
+{
+	return trim_impl(c, args, out, true, false);
+}
+static int bi_trim_right(rg_ctx *c, rv **args, rv **out)
+{
+	return trim_impl(c, args, out, false, true);
+}
+
+static int bi_trim_space(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	const char *s = args[0]->u.s.s;
+	size_t a = 0, b = args[0]->u.s.len;
+	while (a < b && isspace((unsigned char)s[a]))
+		a++;
+	while (b > a && isspace((unsigned char)s[b - 1]))
+		b--;
+	OUT(rv_str(A(c), s + a, b - a));
+}
+
+static int bi_trim_prefix(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	NEED_STR(1);
+	size_t a = args[0]->u.s.len, b = args[1]->u.s.len;
+	if (a >= b && memcmp(args[0]->u.s.s, args[1]->u.s.s, b) == 0)
+		OUT(rv_str(A(c), args[0]->u.s.s + b, a - b));
+	*out = args[0];
+	return 0;
+}
+
+static int bi_trim_suffix(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	NEED_STR(1);
+	size_t a = args[0]->u.s.len, b = args[1]->u.s.len;
+	if (a >= b && memcmp(args[0]->u.s.s + a - b, args[1]->u.s.s, b) == 0)
+		OUT(rv_str(A(c), args[0]->u.s.s, a - b));
+	*out = args[0];
+	return 0;
+}
+
+static int bi_strings_reverse(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	const char *s = args[0]->u.s.s;
+	size_t n = args[0]->u.s.len, o = n;
+	char *p = rg_alloc(A(c), n + 1);
+	RG_TRY_ALLOC(c, p);
+	for (size_t i = 0; i < n;) {
+		size_t j = utf8_next(s, n, i);
+		o -= j - i;
+		memcpy(p + o, s + i, j - i);
+		i = j;
+	}
+	OUT(rv_str(A(c), p, n));
+}
+
+/* Go-style sprintf over Rego values. The conversion specs passed to
+ * snprintf are assembled only from a fixed set of flag, digit and verb
+ * characters checked below, so the non-literal format is safe. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void fmt_value(rg_sbuf *b, const rv *v, bool top)
+{
+	if (v->kind == RV_STR && top) {
+		rg_sb_put(b, v->u.s.s, v->u.s.len);
+		return;
+	}
+	rg_dump(b, v);
+}
+
+static int bi_sprintf(rg_ctx *c, rv **args, rv **out)
+{
+	rv **items = NULL;
+	size_t n = 0, ai = 0;
+	rg_sbuf b = { A(c), NULL, 0, 0, 0, false };
+
+	NEED_STR(0);
+	if (args[1]->kind != RV_ARR || !coll_items(c, args[1], &items, &n))
+		return rg_bierr(c, "sprintf: operand 2 must be array");
+	const char *f = args[0]->u.s.s;
+	size_t fn = args[0]->u.s.len;
+	for (size_t i = 0; i < fn; i++) {
+		if (f[i] != '%') {
+			rg_sb_put(&b, f + i, 1);
+			continue;
+		}
+		size_t st = i++;
+		if (i < fn && f[i] == '%') {
+			rg_sb_put(&b, "%", 1);
+			continue;
+		}
+		char spec[32];
+		size_t sl = 0;
+		spec[sl++] = '%';
+		while (i < fn && strchr("+-# 0", f[i]) && sl < 8)
+			spec[sl++] = f[i++];
+		while (i < fn && isdigit((unsigned char)f[i]) && sl < 16)
+			spec[sl++] = f[i++];
+		if (i < fn && f[i] == '.') {
+			spec[sl++] = f[i++];
+			while (i < fn && isdigit((unsigned char)f[i]) && sl < 24)
+				spec[sl++] = f[i++];
+		}
+		if (i >= fn) {
+			rg_sb_put(&b, f + st, fn - st);
+			break;
+		}
+		char verb = f[i];
+		if (ai >= n) {
+			rg_sb_puts(&b, "%!");
+			rg_sb_put(&b, &verb, 1);
+			rg_sb_puts(&b, "(MISSING)");
+			continue;
+		}
+		rv *v = items[ai++];
+		char tmp[512];
+		int r = -1;
+		switch (verb) {
+		case 'd':
+			if (v->kind == RV_NUM && (v->isint || v->big)) {
+				spec[sl++] = 'l';
+				spec[sl++] = 'l';
+				spec[sl++] = 'd';
+				spec[sl] = '\0';
+				r = snprintf(tmp, sizeof(tmp), spec, (long long)v->u.n.i);
+			} else if (v->kind == RV_NUM) {
+				/* Go prints %!d(float64=...) */
+				char num[64];
+				rv_num_format(num, sizeof(num), v);
+				r = snprintf(tmp, sizeof(tmp), "%%!d(float64=%s)", num);
+			}
+			break;
+		case 'f':
+		case 'e':
+		case 'g':
+		case 'E':
+		case 'G':
+			if (v->kind == RV_NUM) {
+				spec[sl++] = verb;
+				spec[sl] = '\0';
+				r = snprintf(tmp, sizeof(tmp), spec, rv_num_d(v));
+			}
+			break;
+		case 'x':
+		case 'X':
+		case 'o':
+		case 'b':
+			if (v->kind == RV_NUM && v->isint && verb != 'b') {
+				spec[sl++] = 'l';
+				spec[sl++] = 'l';
+				spec[sl++] = verb;
+				spec[sl] = '\0';
+				r = snprintf(tmp, sizeof(tmp), spec, (long long)v->u.n.i);
+			} else if (v->kind == RV_STR && (verb == 'x' || verb == 'X')) {
+				static const char lo[] = "0123456789abcdef",
+				                  up[] = "0123456789ABCDEF";
+				const char *hx = verb == 'x' ? lo : up;
+				for (size_t k = 0; k < v->u.s.len; k++) {
+					char h[2] = { hx[(unsigned char)v->u.s.s[k] >> 4],
+						      hx[(unsigned char)v->u.s.s[k] & 15] };
+					rg_sb_put(&b, h, 2);
+				}
+				continue;
+			} else if (v->kind == RV_NUM && v->isint && verb == 'b') {
+				uint64_t u = (uint64_t)v->u.n.i;
+				char bits[66];
+				size_t p = sizeof(bits);
+				bits[--p] = '\0';
+				do {
+					bits[--p] = (char)('0' + (u & 1));
+					u >>= 1;
+				} while (u);
+				rg_sb_puts(&b, bits + p);
+				continue;
+			}
+			break;
+		case 's':
+		case 'v':
+			if (v->kind == RV_NUM || v->kind == RV_STR || v->kind == RV_BOOL ||
+			    v->kind == RV_NULL) {
+				rg_sbuf vb = { A(c), NULL, 0, 0, 0, false };
+				fmt_value(&vb, v, true);
+				spec[sl++] = 's';
+				spec[sl] = '\0';
+				if (vb.failed)
+					return rg_oom(c);
+				if (sl == 2) {
+					rg_sb_put(&b, vb.p ? vb.p : "", vb.n);
+					continue;
+				}
+				r = snprintf(tmp, sizeof(tmp), spec, vb.p ? vb.p : "");
+			} else {
+				fmt_value(&b, v, true);
+				continue;
+			}
+			break;
+		case 'q':
+			if (v->kind == RV_STR) {
+				rg_dump(&b, v);
+				continue;
+			}
+			break;
+		case 't':
+			if (v->kind == RV_BOOL) {
+				rg_sb_puts(&b, v->u.b ? "true" : "false");
+				continue;
+			}
+			break;
+		default:
+			break;
+		}
+		if (r < 0) {
+			rg_sb_puts(&b, "%!");
+			rg_sb_put(&b, &verb, 1);
+			rg_sb_puts(&b, "(");
+			rg_dump(&b, v);
+			rg_sb_puts(&b, ")");
+			continue;
+		}
+		rg_sb_put(&b, tmp, (size_t)r < sizeof(tmp) ? (size_t)r : sizeof(tmp) - 1);
+	}
+	if (ai < n) {
+		rg_sb_puts(&b, "%!(EXTRA ");
+		for (size_t k = ai; k < n; k++) {
+			if (k > ai)
+				rg_sb_puts(&b, ", ");
+			rg_dump(&b, items[k]);
+		}
+		rg_sb_puts(&b, ")");
+	}
+	if (b.failed)
+		return rg_oom(c);
+	OUT(rv_str(A(c), b.p ? b.p : "", b.n));
+}
+
+#pragma GCC diagnostic pop
+
+/* ---- regex (PCRE2) ---- */
+
+typedef struct re_cache_ent {
+	char *pat;
+	size_t len;
+	pcre2_code *code;
+	struct re_cache_ent *next;
+} re_cache_ent;
+
+void rg_builtins_cleanup(rg_ctx *c)
+{
+	re_cache_ent *e = c->bi_cache;
+	while (e) {
+		re_cache_ent *n = e->next;
+		pcre2_code_free(e->code);
+		free(e->pat);
+		free(e);
+		e = n;
+	}
+	c->bi_cache = NULL;
+}
+
+static pcre2_code *re_get(rg_ctx *c, const rv *pat, bool *bad)
+{
+	int errcode;
+	PCRE2_SIZE erroff;
+	int count = 0;
+
+	*bad = false;
+	for (re_cache_ent *e = c->bi_cache; e; e = e->next, count++)
+		if (e->len == pat->u.s.len && memcmp(e->pat, pat->u.s.s, e->len) == 0)
+			return e->code;
+	pcre2_code *code =
+	        pcre2_compile((PCRE2_SPTR)pat->u.s.s, pat->u.s.len,
+	                      PCRE2_UTF | PCRE2_NO_UTF_CHECK * 0, &errcode, &erroff, NULL);
+	if (!code) {
+		*bad = true;
+		return NULL;
+	}
+	re_cache_ent *e = calloc(1, sizeof(*e));
+	char *p = malloc(pat->u.s.len + 1);
+	if (!e || !p || count > 64) {
+		free(e);
+		free(p);
+		/* not cached: leak-free single use is impossible here, so cache anyway */
+		if (count > 64) {
+			rg_builtins_cleanup(c);
+			return re_get(c, pat, bad);
+		}
+		pcre2_code_free(code);
+		return NULL;
+	}
+	memcpy(p, pat->u.s.s, pat->u.s.len);
+	p[pat->u.s.len] = '\0';
+	e->pat = p;
+	e->len = pat->u.s.len;
+	e->code = code;
+	e->next = c->bi_cache;
+	c->bi_cache = e;
+	return code;
+}
+
+static pcre2_match_context *match_ctx(void)
+{
+	static __thread pcre2_match_context *mc;
+	if (!mc) {
+		mc = pcre2_match_context_create(NULL);
+		if (mc) {
+			pcre2_set_match_limit(mc, 1000000);
+			pcre2_set_depth_limit(mc, 10000);
+		}
+	}
+	return mc;
+}
+
+/* returns 1 match, 0 no match, <0 error; ovector in md */
+static int re_exec(pcre2_code *code, const rv *s, size_t start, pcre2_match_data *md)
+{
+	int r = pcre2_match(code, (PCRE2_SPTR)s->u.s.s, s->u.s.len, start, 0, md, match_ctx());
+	if (r == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (r < 0)
+		return r;
+	return 1;
+}
+
+static int bi_regex_match(rg_ctx *c, rv **args, rv **out)
+{
+	bool bad;
+	NEED_STR(0);
+	NEED_STR(1);
+	pcre2_code *code = re_get(c, args[0], &bad);
+	if (!code)
+		return bad ? rg_bierr(c, "regex.match: invalid regular expression") : rg_oom(c);
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
+	if (!md)
+		return rg_oom(c);
+	int r = re_exec(code, args[1], 0, md);
+	pcre2_match_data_free(md);
+	if (r < 0)
+		return rg_bierr(c, "regex.match: match error %d", r);
+	*out = rv_bool(r == 1);
+	return 0;
+}
+
+static int bi_regex_is_valid(rg_ctx *c, rv **args, rv **out)
+{
+	bool bad;
+	if (args[0]->kind != RV_STR) {
+		*out = RV_FALSE;
+		return 0;
+	}
+	pcre2_code *code = re_get(c, args[0], &bad);
+	if (!code && !bad)
+		return rg_oom(c);
+	*out = rv_bool(code != NULL);
+	return 0;
+}
+
+static int regex_all(rg_ctx *c, rv *pat, rv *s, int64_t limit, int mode, rv **out)
+{
+	/* mode 0: find_n (matched strings); 1: split; 2: submatches */
+	bool bad;
+	rv_vec res = { 0 };
+	static rv *none[1];
+	pcre2_code *code = re_get(c, pat, &bad);
+	if (!code)
+		return bad ? rg_bierr(c, "regex: invalid regular expression") : rg_oom(c);
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
+	if (!md)
+		return rg_oom(c);
+	size_t start = 0, last = 0;
+	int r = 0;
+	while ((limit < 0 || (int64_t)res.n < limit) && start <= s->u.s.len) {
+		r = re_exec(code, s, start, md);
+		if (r <= 0)
+			break;
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		uint32_t npairs = pcre2_get_ovector_count(md);
+		rv *x;
+		if (mode == 0) {
+			x = rv_str(A(c), s->u.s.s + ov[0], ov[1] - ov[0]);
+		} else if (mode == 1) {
+			x = rv_str(A(c), s->u.s.s + last, ov[0] - last);
+			last = ov[1];
+		} else {
+			rv **g = rg_alloc(A(c), npairs * sizeof(rv *));
+			if (!g) {
+				pcre2_match_data_free(md);
+				return rg_oom(c);
+			}
+			for (uint32_t k = 0; k < npairs; k++)
+				g[k] = ov[2 * k] == PCRE2_UNSET ? rv_str(A(c), "", 0)
+				                                : rv_str(A(c), s->u.s.s + ov[2 * k],
+				                                         ov[2 * k + 1] - ov[2 * k]);
+			x = rv_arr(A(c), g, npairs);
+		}
+		if (!x || rv_vec_push(A(c), &res, x)) {
+			pcre2_match_data_free(md);
+			return rg_oom(c);
+		}
+		if (ov[1] == ov[0]) {
+			if (ov[1] >= s->u.s.len)
+				break;
+			start = utf8_next(s->u.s.s, s->u.s.len, ov[1]);
+		} else {
+			start = ov[1];
+		}
+	}
+	pcre2_match_data_free(md);
+	if (r < 0)
+		return rg_bierr(c, "regex: match error %d", r);
+	if (mode == 1) {
+		rv *x = rv_str(A(c), s->u.s.s + last, s->u.s.len - last);
+		if (!x || rv_vec_push(A(c), &res, x))
+			return rg_oom(c);
+	}
+	OUT(rv_arr(A(c), res.v ? res.v : none, res.n));
+}
+
+static int bi_regex_find_n(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t n = 0;
+	int r;
+	NEED_STR(0);
+	NEED_STR(1);
+	if ((r = need_int(c, args[2], "regex.find_n", &n)) <= 0)
+		return r;
+	return regex_all(c, args[0], args[1], n, 0, out);
+}
+
+static int bi_regex_split(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	NEED_STR(1);
+	return regex_all(c, args[0], args[1], -1, 1, out);
+}
+
+static int bi_regex_submatch(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t n = 0;
+	int r;
+	NEED_STR(0);
+	NEED_STR(1);
+	if ((r = need_int(c, args[2], "regex.find_all_string_submatch_n", &n)) <= 0)
+		return r;
+	return regex_all(c, args[0], args[1], n, 2, out);
+}
+
+static int bi_regex_replace(rg_ctx *c, rv **args, rv **out)
+{
+	bool bad;
+	NEED_STR(0);
+	NEED_STR(1);
+	NEED_STR(2);
+	pcre2_code *code = re_get(c, args[1], &bad);
+	if (!code)
+		return bad ? rg_bierr(c, "regex.replace: invalid regular expression") : rg_oom(c);
+	/* Go's ReplaceAllString: $1 / ${name} expansion */
+	rg_sbuf rep = { A(c), NULL, 0, 0, 0, false };
+	const char *t = args[2]->u.s.s;
+	size_t tn = args[2]->u.s.len;
+	for (size_t i = 0; i < tn; i++) {
+		if (t[i] == '$' && i + 1 < tn && t[i + 1] == '$') {
+			rg_sb_put(&rep, "$$", 2);
+			i++;
+		} else if (t[i] == '$' && i + 1 < tn && isdigit((unsigned char)t[i + 1])) {
+			rg_sb_put(&rep, "${", 2);
+			i++;
+			while (i < tn && isdigit((unsigned char)t[i]))
+				rg_sb_put(&rep, t + i++, 1);
+			rg_sb_put(&rep, "}", 1);
+			i--;
+		} else {
+			rg_sb_put(&rep, t + i, 1);
+		}
+	}
+	if (rep.failed)
+		return rg_oom(c);
+	size_t cap = args[0]->u.s.len * 2 + 256, outlen;
+	for (int tries = 0; tries < 8; tries++) {
+		char *buf = rg_alloc(A(c), cap);
+		RG_TRY_ALLOC(c, buf);
+		outlen = cap;
+		int r = pcre2_substitute(
+		        code, (PCRE2_SPTR)args[0]->u.s.s, args[0]->u.s.len, 0,
+		        PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH |
+		                PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_SUBSTITUTE_UNKNOWN_UNSET,
+		        NULL, match_ctx(), (PCRE2_SPTR)(rep.p ? rep.p : ""), rep.n,
+		        (PCRE2_UCHAR *)buf, &outlen);
+		if (r == PCRE2_ERROR_NOMEMORY) {
+			cap = outlen + 1;
+			continue;
+		}
+		if (r < 0)
+			return rg_bierr(c, "regex.replace: error %d", r);
+		OUT(rv_str(A(c), buf, outlen));
+	}
+	return rg_oom(c);
+}
+
+/* ---- glob ---- */
+
+static bool glob_rec(const char *p, size_t pn, const char *s, size_t sn, const rv *delims,
+                     int depth, uint64_t *budget)
+{
+	if (depth > 1000 || (*budget)-- == 0)
+		return false;
+	while (pn > 0) {
+		if (*p == '*') {
+			bool super = pn > 1 && p[1] == '*';
+			size_t skip = super ? 2 : 1;
+			for (size_t i = 0; i <= sn; i++) {
+				if (glob_rec(p + skip, pn - skip, s + i, sn - i, delims, depth + 1,
+				             budget))
+					return true;
+				if (i < sn && !super && delims) {
+					bool isd = false;
+					for (size_t d = 0; d < delims->u.a.n; d++) {
+						rv *dv = delims->u.a.items[d];
+						if (dv->kind == RV_STR && dv->u.s.len == 1 &&
+						    dv->u.s.s[0] == s[i])
+							isd = true;
+					}
+					if (isd)
+						return false;
+				}
+			}
+			return false;
+		}
+		if (sn == 0)
+			return false;
+		if (*p == '?') {
+			size_t j = utf8_next(s, sn, 0);
+			p++;
+			pn--;
+			s += j;
+			sn -= j;
+			continue;
+		}
+		if (*p == '[') {
+			size_t e = 1;
+			bool neg = false;
+			if (e < pn && (p[e] == '!' || p[e] == '^')) {
+				neg = true;
+				e++;
+			}
+			bool m = false;
+			size_t cs = e;
+			while (e < pn && p[e] != ']') {
+				if (e + 2 < pn && p[e + 1] == '-' && p[e + 2] != ']') {
+					if (*s >= p[e] && *s <= p[e + 2])
+						m = true;
+					e += 3;
+				} else {
+					if (*s == p[e])
+						m = true;
+					e++;
+				}
+			}
+			(void)cs;
+			if (e >= pn)
+				return false;
+			if (m == neg)
+				return false;
+			p += e + 1;
+			pn -= e + 1;
+			s++;
+			sn--;
+			continue;
+		}
+		if (*p == '{') {
+			/* alternatives */
+			size_t e = 1, depthb = 1;
+			while (e < pn && depthb) {
+				if (p[e] == '{')
+					depthb++;
+				else if (p[e] == '}')
+					depthb--;
+				e++;
+			}
+			if (depthb)
+				return false;
+			size_t st = 1;
+			for (size_t k = 1; k < e; k++) {
+				if (p[k] == ',' || k == e - 1) {
+					char tmp[1024];
+					size_t al = k - st;
+					size_t rl = pn - e;
+					if (al + rl >= sizeof(tmp))
+						return false;
+					memcpy(tmp, p + st, al);
+					memcpy(tmp + al, p + e, rl);
+					if (glob_rec(tmp, al + rl, s, sn, delims, depth + 1,
+					             budget))
+						return true;
+					st = k + 1;
+				}
+			}
+			return false;
+		}
+		if (*p == '\\' && pn > 1) {
+			p++;
+			pn--;
+		}
+		if (*p != *s)
+			return false;
+		p++;
+		pn--;
+		s++;
+		sn--;
+	}
+	return sn == 0;
+}
+
+static int bi_glob_match(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	NEED_STR(2);
+	rv *delims = args[1];
+	static rv dot = { .kind = RV_STR, .u.s = { ".", 1 } };
+	static rv *dotp[1] = { &dot };
+	static rv defd = { .kind = RV_ARR, .u.a = { dotp, 1, NULL, NULL } };
+	if (delims->kind == RV_NULL)
+		delims = NULL;
+	else if (delims->kind != RV_ARR)
+		return rg_bierr(c, "glob.match: operand 2 must be array or null");
+	else if (rv_force(delims))
+		return rg_oom(c);
+	else if (delims->u.a.n == 0)
+		delims = &defd;
+	uint64_t budget = 1000000;
+	*out = rv_bool(glob_rec(args[0]->u.s.s, args[0]->u.s.len, args[2]->u.s.s, args[2]->u.s.len,
+	                        delims, 0, &budget));
+	return 0;
+}
+
+/* ---- JSON ---- */
+
+static int bi_json_marshal(rg_ctx *c, rv **args, rv **out)
+{
+	rg_sbuf b = { A(c), NULL, 0, 0, 0, false };
+	rg_dump(&b, args[0]);
+	if (b.failed)
+		return rg_oom(c);
+	OUT(rv_str(A(c), b.p ? b.p : "", b.n));
+}
+
+static rv *json_to_rv_deep(rg_ctx *c, json_t *j)
+{
+	rv *v = rv_from_json(A(c), j);
+	if (v && (v->kind == RV_ARR || v->kind == RV_OBJ)) {
+		if (rv_force(v))
+			return NULL;
+		size_t n = rv_len(v);
+		for (size_t i = 0; i < n; i++) {
+			rv **slot = v->kind == RV_ARR ? &v->u.a.items[i] : &v->u.o.vals[i];
+			if ((*slot)->kind == RV_ARR || (*slot)->kind == RV_OBJ) {
+				json_t *cj = (*slot)->kind == RV_ARR ? (*slot)->u.a.lazy
+				                                     : (*slot)->u.o.lazy;
+				if (cj) {
+					*slot = json_to_rv_deep(c, cj);
+					if (!*slot)
+						return NULL;
+				}
+			}
+		}
+		/* strings point into j: copy them */
+		for (size_t i = 0; i < n; i++) {
+			rv **slot = v->kind == RV_ARR ? &v->u.a.items[i] : &v->u.o.vals[i];
+			if ((*slot)->kind == RV_STR) {
+				*slot = rv_str_copy(A(c), (*slot)->u.s.s, (*slot)->u.s.len);
+				if (!*slot)
+					return NULL;
+			}
+			if (v->kind == RV_OBJ) {
+				v->u.o.keys[i] = rv_str_copy(A(c), v->u.o.keys[i]->u.s.s,
+				                             v->u.o.keys[i]->u.s.len);
+				if (!v->u.o.keys[i])
+					return NULL;
+			}
+		}
+	} else if (v && v->kind == RV_STR) {
+		v = rv_str_copy(A(c), v->u.s.s, v->u.s.len);
+	}
+	return v;
+}
+
+static int bi_json_unmarshal(rg_ctx *c, rv **args, rv **out)
+{
+	json_error_t e;
+	NEED_STR(0);
+	json_t *j = json_loadb(args[0]->u.s.s, args[0]->u.s.len,
+	                       JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &e);
+	if (!j)
+		return rg_bierr(c, "json.unmarshal: %s", e.text);
+	rv *v = json_to_rv_deep(c, j);
+	json_decref(j);
+	OUT(v);
+}
+
+static int bi_json_is_valid(rg_ctx *c, rv **args, rv **out)
+{
+	json_error_t e;
+	(void)c;
+	if (args[0]->kind != RV_STR) {
+		*out = RV_FALSE;
+		return 0;
+	}
+	json_t *j = json_loadb(args[0]->u.s.s, args[0]->u.s.len, JSON_DECODE_ANY, &e);
+	*out = rv_bool(j != NULL);
+	json_decref(j);
+	return 0;
+}
+
+/* ---- encodings ---- */
+
+static int b64enc(rg_ctx *c, rv **args, rv **out, bool url, bool pad)
+{
+	static const char std[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char urlc[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *al = url ? urlc : std;
+	NEED_STR(0);
+	const unsigned char *s = (const unsigned char *)args[0]->u.s.s;
+	size_t n = args[0]->u.s.len, o = 0;
+	char *p = rg_alloc(A(c), (n + 2) / 3 * 4 + 1);
+	RG_TRY_ALLOC(c, p);
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		p[o++] = al[(v >> 18) & 63];
+		p[o++] = al[(v >> 12) & 63];
+		if (i + 1 < n)
+			p[o++] = al[(v >> 6) & 63];
+		else if (pad)
+			p[o++] = '=';
+		if (i + 2 < n)
+			p[o++] = al[v & 63];
+		else if (pad)
+			p[o++] = '=';
+	}
+	OUT(rv_str(A(c), p, o));
+}
+
+static int b64val(int ch, bool url)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == (url ? '-' : '+'))
+		return 62;
+	if (ch == (url ? '_' : '/'))
+		return 63;
+	return -1;
+}
+
+static int b64dec(rg_ctx *c, rv **args, rv **out, bool url)
+{
+	NEED_STR(0);
+	const char *s = args[0]->u.s.s;
+	size_t n = args[0]->u.s.len;
+	while (n > 0 && s[n - 1] == '=')
+		n--;
+	if (!url && (args[0]->u.s.len % 4) != 0)
+		return rg_bierr(c, "base64.decode: illegal base64 data");
+	if (n % 4 == 1)
+		return rg_bierr(c, "illegal base64 data");
+	char *p = rg_alloc(A(c), n * 3 / 4 + 3);
+	RG_TRY_ALLOC(c, p);
+	size_t o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64val((unsigned char)s[i], url);
+		if (v < 0)
+			return rg_bierr(c, "illegal base64 data at input byte %zu", i);
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			p[o++] = (char)((acc >> bits) & 0xFF);
+		}
+	}
+	OUT(rv_str(A(c), p, o));
+}
+
+static int bi_base64_encode(rg_ctx *c, rv **args, rv **out)
+{
+	return b64enc(c, args, out, false, true);
+}
+static int bi_base64_decode(rg_ctx *c, rv **args, rv **out)
+{
+	return b64dec(c, args, out, false);
+}
+static int bi_base64url_encode(rg_ctx *c, rv **args, rv **out)
+{
+	return b64enc(c, args, out, true, true);
+}
+static int bi_base64url_encode_no_pad(rg_ctx *c, rv **args, rv **out)
+{
+	return b64enc(c, args, out, true, false);
+}
+static int bi_base64url_decode(rg_ctx *c, rv **args, rv **out)
+{
+	return b64dec(c, args, out, true);
+}
+static int bi_base64_is_valid(rg_ctx *c, rv **args, rv **out)
+{
+	bool save = c->lenient;
+	c->lenient = true;
+	rv *tmp = NULL;
+	int r = b64dec(c, args, &tmp, false);
+	c->lenient = save;
+	if (r < 0)
+		return r;
+	*out = rv_bool(tmp != NULL);
+	return 0;
+}
+
+static int bi_hex_encode(rg_ctx *c, rv **args, rv **out)
+{
+	static const char hx[] = "0123456789abcdef";
+	NEED_STR(0);
+	size_t n = args[0]->u.s.len;
+	char *p = rg_alloc(A(c), 2 * n + 1);
+	RG_TRY_ALLOC(c, p);
+	for (size_t i = 0; i < n; i++) {
+		p[2 * i] = hx[(unsigned char)args[0]->u.s.s[i] >> 4];
+		p[2 * i + 1] = hx[(unsigned char)args[0]->u.s.s[i] & 15];
+	}
+	OUT(rv_str(A(c), p, 2 * n));
+}
+
+static int hexv(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static int bi_hex_decode(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	size_t n = args[0]->u.s.len;
+	if (n % 2)
+		return rg_bierr(c, "hex.decode: odd length hex string");
+	char *p = rg_alloc(A(c), n / 2 + 1);
+	RG_TRY_ALLOC(c, p);
+	for (size_t i = 0; i < n; i += 2) {
+		int a = hexv((unsigned char)args[0]->u.s.s[i]),
+		    b = hexv((unsigned char)args[0]->u.s.s[i + 1]);
+		if (a < 0 || b < 0)
+			return rg_bierr(c, "hex.decode: invalid byte");
+		p[i / 2] = (char)(a * 16 + b);
+	}
+	OUT(rv_str(A(c), p, n / 2));
+}
+
+/* ---- objects ---- */
+
+static int bi_object_get(rg_ctx *c, rv **args, rv **out)
+{
+	if (args[0]->kind != RV_OBJ)
+		return rg_bierr(c, "object.get: operand 1 must be object but got %s",
+		                rv_type_name(args[0]));
+	rv *k = args[1];
+	if (k->kind == RV_ARR) {
+		rv *cur = args[0];
+		if (rv_force(k))
+			return rg_oom(c);
+		for (size_t i = 0; i < k->u.a.n && cur; i++)
+			cur = (cur->kind == RV_OBJ || cur->kind == RV_ARR || cur->kind == RV_SET)
+			              ? rv_get(cur, k->u.a.items[i])
+			              : NULL;
+		*out = cur ? cur : args[2];
+		return 0;
+	}
+	rv *v = rv_get(args[0], k);
+	*out = v ? v : args[2];
+	return 0;
+}
+
+static int bi_object_keys(rg_ctx *c, rv **args, rv **out)
+{
+	if (args[0]->kind != RV_OBJ)
+		return rg_bierr(c, "object.keys: operand 1 must be object but got %s",
+		                rv_type_name(args[0]));
+	if (rv_force(args[0]))
+		return rg_oom(c);
+	size_t n = args[0]->u.o.n;
+	rv **items = rg_alloc(A(c), (n ? n : 1) * sizeof(rv *));
+	RG_TRY_ALLOC(c, items);
+	if (n)
+		memcpy(items, args[0]->u.o.keys, n * sizeof(rv *));
+	OUT(rv_set(A(c), items, n));
+}
+
+static rv *obj_merge(rg_ctx *c, rv *a, rv *b)
+{
+	/* b wins; nested objects merge recursively */
+	if (a->kind != RV_OBJ || b->kind != RV_OBJ)
+		return b;
+	if (rv_force(a) || rv_force(b))
+		return NULL;
+	size_t n = a->u.o.n + b->u.o.n, m = 0;
+	rv **ks = rg_alloc(A(c), (n ? n : 1) * sizeof(rv *));
+	rv **vs = rg_alloc(A(c), (n ? n : 1) * sizeof(rv *));
+	if (!ks || !vs)
+		return NULL;
+	for (size_t i = 0; i < a->u.o.n; i++) {
+		rv *bv = rv_get(b, a->u.o.keys[i]);
+		ks[m] = a->u.o.keys[i];
+		vs[m] = bv ? obj_merge(c, a->u.o.vals[i], bv) : a->u.o.vals[i];
+		if (!vs[m])
+			return NULL;
+		m++;
+	}
+	for (size_t i = 0; i < b->u.o.n; i++) {
+		if (rv_get(a, b->u.o.keys[i]))
+			continue;
+		ks[m] = b->u.o.keys[i];
+		vs[m] = b->u.o.vals[i];
+		m++;
+	}
+	return rv_obj(A(c), ks, vs, m, NULL);
+}
+
+static int bi_object_union(rg_ctx *c, rv **args, rv **out)
+{
+	if (args[0]->kind != RV_OBJ || args[1]->kind != RV_OBJ)
+		return rg_bierr(c, "object.union: operands must be objects");
+	OUT(obj_merge(c, args[0], args[1]));
+}
+
+static int bi_object_union_n(rg_ctx *c, rv **args, rv **out)
+{
+	rv **items = NULL;
+	size_t n = 0;
+	static rv *none[1];
+	if (args[0]->kind != RV_ARR || !coll_items(c, args[0], &items, &n))
+		return rg_bierr(c, "object.union_n: operand must be array");
+	rv *acc = rv_obj(A(c), none, none, 0, NULL);
+	RG_TRY_ALLOC(c, acc);
+	for (size_t i = 0; i < n; i++) {
+		if (items[i]->kind != RV_OBJ)
+			return rg_bierr(c, "object.union_n: operand must be array of objects");
+		acc = obj_merge(c, acc, items[i]);
+		RG_TRY_ALLOC(c, acc);
+	}
+	*out = acc;
+	return 0;
+}
+
+static int key_list(rg_ctx *c, rv *keys, rv **set_out)
+{
+	/* array, set or object (its keys) -> set */
+	rv **items = NULL;
+	size_t n = 0;
+	if (rv_force(keys))
+		return rg_oom(c);
+	if (keys->kind == RV_OBJ) {
+		items = keys->u.o.keys;
+		n = keys->u.o.n;
+	} else if (!coll_items(c, keys, &items, &n)) {
+		return 0;
+	}
+	rv **cp = rg_alloc(A(c), (n ? n : 1) * sizeof(rv *));
+	RG_TRY_ALLOC(c, cp);
+	if (n)
+		memcpy(cp, items, n * sizeof(rv *));
+	*set_out = rv_set(A(c), cp, n);
+	RG_TRY_ALLOC(c, *set_out);
+	return 1;
+}
+
+static int obj_filter(rg_ctx *c, rv **args, rv **out, bool keep, const char *name)
+{
+	rv *ks = NULL;
+	int r;
+	if (args[0]->kind != RV_OBJ)
+		return rg_bierr(c, "%s: operand 1 must be object but got %s", name,
+		                rv_type_name(args[0]));
+	if ((r = key_list(c, args[1], &ks)) <= 0)
+		return r < 0 ? r
+		             : rg_bierr(c,
+		                        "%s: operand 2 must be one of {object, string, array} but "
+		                        "got %s",
+		                        name, rv_type_name(args[1]));
+	if (rv_force(args[0]))
+		return rg_oom(c);
+	rv *o = args[0];
+	rv **k2 = rg_alloc(A(c), (o->u.o.n ? o->u.o.n : 1) * sizeof(rv *));
+	rv **v2 = rg_alloc(A(c), (o->u.o.n ? o->u.o.n : 1) * sizeof(rv *));
+	RG_TRY_ALLOC(c, k2);
+	RG_TRY_ALLOC(c, v2);
+	size_t m = 0;
+	for (size_t i = 0; i < o->u.o.n; i++)
+		if (rv_set_has(ks, o->u.o.keys[i]) == keep) {
+			k2[m] = o->u.o.keys[i];
+			v2[m++] = o->u.o.vals[i];
+		}
+	OUT(rv_obj(A(c), k2, v2, m, NULL));
+}
+
+static int bi_object_remove(rg_ctx *c, rv **args, rv **out)
+{
+	return obj_filter(c, args, out, false, "object.remove");
+}
+
+static int bi_object_filter(rg_ctx *c, rv **args, rv **out)
+{
+	return obj_filter(c, args, out, true, "object.filter");
+}
+
+/* ---- arrays ---- */
+
+static int bi_array_concat(rg_ctx *c, rv **args, rv **out)
+{
+	NEED(0, RV_ARR, "array");
+	NEED(1, RV_ARR, "array");
+	if (rv_force(args[0]) || rv_force(args[1]))
+		return rg_oom(c);
+	size_t a = args[0]->u.a.n, b = args[1]->u.a.n;
+	rv **items = rg_alloc(A(c), (a + b ? a + b : 1) * sizeof(rv *));
+	RG_TRY_ALLOC(c, items);
+	if (a)
+		memcpy(items, args[0]->u.a.items, a * sizeof(rv *));
+	if (b)
+		memcpy(items + a, args[1]->u.a.items, b * sizeof(rv *));
+	OUT(rv_arr(A(c), items, a + b));
+}
+
+static int bi_array_slice(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t s = 0, e = 0;
+	int r;
+	NEED(0, RV_ARR, "array");
+	if ((r = need_int(c, args[1], "array.slice", &s)) <= 0)
+		return r;
+	if ((r = need_int(c, args[2], "array.slice", &e)) <= 0)
+		return r;
+	if (rv_force(args[0]))
+		return rg_oom(c);
+	int64_t n = (int64_t)args[0]->u.a.n;
+	if (s < 0)
+		s = 0;
+	if (e > n)
+		e = n;
+	if (s > e)
+		s = e;
+	OUT(rv_arr(A(c), args[0]->u.a.items + s, (size_t)(e - s)));
+}
+
+static int bi_array_reverse(rg_ctx *c, rv **args, rv **out)
+{
+	NEED(0, RV_ARR, "array");
+	if (rv_force(args[0]))
+		return rg_oom(c);
+	size_t n = args[0]->u.a.n;
+	rv **items = rg_alloc(A(c), (n ? n : 1) * sizeof(rv *));
+	RG_TRY_ALLOC(c, items);
+	for (size_t i = 0; i < n; i++)
+		items[i] = args[0]->u.a.items[n - 1 - i];
+	OUT(rv_arr(A(c), items, n));
+}
+
+/* ---- types ---- */
+
+#define TYPECHK(name, K)                                     \
+	static int bi_##name(rg_ctx *c, rv **args, rv **out) \
+	{                                                    \
+		(void)c;                                     \
+		*out = rv_bool(args[0]->kind == (K));        \
+		return 0;                                    \
+	}
+TYPECHK(is_number, RV_NUM)
+TYPECHK(is_string, RV_STR)
+TYPECHK(is_boolean, RV_BOOL)
+TYPECHK(is_array, RV_ARR)
+TYPECHK(is_set, RV_SET)
+TYPECHK(is_object, RV_OBJ)
+TYPECHK(is_null, RV_NULL)
+
+static int bi_type_name(rg_ctx *c, rv **args, rv **out)
+{
+	OUT(rv_cstr(A(c), rv_type_name(args[0])));
+}
+
+/* ---- crypto ---- */
+
+static int digest(rg_ctx *c, rv **args, rv **out, const EVP_MD *md)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+	static const char hx[] = "0123456789abcdef";
+	NEED_STR(0);
+	if (EVP_Digest(args[0]->u.s.s, args[0]->u.s.len, d, &dl, md, NULL) != 1)
+		return rg_error(c, "eval_internal_error", "digest failed");
+	char *p = rg_alloc(A(c), 2 * dl + 1);
+	RG_TRY_ALLOC(c, p);
+	for (unsigned i = 0; i < dl; i++) {
+		p[2 * i] = hx[d[i] >> 4];
+		p[2 * i + 1] = hx[d[i] & 15];
+	}
+	OUT(rv_str(A(c), p, 2 * dl));
+}
+
+static int bi_sha256(rg_ctx *c, rv **args, rv **out)
+{
+	return digest(c, args, out, EVP_sha256());
+}
+static int bi_sha384(rg_ctx *c, rv **args, rv **out)
+{
+	return digest(c, args, out, EVP_sha384());
+}
+static int bi_sha512(rg_ctx *c, rv **args, rv **out)
+{
+	return digest(c, args, out, EVP_sha512());
+}
+static int bi_sha1(rg_ctx *c, rv **args, rv **out)
+{
+	return digest(c, args, out, EVP_sha1());
+}
+static int bi_md5(rg_ctx *c, rv **args, rv **out)
+{
+	return digest(c, args, out, EVP_md5());
+}
+
+/* ---- semver ---- */
+
+typedef struct semver {
+	int64_t maj, min, pat;
+	const char *pre;
+	size_t prelen;
+} semver;
+
+static bool sv_num(const char **p, const char *e, int64_t *out)
+{
+	const char *s = *p;
+	int64_t v = 0;
+	if (s >= e || !isdigit((unsigned char)*s))
+		return false;
+	if (*s == '0' && s + 1 < e && isdigit((unsigned char)s[1]))
+		return false;
+	while (s < e && isdigit((unsigned char)*s)) {
+		if (v > (INT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (*s++ - '0');
+	}
+	*p = s;
+	*out = v;
+	return true;
+}
+
+static bool sv_ident_ok(const char *s, size_t n, bool pre)
+{
+	size_t st = 0;
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == '.') {
+			if (i == st)
+				return false;
+			bool alldig = true;
+			for (size_t k = st; k < i; k++)
+				if (!isdigit((unsigned char)s[k]))
+					alldig = false;
+			if (pre && alldig && i - st > 1 && s[st] == '0')
+				return false;
+			st = i + 1;
+			continue;
+		}
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return false;
+	}
+	return true;
+}
+
+static bool sv_parse(const rv *v, semver *sv)
+{
+	const char *p = v->u.s.s, *e = p + v->u.s.len;
+	memset(sv, 0, sizeof(*sv));
+	if (!sv_num(&p, e, &sv->maj) || p >= e || *p++ != '.')
+		return false;
+	if (!sv_num(&p, e, &sv->min) || p >= e || *p++ != '.')
+		return false;
+	if (!sv_num(&p, e, &sv->pat))
+		return false;
+	if (p < e && *p == '-') {
+		p++;
+		const char *st = p;
+		while (p < e && *p != '+')
+			p++;
+		if (!sv_ident_ok(st, (size_t)(p - st), true))
+			return false;
+		sv->pre = st;
+		sv->prelen = (size_t)(p - st);
+	}
+	if (p < e && *p == '+') {
+		p++;
+		if (!sv_ident_ok(p, (size_t)(e - p), false))
+			return false;
+		p = e;
+	}
+	return p == e;
+}
+
+static int sv_cmp_pre(const semver *a, const semver *b)
+{
+	if (!a->pre && !b->pre)
+		return 0;
+	if (!a->pre)
+		return 1;
+	if (!b->pre)
+		return -1;
+	const char *x = a->pre, *xe = a->pre + a->prelen, *y = b->pre, *ye = b->pre + b->prelen;
+	while (x < xe && y < ye) {
+		const char *xs = x, *ys = y;
+		while (x < xe && *x != '.')
+			x++;
+		while (y < ye && *y != '.')
+			y++;
+		size_t xl = (size_t)(x - xs), yl = (size_t)(y - ys);
+		bool xd = true, yd = true;
+		for (size_t i = 0; i < xl; i++)
+			xd &= isdigit((unsigned char)xs[i]) != 0;
+		for (size_t i = 0; i < yl; i++)
+			yd &= isdigit((unsigned char)ys[i]) != 0;
+		int cmp;
+		if (xd && yd)
+			cmp = xl != yl ? (xl < yl ? -1 : 1) : memcmp(xs, ys, xl);
+		else if (xd)
+			cmp = -1;
+		else if (yd)
+			cmp = 1;
+		else {
+			size_t m = xl < yl ? xl : yl;
+			cmp = memcmp(xs, ys, m);
+			if (cmp == 0)
+				cmp = xl < yl ? -1 : xl > yl;
+		}
+		if (cmp)
+			return cmp < 0 ? -1 : 1;
+		if (x < xe)
+			x++;
+		if (y < ye)
+			y++;
+	}
+	if (x < xe)
+		return 1;
+	if (y < ye)
+		return -1;
+	return 0;
+}
+
+static int bi_semver_compare(rg_ctx *c, rv **args, rv **out)
+{
+	semver a, b;
+	NEED_STR(0);
+	NEED_STR(1);
+	if (!sv_parse(args[0], &a))
+		return rg_bierr(c, "semver.compare: operand 1: string %.*s is not a valid SemVer",
+		                (int)args[0]->u.s.len, args[0]->u.s.s);
+	if (!sv_parse(args[1], &b))
+		return rg_bierr(c, "semver.compare: operand 2: string %.*s is not a valid SemVer",
+		                (int)args[1]->u.s.len, args[1]->u.s.s);
+	int r = a.maj != b.maj   ? (a.maj < b.maj ? -1 : 1)
+	        : a.min != b.min ? (a.min < b.min ? -1 : 1)
+	        : a.pat != b.pat ? (a.pat < b.pat ? -1 : 1)
+	                         : sv_cmp_pre(&a, &b);
+	OUT(rv_int(A(c), r));
+}
+
+static int bi_semver_is_valid(rg_ctx *c, rv **args, rv **out)
+{
+	semver a;
+	(void)c;
+	*out = rv_bool(args[0]->kind == RV_STR && sv_parse(args[0], &a));
+	return 0;
+}
+
+/* ---- units ---- */
+
+static int parse_units(rg_ctx *c, rv **args, rv **out, bool bytes)
+{
+	NEED_STR(0);
+	const char *s = args[0]->u.s.s;
+	size_t n = args[0]->u.s.len;
+	char num[128], unit[16];
+	size_t i = 0, nl = 0, ul = 0;
+	if (n >= sizeof(num))
+		return rg_bierr(c, "units: invalid input");
+	/* strip quotes */
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		s++;
+		n -= 2;
+	}
+	while (i < n && (isdigit((unsigned char)s[i]) || s[i] == '.' ||
+	                 (i == 0 && (s[i] == '-' || s[i] == '+'))))
+		num[nl++] = s[i++];
+	num[nl] = '\0';
+	while (i < n && s[i] == ' ')
+		i++;
+	while (i < n && ul + 1 < sizeof(unit))
+		unit[ul++] = (char)tolower((unsigned char)s[i++]);
+	unit[ul] = '\0';
+	if (i < n || nl == 0)
+		return rg_bierr(c, "%s: could not parse amount to a number",
+		                bytes ? "units.parse_bytes" : "units.parse");
+	bool isint = strchr(num, '.') == NULL;
+	double mult = 1;
+	static const struct {
+		const char *u;
+		double m;
+	} tab[] = { { "", 1 },
+		    { "k", 1e3 },
+		    { "kb", 1e3 },
+		    { "ki", 1024.0 },
+		    { "kib", 1024.0 },
+		    { "m", 1e6 },
+		    { "mb", 1e6 },
+		    { "mi", 1048576.0 },
+		    { "mib", 1048576.0 },
+		    { "g", 1e9 },
+		    { "gb", 1e9 },
+		    { "gi", 1073741824.0 },
+		    { "gib", 1073741824.0 },
+		    { "t", 1e12 },
+		    { "tb", 1e12 },
+		    { "ti", 1099511627776.0 },
+		    { "tib", 1099511627776.0 },
+		    { "p", 1e15 },
+		    { "pb", 1e15 },
+		    { "pi", 1125899906842624.0 },
+		    { "pib", 1125899906842624.0 },
+		    { "e", 1e18 },
+		    { "eb", 1e18 },
+		    { "ei", 1152921504606846976.0 },
+		    { "eib", 1152921504606846976.0 },
+		    { NULL, 0 } };
+	bool found = false;
+	if (!bytes && ul == 1 && s[n - 1] == 'm') {
+		mult = 1e-3;
+		found = true;
+	} else {
+		for (int k = 0; tab[k].u; k++) {
+			if (strcmp(unit, tab[k].u) == 0) {
+				mult = tab[k].m;
+				found = true;
+				break;
+			}
+			if (bytes && ul > 0 && unit[ul - 1] == 'b' && strlen(tab[k].u) == ul - 1 &&
+			    strncmp(unit, tab[k].u, ul - 1) == 0 && tab[k].u[0] != '\0') {
+				mult = tab[k].m;
+				found = true;
+				break;
+			}
+		}
+		if (!bytes && ul > 0 && unit[ul - 1] == 'b')
+			found = false;
+		if (bytes && strcmp(unit, "b") == 0) {
+			mult = 1;
+			found = true;
+		}
+	}
+	if (!found)
+		return rg_bierr(c, "%s: unit not recognized",
+		                bytes ? "units.parse_bytes" : "units.parse");
+	char *end;
+	double d = strtod(num, &end);
+	if (*end)
+		return rg_bierr(c, "%s: could not parse amount to a number",
+		                bytes ? "units.parse_bytes" : "units.parse");
+	if (isint && mult >= 1 && mult == floor(mult)) {
+		errno = 0;
+		long long ll = strtoll(num, NULL, 10);
+		int64_t r = 0;
+		if (errno == 0 && !__builtin_mul_overflow((int64_t)ll, (int64_t)mult, &r))
+			OUT(rv_int(A(c), r));
+	}
+	double v = d * mult;
+	if (bytes)
+		v = trunc(v);
+	OUT(rv_double(A(c), v));
+}
+
+static int bi_units_parse_bytes(rg_ctx *c, rv **args, rv **out)
+{
+	return parse_units(c, args, out, true);
+}
+
+static int bi_units_parse(rg_ctx *c, rv **args, rv **out)
+{
+	return parse_units(c, args, out, false);
+}
+
+/* ---- time ---- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	const int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	const unsigned doe = (unsigned)(z - era * 146097);
+	const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	const int64_t yy = (int64_t)yoe + era * 400;
+	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	const unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yy + (*m <= 2);
+}
+
+static int bi_time_now_ns(rg_ctx *c, rv **args, rv **out)
+{
+	(void)args;
+	OUT(rv_int(A(c), rg_ctx_now(c)));
+}
+
+static bool digits(const char *s, size_t n, int *out)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static int bi_time_parse_rfc3339_ns(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	const char *s = args[0]->u.s.s;
+	size_t n = args[0]->u.s.len, i = 19;
+	int Y, M, D, h, mi, se;
+	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+	    s[13] != ':' || s[16] != ':' || !digits(s, 4, &Y) || !digits(s + 5, 2, &M) ||
+	    !digits(s + 8, 2, &D) || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) ||
+	    !digits(s + 17, 2, &se))
+		return rg_bierr(c, "time.parse_rfc3339_ns: invalid RFC3339 time");
+	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || se > 59)
+		return rg_bierr(c, "time.parse_rfc3339_ns: time out of range");
+	int64_t frac = 0;
+	if (i < n && s[i] == '.') {
+		i++;
+		int nd = 0;
+		while (i < n && isdigit((unsigned char)s[i])) {
+			if (nd < 9) {
+				frac = frac * 10 + (s[i] - '0');
+				nd++;
+			}
+			i++;
+		}
+		if (nd == 0)
+			return rg_bierr(c, "time.parse_rfc3339_ns: invalid fraction");
+		while (nd++ < 9)
+			frac *= 10;
+	}
+	int64_t off = 0;
+	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+		i++;
+	} else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+		int oh, om;
+		if (!digits(s + i + 1, 2, &oh) || !digits(s + i + 4, 2, &om))
+			return rg_bierr(c, "time.parse_rfc3339_ns: invalid offset");
+		off = (oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
+		i += 6;
+	} else {
+		return rg_bierr(c, "time.parse_rfc3339_ns: invalid RFC3339 time");
+	}
+	if (i != n)
+		return rg_bierr(c, "time.parse_rfc3339_ns: trailing characters");
+	int64_t days = days_from_civil(Y, (unsigned)M, (unsigned)D);
+	int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - off;
+	int64_t ns = 0;
+	if (__builtin_mul_overflow(secs, (int64_t)1000000000, &ns) ||
+	    __builtin_add_overflow(ns, frac, &ns))
+		return rg_bierr(c, "time.parse_rfc3339_ns: time outside of int64 range");
+	OUT(rv_int(A(c), ns));
+}
+
+static int time_arg(rg_ctx *c, rv *v, int64_t *ns, int64_t *tzoff)
+{
+	*tzoff = 0;
+	if (v->kind == RV_NUM) {
+		*ns = v->isint ? v->u.n.i : (int64_t)rv_num_d(v);
+		return 1;
+	}
+	if (v->kind == RV_ARR) {
+		if (rv_force(v))
+			return rg_oom(c);
+		if (v->u.a.n < 1 || v->u.a.items[0]->kind != RV_NUM)
+			return rg_bierr(c, "time: operand must be number or [ns, tz]");
+		*ns = v->u.a.items[0]->isint ? v->u.a.items[0]->u.n.i
+		                             : (int64_t)rv_num_d(v->u.a.items[0]);
+		if (v->u.a.n > 1) {
+			rv *tz = v->u.a.items[1];
+			if (tz->kind != RV_STR)
+				return rg_bierr(c, "time: timezone must be string");
+			if (!(tz->u.s.len == 0 ||
+			      (tz->u.s.len == 3 && memcmp(tz->u.s.s, "UTC", 3) == 0)))
+				return rg_bierr(c, "time: timezone %.*s not supported",
+				                (int)tz->u.s.len, tz->u.s.s);
+		}
+		return 1;
+	}
+	return rg_bierr(c, "time: operand must be number or array");
+}
+
+static void split_ns(int64_t ns, int64_t *days, int64_t *secofday)
+{
+	int64_t secs = ns / 1000000000;
+	if (ns % 1000000000 < 0)
+		secs--;
+	*days = secs / 86400;
+	*secofday = secs % 86400;
+	if (*secofday < 0) {
+		*secofday += 86400;
+		(*days)--;
+	}
+}
+
+static int bi_time_date(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t ns = 0, tz = 0, days = 0, sod = 0, y = 0;
+	unsigned m, d;
+	int r;
+	if ((r = time_arg(c, args[0], &ns, &tz)) <= 0)
+		return r;
+	split_ns(ns, &days, &sod);
+	civil_from_days(days, &y, &m, &d);
+	rv **items = rg_alloc(A(c), 3 * sizeof(rv *));
+	RG_TRY_ALLOC(c, items);
+	items[0] = rv_int(A(c), y);
+	items[1] = rv_int(A(c), m);
+	items[2] = rv_int(A(c), d);
+	if (!items[0] || !items[1] || !items[2])
+		return rg_oom(c);
+	OUT(rv_arr(A(c), items, 3));
+}
+
+static int bi_time_clock(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t ns = 0, tz = 0, days = 0, sod = 0;
+	int r;
+	if ((r = time_arg(c, args[0], &ns, &tz)) <= 0)
+		return r;
+	split_ns(ns, &days, &sod);
+	rv **items = rg_alloc(A(c), 3 * sizeof(rv *));
+	RG_TRY_ALLOC(c, items);
+	items[0] = rv_int(A(c), sod / 3600);
+	items[1] = rv_int(A(c), (sod / 60) % 60);
+	items[2] = rv_int(A(c), sod % 60);
+	if (!items[0] || !items[1] || !items[2])
+		return rg_oom(c);
+	OUT(rv_arr(A(c), items, 3));
+}
+
+static int bi_time_weekday(rg_ctx *c, rv **args, rv **out)
+{
+	static const char *names[] = { "Thursday", "Friday",  "Saturday", "Sunday",
+		                       "Monday",   "Tuesday", "Wednesday" };
+	int64_t ns = 0, tz = 0, days = 0, sod = 0;
+	int r;
+	if ((r = time_arg(c, args[0], &ns, &tz)) <= 0)
+		return r;
+	split_ns(ns, &days, &sod);
+	int64_t w = days % 7;
+	if (w < 0)
+		w += 7;
+	OUT(rv_cstr(A(c), names[w]));
+}
+
+static int bi_time_add_date(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t ns = 0, yy = 0, mm = 0, dd = 0, days = 0, sod = 0, y = 0;
+	unsigned m, d;
+	int r;
+	NEED_NUM(0);
+	if ((r = need_int(c, args[1], "time.add_date", &yy)) <= 0)
+		return r;
+	if ((r = need_int(c, args[2], "time.add_date", &mm)) <= 0)
+		return r;
+	if ((r = need_int(c, args[3], "time.add_date", &dd)) <= 0)
+		return r;
+	ns = args[0]->isint ? args[0]->u.n.i : (int64_t)rv_num_d(args[0]);
+	int64_t sub = ns % 1000000000;
+	if (sub < 0)
+		sub += 1000000000;
+	split_ns(ns, &days, &sod);
+	civil_from_days(days, &y, &m, &d);
+	if (yy > 100000 || yy < -100000 || mm > 1200000 || mm < -1200000 || dd > 40000000 ||
+	    dd < -40000000)
+		return rg_bierr(c, "time.add_date: out of range");
+	/* Go's AddDate normalizes month overflow and day overflow */
+	int64_t ny = y + yy, nm = (int64_t)m - 1 + mm;
+	ny += nm >= 0 ? nm / 12 : (nm - 11) / 12;
+	nm = ((nm % 12) + 12) % 12;
+	int64_t nd = days_from_civil(ny, (unsigned)nm + 1, 1) + (int64_t)d - 1 + dd;
+	int64_t secs = 0;
+	if (__builtin_mul_overflow(nd, (int64_t)86400, &secs) ||
+	    __builtin_add_overflow(secs, sod, &secs) ||
+	    __builtin_mul_overflow(secs, (int64_t)1000000000, &secs) ||
+	    __builtin_add_overflow(secs, sub, &secs))
+		return rg_bierr(c, "time.add_date: time outside of int64 range");
+	OUT(rv_int(A(c), secs));
+}
+
+static int bi_time_parse_duration_ns(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	const char *s = args[0]->u.s.s;
+	size_t n = args[0]->u.s.len, i = 0;
+	double total = 0;
+	bool neg = false;
+	if (i < n && (s[i] == '-' || s[i] == '+'))
+		neg = s[i++] == '-';
+	if (i == n)
+		return rg_bierr(c, "time.parse_duration_ns: invalid duration");
+	if (n - i == 1 && s[i] == '0')
+		OUT(rv_int(A(c), 0));
+	while (i < n) {
+		char num[64];
+		size_t nl = 0;
+		while (i < n && (isdigit((unsigned char)s[i]) || s[i] == '.') &&
+		       nl + 1 < sizeof(num))
+			num[nl++] = s[i++];
+		num[nl] = '\0';
+		if (nl == 0)
+			return rg_bierr(c, "time.parse_duration_ns: invalid duration");
+		double v = strtod(num, NULL), mult;
+		if (i + 1 < n && s[i] == 'n' && s[i + 1] == 's') {
+			mult = 1;
+			i += 2;
+		} else if (i + 1 < n && (s[i] == 'u' || s[i] == 'U') && s[i + 1] == 's') {
+			mult = 1e3;
+			i += 2;
+		} else if (i + 2 < n && (unsigned char)s[i] == 0xC2 &&
+		           (unsigned char)s[i + 1] == 0xB5 && s[i + 2] == 's') {
+			mult = 1e3;
+			i += 3;
+		} else if (i + 1 < n && s[i] == 'm' && s[i + 1] == 's') {
+			mult = 1e6;
+			i += 2;
+		} else if (i < n && s[i] == 's') {
+			mult = 1e9;
+			i++;
+		} else if (i < n && s[i] == 'm') {
+			mult = 60e9;
+			i++;
+		} else if (i < n && s[i] == 'h') {
+			mult = 3600e9;
+			i++;
+		} else {
+			return rg_bierr(c, "time.parse_duration_ns: unknown unit");
+		}
+		total += v * mult;
+	}
+	if (total > 9.2e18)
+		return rg_bierr(c, "time.parse_duration_ns: invalid duration");
+	OUT(rv_int(A(c), (int64_t)(neg ? -total : total)));
+}
+
+/* ---- misc ---- */
+
+static int bi_print(rg_ctx *c, rv **args, rv **out)
+{
+	(void)c;
+	(void)args;
+	*out = RV_TRUE;
+	return 0;
+}
+
+static int bi_trace(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	*out = RV_TRUE;
+	return 0;
+}
+
+static int bi_strings_count(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	NEED_STR(1);
+	const char *s = args[0]->u.s.s;
+	size_t n = args[0]->u.s.len, sn = args[1]->u.s.len, start = 0;
+	int64_t k = 0;
+	if (sn == 0)
+		OUT(rv_int(A(c), (int64_t)utf8_count(s, n) + 1));
+	for (;;) {
+		const char *f = memfind(s + start, n - start, args[1]->u.s.s, sn);
+		if (!f)
+			break;
+		k++;
+		start = (size_t)(f - s) + sn;
+	}
+	OUT(rv_int(A(c), k));
+}
+
+static int bi_object_subset(rg_ctx *c, rv **args, rv **out);
+
+static bool subset_of(rv *sup, rv *sub)
+{
+	if (sup->kind == RV_OBJ && sub->kind == RV_OBJ) {
+		if (rv_force(sup) || rv_force(sub))
+			return false;
+		for (size_t i = 0; i < sub->u.o.n; i++) {
+			rv *x = rv_get(sup, sub->u.o.keys[i]);
+			if (!x || !subset_of(x, sub->u.o.vals[i]))
+				return false;
+		}
+		return true;
+	}
+	if (sup->kind == RV_SET && sub->kind == RV_SET) {
+		for (size_t i = 0; i < sub->u.a.n; i++)
+			if (!rv_set_has(sup, sub->u.a.items[i]))
+				return false;
+		return true;
+	}
+	if (sup->kind == RV_ARR && sub->kind == RV_ARR) {
+		if (rv_force(sup) || rv_force(sub))
+			return false;
+		if (sub->u.a.n == 0)
+			return true;
+		for (size_t i = 0; i + sub->u.a.n <= sup->u.a.n; i++) {
+			bool ok = true;
+			for (size_t j = 0; j < sub->u.a.n && ok; j++)
+				ok = rv_eq(sup->u.a.items[i + j], sub->u.a.items[j]);
+			if (ok)
+				return true;
+		}
+		return false;
+	}
+	return rv_eq(sup, sub);
+}
+
+static int bi_object_subset(rg_ctx *c, rv **args, rv **out)
+{
+	(void)c;
+	*out = rv_bool(subset_of(args[0], args[1]));
+	return 0;
+}
+
+static const rg_builtin builtins[] = {
+	{ "abs", 1, bi_abs, false },
+	{ "all", 1, bi_all, false },
+	{ "and", 2, bi_and, false },
+	{ "any", 1, bi_any, false },
+	{ "array.concat", 2, bi_array_concat, false },
+	{ "array.reverse", 1, bi_array_reverse, false },
+	{ "array.slice", 3, bi_array_slice, false },
+	{ "base64.decode", 1, bi_base64_decode, false },
+	{ "base64.encode", 1, bi_base64_encode, false },
+	{ "base64.is_valid", 1, bi_base64_is_valid, false },
+	{ "base64url.decode", 1, bi_base64url_decode, false },
+	{ "base64url.encode", 1, bi_base64url_encode, false },
+	{ "base64url.encode_no_pad", 1, bi_base64url_encode_no_pad, false },
+	{ "bits.and", 2, bi_bits_and, false },
+	{ "bits.lsh", 2, bi_bits_lsh, false },
+	{ "bits.negate", 1, bi_bits_negate, false },
+	{ "bits.or", 2, bi_bits_or, false },
+	{ "bits.rsh", 2, bi_bits_rsh, false },
+	{ "bits.xor", 2, bi_bits_xor, false },
+	{ "ceil", 1, bi_ceil, false },
+	{ "concat", 2, bi_concat, false },
+	{ "contains", 2, bi_contains, false },
+	{ "count", 1, bi_count, false },
+	{ "crypto.md5", 1, bi_md5, false },
+	{ "crypto.sha1", 1, bi_sha1, false },
+	{ "crypto.sha256", 1, bi_sha256, false },
+	{ "crypto.sha384", 1, bi_sha384, false },
+	{ "crypto.sha512", 1, bi_sha512, false },
+	{ "div", 2, bi_div, false },
+	{ "endswith", 2, bi_endswith, false },
+	{ "equal", 2, bi_eq, false },
+	{ "floor", 1, bi_floor, false },
+	{ "format_int", 2, bi_format_int, false },
+	{ "glob.match", 3, bi_glob_match, false },
+	{ "gt", 2, bi_gt, false },
+	{ "gte", 2, bi_gte, false },
+	{ "hex.decode", 1, bi_hex_decode, false },
+	{ "hex.encode", 1, bi_hex_encode, false },
+	{ "indexof", 2, bi_indexof, false },
+	{ "indexof_n", 2, bi_indexof_n, false },
+	{ "intersection", 1, bi_intersection, false },
+	{ "is_array", 1, bi_is_array, false },
+	{ "is_boolean", 1, bi_is_boolean, false },
+	{ "is_null", 1, bi_is_null, false },
+	{ "is_number", 1, bi_is_number, false },
+	{ "is_object", 1, bi_is_object, false },
+	{ "is_set", 1, bi_is_set, false },
+	{ "is_string", 1, bi_is_string, false },
+	{ "json.is_valid", 1, bi_json_is_valid, false },
+	{ "json.marshal", 1, bi_json_marshal, false },
+	{ "json.unmarshal", 1, bi_json_unmarshal, false },
+	{ "lower", 1, bi_lower, false },
+	{ "lt", 2, bi_lt, false },
+	{ "lte", 2, bi_lte, false },
+	{ "max", 1, bi_max, false },
+	{ "min", 1, bi_min, false },
+	{ "minus", 2, bi_minus, false },
+	{ "mul", 2, bi_mul, false },
+	{ "neq", 2, bi_neq, false },
+	{ "numbers.range", 2, bi_numbers_range, false },
+	{ "numbers.range_step", 3, bi_numbers_range_step, false },
+	{ "object.filter", 2, bi_object_filter, false },
+	{ "object.get", 3, bi_object_get, false },
+	{ "object.keys", 1, bi_object_keys, false },
+	{ "object.remove", 2, bi_object_remove, false },
+	{ "object.subset", 2, bi_object_subset, false },
+	{ "object.union", 2, bi_object_union, false },
+	{ "object.union_n", 1, bi_object_union_n, false },
+	{ "or", 2, bi_or, false },
+	{ "plus", 2, bi_plus, false },
+	{ "print", 1, bi_print, false },
+	{ "product", 1, bi_product, false },
+	{ "re_match", 2, bi_regex_match, false },
+	{ "regex.find_all_string_submatch_n", 3, bi_regex_submatch, false },
+	{ "regex.find_n", 3, bi_regex_find_n, false },
+	{ "regex.is_valid", 1, bi_regex_is_valid, false },
+	{ "regex.match", 2, bi_regex_match, false },
+	{ "regex.replace", 3, bi_regex_replace, false },
+	{ "regex.split", 2, bi_regex_split, false },
+	{ "rem", 2, bi_rem, false },
+	{ "replace", 3, bi_replace, false },
+	{ "round", 1, bi_round, false },
+	{ "semver.compare", 2, bi_semver_compare, false },
+	{ "semver.is_valid", 1, bi_semver_is_valid, false },
+	{ "sort", 1, bi_sort, false },
+	{ "split", 2, bi_split, false },
+	{ "sprintf", 2, bi_sprintf, false },
+	{ "startswith", 2, bi_startswith, false },
+	{ "strings.any_prefix_match", 2, bi_strings_any_prefix_match, false },
+	{ "strings.any_suffix_match", 2, bi_strings_any_suffix_match, false },
+	{ "strings.count", 2, bi_strings_count, false },
+	{ "strings.replace_n", 2, bi_strings_replace_n, false },
+	{ "strings.reverse", 1, bi_strings_reverse, false },
+	{ "substring", 3, bi_substring, false },
+	{ "sum", 1, bi_sum, false },
+	{ "time.add_date", 4, bi_time_add_date, false },
+	{ "time.clock", 1, bi_time_clock, false },
+	{ "time.date", 1, bi_time_date, false },
+	{ "time.now_ns", 0, bi_time_now_ns, true },
+	{ "time.parse_duration_ns", 1, bi_time_parse_duration_ns, false },
+	{ "time.parse_rfc3339_ns", 1, bi_time_parse_rfc3339_ns, false },
+	{ "time.weekday", 1, bi_time_weekday, false },
+	{ "to_number", 1, bi_to_number, false },
+	{ "trace", 1, bi_trace, false },
+	{ "trim", 2, bi_trim, false },
+	{ "trim_left", 2, bi_trim_left, false },
+	{ "trim_prefix", 2, bi_trim_prefix, false },
+	{ "trim_right", 2, bi_trim_right, false },
+	{ "trim_space", 1, bi_trim_space, false },
+	{ "trim_suffix", 2, bi_trim_suffix, false },
+	{ "type_name", 1, bi_type_name, false },
+	{ "union", 1, bi_union, false },
+	{ "units.parse", 1, bi_units_parse, false },
+	{ "units.parse_bytes", 1, bi_units_parse_bytes, false },
+	{ "upper", 1, bi_upper, false },
+};
+
+const rg_builtin *rg_builtin_find(const char *name)
+{
+	size_t lo = 0, hi = sizeof(builtins) / sizeof(builtins[0]);
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(builtins[mid].name, name);
+		if (c == 0)
+			return &builtins[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
