@@ -129,12 +129,13 @@ def test_happy(b, key):
                                                 rv), 200)
     r = admin(b, key, "GET", "/kbs/v0/reference-value/launch_digest")
     T.check("admin get reference value", r.status == 200 and
-            r.json() == {"launch_digest": ["abcde"]}, r.body)
+            r.json() == {"launch_digest": ["abcde"]}, "%d %s" % (r.status, r.body[:300]))
     pol = kc.b64url(b"package policy\ndefault allow = true\n")
     r = admin(b, key, "POST", "/kbs/v0/resource-policy", json.dumps({"policy": pol}).encode())
     T.status("admin set resource policy", r, 200)
     r = admin(b, key, "GET", "/kbs/v0/resource-policy")
-    T.check("admin list resource policies", r.status == 200 and r.json() == ["default"])
+    T.check("admin list resource policies", r.status == 200 and r.json() == ["default"],
+            "%d %s" % (r.status, r.body[:300]))
     body = json.dumps({"type": "rego", "policy_id": "default_cpu", "policy": pol}).encode()
     T.status("admin set attestation policy",
              admin(b, key, "POST", "/kbs/v0/attestation-policy", body), 200)

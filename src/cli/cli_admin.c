@@ -1,0 +1,244 @@
+/* Shared broker-client code of the persona commands (see cli_admin.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "coffer/codec.h"
+#include "coffer/kbs.h"
+#include "cli.h"
+#include "cli_admin.h"
+
+#define ADMIN_TOKEN_LIFETIME 60
+#define RESPONSE_MAX         ((size_t)16 * 1024 * 1024)
+
+const char cli_admin_common_help[] =
+        "common flags:\n"
+        "  --broker URL     the broker (default: $COFFER_BROKER)\n"
+        "  --key FILE       principal private key, JWK or PEM (default: $COFFER_KEY)\n"
+        "  --cacert FILE    CA certificate(s) to trust for https\n"
+        "  --json           machine-readable output\n";
+
+int cli_admin_opt(struct cli_admin *a, int argc, char **argv, int *i)
+{
+	const char *o = argv[*i];
+	const char **dst = NULL;
+
+	if (strcmp(o, "--json") == 0) {
+		a->json = true;
+		return 1;
+	}
+	if (strcmp(o, "--broker") == 0)
+		dst = &a->broker;
+	else if (strcmp(o, "--key") == 0)
+		dst = &a->key_path;
+	else if (strcmp(o, "--cacert") == 0)
+		dst = &a->cacert;
+	else
+		return 0;
+	if (*i + 1 >= argc) {
+		cli_error(a->cmd, "%s needs a value", o);
+		return -1;
+	}
+	*dst = argv[++*i];
+	return 1;
+}
+
+int cli_admin_init(struct cli_admin *a)
+{
+	int error;
+
+	if (a->broker == NULL)
+		a->broker = getenv("COFFER_BROKER");
+	if (a->key_path == NULL)
+		a->key_path = getenv("COFFER_KEY");
+	if (a->broker == NULL || a->broker[0] == '\0') {
+		cli_error(a->cmd, "no broker: use --broker URL or set COFFER_BROKER");
+		return CLI_USAGE;
+	}
+	if (strncmp(a->broker, "http://", 7) != 0 && strncmp(a->broker, "https://", 8) != 0) {
+		cli_error(a->cmd, "--broker must be an http:// or https:// URL");
+		return CLI_USAGE;
+	}
+	if (a->key_path == NULL) {
+		cli_error(a->cmd, "no principal key: use --key FILE or set COFFER_KEY");
+		return CLI_USAGE;
+	}
+	if ((error = coffer_jwk_load(&a->key, a->key_path)) < 0) {
+		cli_error(a->cmd, "%s: %s", a->key_path, coffer_error_last());
+		return CLI_USAGE;
+	}
+	if (!coffer_jwk_has_private(a->key)) {
+		cli_error(a->cmd, "%s: not a private key", a->key_path);
+		return CLI_USAGE;
+	}
+	if ((error = coffer_jwk_thumbprint(&a->sub, a->key)) < 0) {
+		cli_error(a->cmd, NULL);
+		return cli_exit_code(error);
+	}
+	return CLI_OK;
+}
+
+void cli_admin_free(struct cli_admin *a)
+{
+	coffer_jwk_free(a->key);
+	free(a->sub);
+	a->key = NULL;
+	a->sub = NULL;
+}
+
+static const char *alg_for(const coffer_jwk *k)
+{
+	const char *kty = coffer_jwk_kty(k), *crv = coffer_jwk_crv(k);
+
+	if (strcmp(kty, "OKP") == 0 && crv && strcmp(crv, "Ed25519") == 0)
+		return "EdDSA";
+	if (strcmp(kty, "EC") == 0 && crv && strcmp(crv, "P-256") == 0)
+		return "ES256";
+	return NULL;
+}
+
+int cli_admin_token(char **out, const coffer_jwk *key, const char *sub, const char *method,
+                    const char *path, const uint8_t *body, size_t len, int64_t now)
+{
+	uint8_t md[32], rnd[16];
+	unsigned int mdlen = 0;
+	char *bdh = NULL, *jti = NULL, htu[2048];
+	const char *alg = alg_for(key);
+	const char *q = strchr(path, '?');
+	json_t *claims = NULL, *hdr = NULL;
+	int error;
+
+	if (alg == NULL)
+		return coffer_error_set(COFFER_EUNSUPPORTED,
+		                        "principal keys are Ed25519 (EdDSA) or EC P-256 (ES256)");
+	/* htu is the request path without its query */
+	if ((size_t)(q ? q - path : (ptrdiff_t)strlen(path)) >= sizeof(htu))
+		return coffer_error_set(COFFER_ELIMIT, "path too long");
+	snprintf(htu, sizeof(htu), "%.*s", (int)(q ? q - path : (ptrdiff_t)strlen(path)), path);
+	if (EVP_Digest(body ? (const void *)body : "", len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return coffer_error_set_ssl(COFFER_ERROR, "digest or randomness failed");
+	if ((error = coffer_base64_encode(&bdh, NULL, md, mdlen, COFFER_B64_URL_NOPAD)) < 0 ||
+	    (error = coffer_hex_encode(&jti, rnd, sizeof(rnd))) < 0)
+		goto out;
+	claims = json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:s}", "sub", sub, "iat", (json_int_t)now,
+	                   "exp", (json_int_t)(now + ADMIN_TOKEN_LIFETIME), "jti", jti, "htm",
+	                   method, "htu", htu, "bdh", bdh);
+	hdr = json_pack("{s:s}", "typ", "JWT");
+	if (claims == NULL || hdr == NULL) {
+		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+		goto out;
+	}
+	error = coffer_jwt_sign(out, key, alg, hdr, claims);
+out:
+	json_decref(claims);
+	json_decref(hdr);
+	free(bdh);
+	free(jti);
+	return error;
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+	coffer_buf *b = ud;
+	size_t len;
+
+	if (coffer_size_mul(&len, size, n) < 0 || coffer_buf_append(b, p, len) < 0)
+		return 0;
+	return len;
+}
+
+static void print_broker_error(struct cli_admin *a, long status, const coffer_buf *resp)
+{
+	json_t *j = NULL;
+	const char *type, *detail, *variant;
+
+	if (resp->len)
+		j = json_loadb((const char *)resp->ptr, resp->len, 0, NULL);
+	type = json_string_value(json_object_get(j, "type"));
+	detail = json_string_value(json_object_get(j, "detail"));
+	variant = type ? strrchr(type, '/') : NULL;
+	if (detail)
+		cli_error(a->cmd, "broker answered %ld %s: %.300s", status,
+		          variant ? variant + 1 : "", detail);
+	else
+		cli_error(a->cmd, "broker answered %ld", status);
+	json_decref(j);
+}
+
+int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
+                      const uint8_t *body, size_t len, const char *content_type, long *status,
+                      coffer_buf *resp)
+{
+	CURL *curl = NULL;
+	struct curl_slist *hdrs = NULL;
+	char *token = NULL, *url = NULL, auth[20000], ct[160];
+	size_t blen = strlen(a->broker);
+	CURLcode cc;
+	int rc = CLI_INTERNAL, error;
+
+	*status = 0;
+	if ((error = cli_admin_token(&token, a->key, a->sub, method, path, body, len,
+	                             (int64_t)time(NULL))) < 0) {
+		cli_error(a->cmd, NULL);
+		return cli_exit_code(error);
+	}
+	while (blen && a->broker[blen - 1] == '/')
+		blen--;
+	url = malloc(blen + strlen(path) + 1);
+	if (url == NULL)
+		goto out;
+	memcpy(url, a->broker, blen);
+	memcpy(url + blen, path, strlen(path) + 1);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	snprintf(ct, sizeof(ct), "Content-Type: %s",
+	         content_type ? content_type : "application/octet-stream");
+	curl = curl_easy_init();
+	if (curl == NULL)
+		goto out;
+	hdrs = curl_slist_append(hdrs, auth);
+	hdrs = curl_slist_append(hdrs, ct);
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	if (a->cacert)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, a->cacert);
+	if (body || strcmp(method, "POST") == 0) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	cc = curl_easy_perform(curl);
+	if (cc != CURLE_OK) {
+		cli_error(a->cmd, "%s: %s", a->broker, curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+	if (*status >= 200 && *status < 300)
+		rc = CLI_OK;
+	else {
+		print_broker_error(a, *status, resp);
+		if (*status == 401 || *status == 403 || *status == 404)
+			rc = CLI_FAIL;
+		else if (*status >= 400 && *status < 500)
+			rc = CLI_USAGE;
+	}
+out:
+	coffer_wipe(auth, sizeof(auth));
+	curl_slist_free_all(hdrs);
+	if (curl)
+		curl_easy_cleanup(curl);
+	free(url);
+	free(token);
+	return rc;
+}

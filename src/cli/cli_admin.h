@@ -1,0 +1,49 @@
+/*
+ * Shared broker-client code of the persona commands (CLI.md "Persona
+ * commands"): the common flags, the admin JWT of PERSONAS.md rule 4 (sub =
+ * RFC 7638 thumbprint of the principal key, iat, exp, single-use jti, and
+ * htm/htu/bdh binding the token to this one request) and HTTP via libcurl.
+ */
+#ifndef COFFER_CLI_ADMIN_H
+#define COFFER_CLI_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coffer/buf.h"
+#include "coffer/jose.h"
+
+struct cli_admin {
+	const char *cmd;      /* "resource", "refval", ... for messages */
+	const char *broker;   /* --broker or COFFER_BROKER */
+	const char *key_path; /* --key or COFFER_KEY */
+	const char *cacert;   /* --cacert */
+	bool json;            /* --json */
+	coffer_jwk *key;
+	char *sub;
+};
+
+/* Consume a common flag at argv[*i]: 1 consumed, 0 not a common flag,
+ * -1 usage error (message printed). */
+int cli_admin_opt(struct cli_admin *a, int argc, char **argv, int *i);
+/* Resolve defaults from the environment and load the key; CLI exit code. */
+int cli_admin_init(struct cli_admin *a);
+void cli_admin_free(struct cli_admin *a);
+
+/* One admin request. `path` starts with "/kbs/v0/" (a query may follow);
+ * *status is the HTTP status; `resp` receives the body. Returns a CLI exit
+ * code: CLI_OK for 2xx, CLI_FAIL for 401/403/404, CLI_USAGE for other 4xx,
+ * CLI_INTERNAL for 5xx and network errors (the broker's detail printed). */
+int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
+                      const uint8_t *body, size_t len, const char *content_type, long *status,
+                      coffer_buf *resp);
+
+/* The admin JWT for one request (exposed for tests). */
+int cli_admin_token(char **out, const coffer_jwk *key, const char *sub, const char *method,
+                    const char *path, const uint8_t *body, size_t len, int64_t now);
+
+/* Help text of the common flags. */
+extern const char cli_admin_common_help[];
+
+#endif

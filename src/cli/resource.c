@@ -1,0 +1,141 @@
+/*
+ * coffer resource put|delete|list: manage secrets on a broker (CLI.md).
+ * Values are write-only: `list` prints metadata, never a value.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "coffer/file.h"
+#include "coffer/kbs.h"
+#include "cli.h"
+#include "cli_admin.h"
+
+const char cmd_resource_help[] = "put, delete or list secrets on the broker (metadata only)";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: coffer resource put kbs:///<repo>/<type>/<tag> [--in FILE] [flags]\n"
+	        "       coffer resource delete kbs:///<repo>/<type>/<tag> [flags]\n"
+	        "       coffer resource list [--namespace NAME] [flags]\n"
+	        "The value of `put` is read from --in (default stdin). Values never come\n"
+	        "back: `list` shows path, size, update time and owner.\n%s",
+	        cli_admin_common_help);
+}
+
+static int print_list(struct cli_admin *a, const coffer_buf *resp)
+{
+	json_t *arr = json_loadb((const char *)resp->ptr, resp->len, 0, NULL), *e;
+	size_t i;
+
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		cli_error(a->cmd, "broker answer is not a list");
+		return CLI_INTERNAL;
+	}
+	if (a->json) {
+		fwrite(resp->ptr, 1, resp->len, stdout);
+		putchar('\n');
+	} else {
+		json_array_foreach(arr, i, e)
+		{
+			time_t t = (time_t)json_integer_value(json_object_get(e, "updated"));
+			struct tm tm;
+			char when[32];
+			const char *owner = json_string_value(json_object_get(e, "owner"));
+			gmtime_r(&t, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			printf("kbs:///%s\t%lld\t%s\t%s\n",
+			       json_string_value(json_object_get(e, "path")),
+			       (long long)json_integer_value(json_object_get(e, "size")), when,
+			       owner ? owner : "-");
+		}
+	}
+	json_decref(arr);
+	return CLI_OK;
+}
+
+int cmd_resource(int argc, char **argv)
+{
+	struct cli_admin a = { .cmd = "resource" };
+	coffer_kbs_resource_path rp;
+	const char *sub, *uri = NULL, *in = "-", *ns = NULL;
+	char path[1024];
+	coffer_secret value = COFFER_SECRET_INIT;
+	coffer_buf resp = COFFER_BUF_INIT_MAX((size_t)16 * 1024 * 1024);
+	long status = 0;
+	int rc = CLI_USAGE, r;
+
+	if (cli_wants_help(argc, argv)) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	sub = argv[1];
+	for (int i = 2; i < argc; i++) {
+		if ((r = cli_admin_opt(&a, argc, argv, &i)) < 0)
+			return CLI_USAGE;
+		if (r)
+			continue;
+		if (strcmp(argv[i], "--in") == 0 && i + 1 < argc)
+			in = argv[++i];
+		else if (strcmp(argv[i], "--namespace") == 0 && i + 1 < argc)
+			ns = argv[++i];
+		else if (argv[i][0] != '-' && uri == NULL)
+			uri = argv[i];
+		else {
+			cli_error(a.cmd, "unexpected argument '%s'", argv[i]);
+			return CLI_USAGE;
+		}
+	}
+	if (strcmp(sub, "list") == 0) {
+		if (uri) {
+			cli_error(a.cmd, "list takes no URI");
+			return CLI_USAGE;
+		}
+		if (ns && !coffer_kbs_segment_valid(ns, strlen(ns))) {
+			cli_error(a.cmd, "invalid namespace '%s'", ns);
+			return CLI_USAGE;
+		}
+		snprintf(path, sizeof(path), "/kbs/v0/admin/resources%s%s", ns ? "?namespace=" : "",
+		         ns ? ns : "");
+	} else if (strcmp(sub, "put") == 0 || strcmp(sub, "delete") == 0) {
+		if (uri == NULL || coffer_kbs_resource_uri_parse(&rp, uri) < 0) {
+			cli_error(a.cmd, "want kbs:///<repo>/<type>/<tag>: %s",
+			          uri ? coffer_error_last() : "missing");
+			return CLI_USAGE;
+		}
+		snprintf(path, sizeof(path), "/kbs/v0/resource/%s/%s/%s", rp.repository, rp.type,
+		         rp.tag);
+	} else {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if ((rc = cli_admin_init(&a)) != CLI_OK)
+		goto out;
+	if (strcmp(sub, "put") == 0) {
+		if (coffer_file_read_secret(&value, in, CLI_INPUT_MAX) < 0) {
+			cli_error(a.cmd, "%s: %s", in, coffer_error_last());
+			rc = CLI_USAGE;
+			goto out;
+		}
+		rc = cli_admin_request(&a, "POST", path, value.ptr, value.len,
+		                       "application/octet-stream", &status, &resp);
+	} else if (strcmp(sub, "delete") == 0) {
+		rc = cli_admin_request(&a, "DELETE", path, NULL, 0, NULL, &status, &resp);
+	} else {
+		rc = cli_admin_request(&a, "GET", path, NULL, 0, NULL, &status, &resp);
+		if (rc == CLI_OK)
+			rc = print_list(&a, &resp);
+	}
+out:
+	coffer_secret_free(&value);
+	coffer_buf_free(&resp);
+	cli_admin_free(&a);
+	return rc;
+}
