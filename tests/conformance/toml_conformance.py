@@ -155,10 +155,19 @@ def main():
         print('FAIL: %s is not an executable (build the coffer target)' % binary,
               file=sys.stderr)
         return 1
+    # the command's contract (CLI.md): usage errors exit 2, --help 0
+    protocol_failures = []
+    for args, want in ((['toml'], 2), (['toml', 'encode'], 2), (['toml', 'decode', 'x'], 2),
+                       (['toml', '--help'], 0), (['toml', 'decode', '--help'], 0)):
+        p = subprocess.run([binary] + args, input=b'', stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30)
+        if p.returncode != want:
+            protocol_failures.append('coffer %s: exit %d, expected %d' %
+                                     (' '.join(args), p.returncode, want))
     with open(listing) as f:
         cases = [l.strip() for l in f if l.strip().endswith('.toml')]
     counts = {'valid': [0, 0], 'invalid': [0, 0]}
-    failures = []
+    failures = protocol_failures
     for case in cases:
         kind = case.split('/', 1)[0]
         if kind not in counts:

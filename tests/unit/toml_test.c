@@ -341,6 +341,8 @@ static const struct bad bad_cases[] = {
 	{ "a = {b = 1, b = 2}\n", COFFER_EINVAL, "line 1, column 13: duplicate key 'b'" },
 	/* tables: redefinition rules */
 	{ "a = 1\na = 2\n", COFFER_EINVAL, "line 2, column 1: duplicate key 'a'" },
+	{ "\"a\\nb\" = 1\n\"a\\nb\" = 2\n", COFFER_EINVAL,
+	  "line 2, column 1: duplicate key 'a\\x0ab'" },
 	{ "a = 1\na.b = 2\n", COFFER_EINVAL, "line 2, column 1: key 'a' is not a table" },
 	{ "[a]\n[a]\n", COFFER_EINVAL, "line 2, column 2: table 'a' is already defined" },
 	{ "[a.b]\n[a]\n[a]\n", COFFER_EINVAL, "line 3, column 2: table 'a' is already defined" },
@@ -445,6 +447,37 @@ static void test_limits_and_args(void **state)
 	coffer_toml_free(NULL);
 }
 
+/* Keys in messages are escaped and cut on character boundaries. */
+static void test_message_keys(void **state)
+{
+	char text[256];
+	size_t len = 0;
+	coffer_toml *doc = NULL;
+	const char *allowed[] = { "x" };
+	json_t *j;
+
+	(void)state;
+	for (int line = 0; line < 2; line++) {
+		text[len++] = '"';
+		for (int i = 0; i < 40; i++) {
+			memcpy(text + len, "\xc3\xa9", 2); /* U+00E9 */
+			len += 2;
+		}
+		memcpy(text + len, "\" = 1\n", 6);
+		len += 6;
+	}
+	assert_int_equal(coffer_toml_parse(&doc, text, len, NULL), COFFER_EINVAL);
+	assert_non_null(strstr(coffer_error_last(), "duplicate key '\xc3\xa9"));
+	j = json_string(coffer_error_last()); /* NULL if the message is not UTF-8 */
+	assert_non_null(j);
+	json_decref(j);
+
+	doc = parse_ok("\"\\u001b[31m\" = 1\n");
+	assert_int_equal(coffer_toml_check_keys(coffer_toml_root(doc), allowed, 1), COFFER_EINVAL);
+	assert_string_equal(coffer_error_last(), "unknown key '\\x1b[31m'");
+	coffer_toml_free(doc);
+}
+
 /* Large tables go through the hash index: many keys, then a duplicate. */
 static void test_many_keys(void **state)
 {
@@ -475,7 +508,7 @@ int main(void)
 		cmocka_unit_test(test_config_access), cmocka_unit_test(test_init_data),
 		cmocka_unit_test(test_types),         cmocka_unit_test(test_json),
 		cmocka_unit_test(test_errors),        cmocka_unit_test(test_limits_and_args),
-		cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_many_keys),     cmocka_unit_test(test_message_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

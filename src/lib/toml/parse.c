@@ -63,23 +63,6 @@ __attribute__((format(printf, 4, 5))) static int fail_at(const struct parser *ps
 
 #define FAIL(ps, ...) fail_at((ps), COFFER_EINVAL, (ps)->pos, __VA_ARGS__)
 
-/* Printable form of a key component for messages (truncated, escaped). */
-static void key_for_msg(char *out, size_t outsz, const char *s, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 5 < outsz; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7F || c == '\'' || c == '\\')
-			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	if (o >= outsz)
-		o = outsz - 1;
-	out[o] = '\0';
-}
-
 /* ------------------------------------------------------------------ input */
 
 /* UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF) and the control
@@ -993,7 +976,7 @@ static int insert_dotted(struct parser *ps, coffer_toml_value *tbl, struct key *
 			child->flags |= TOML_T_DOTTED;
 			child->section = section;
 		} else {
-			key_for_msg(name, sizeof(name), k->parts[i].s, k->parts[i].len);
+			toml_key_for_msg(name, sizeof(name), k->parts[i].s, k->parts[i].len);
 			return fail_at(ps, COFFER_EINVAL, k->pos[i],
 			               child->type == COFFER_TOML_TABLE
 			                       ? "cannot add keys to table '%s' defined elsewhere"
@@ -1004,7 +987,7 @@ static int insert_dotted(struct parser *ps, coffer_toml_value *tbl, struct key *
 	}
 	size_t last = k->n - 1;
 	if (toml_table_find(node, k->parts[last].s, k->parts[last].len) != NULL) {
-		key_for_msg(name, sizeof(name), k->parts[last].s, k->parts[last].len);
+		toml_key_for_msg(name, sizeof(name), k->parts[last].s, k->parts[last].len);
 		return fail_at(ps, COFFER_EINVAL, k->pos[last], "duplicate key '%s'", name);
 	}
 	if ((error = toml_table_insert(node, k->parts[last].s, k->parts[last].len, val)) < 0)
@@ -1024,7 +1007,7 @@ static int header_parent(struct parser *ps, coffer_toml_value *root, struct key 
 
 	for (size_t i = 0; i + 1 < k->n; i++) {
 		child = toml_table_find(node, k->parts[i].s, k->parts[i].len);
-		key_for_msg(name, sizeof(name), k->parts[i].s, k->parts[i].len);
+		toml_key_for_msg(name, sizeof(name), k->parts[i].s, k->parts[i].len);
 		if (child == NULL) {
 			if ((error = new_value(ps, &child, COFFER_TOML_TABLE, node->depth + 1)) < 0)
 				return error;
@@ -1077,7 +1060,7 @@ static int parse_header(struct parser *ps, coffer_toml_value *root, coffer_toml_
 	if ((error = header_parent(ps, root, &k, &parent)) < 0)
 		goto out;
 	last = k.n - 1;
-	key_for_msg(name, sizeof(name), k.parts[last].s, k.parts[last].len);
+	toml_key_for_msg(name, sizeof(name), k.parts[last].s, k.parts[last].len);
 	child = toml_table_find(parent, k.parts[last].s, k.parts[last].len);
 	if (!aot) {
 		if (child == NULL) {

@@ -72,6 +72,10 @@ int toml_table_insert(coffer_toml_value *t, char *key, size_t keylen, coffer_tom
 /* Takes ownership of `val` on success only. */
 int toml_array_push(coffer_toml_value *a, coffer_toml_value *val);
 
+/* Printable, escaped, UTF-8-safe and truncated form of a key for error
+ * messages (keys may hold control characters through escapes). */
+void toml_key_for_msg(char *out, size_t outsz, const char *s, size_t len);
+
 /* Parse a TOML key ("a.b", "x.\"y.z\"") into its components; for paths. */
 struct toml_key_part {
 	char *s;

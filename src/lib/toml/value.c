@@ -59,6 +59,32 @@ void coffer_toml_free(coffer_toml *doc)
 	free(doc);
 }
 
+void toml_key_for_msg(char *out, size_t outsz, const char *s, size_t len)
+{
+	size_t o = 0, i = 0;
+
+	if (outsz == 0)
+		return;
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+		if (c < 0x20 || c == 0x7F || c == '\'' || c == '\\') {
+			if (o + 4 >= outsz)
+				break;
+			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", c);
+			i++;
+			continue;
+		}
+		/* whole characters only (the tree holds valid UTF-8) */
+		if (n > len - i || o + n >= outsz)
+			break;
+		memcpy(out + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+}
+
 /* ------------------------------------------------------------------ tables */
 
 /* Tables below this size are searched linearly; larger ones get a hash
@@ -407,8 +433,11 @@ int coffer_toml_check_keys(const coffer_toml_value *t, const char *const *allowe
 		for (size_t j = 0; j < n && !ok; j++)
 			ok = strlen(allowed[j]) == kv->keylen &&
 			     memcmp(allowed[j], kv->key, kv->keylen) == 0;
-		if (!ok)
-			return coffer_error_set(COFFER_EINVAL, "unknown key '%.64s'", kv->key);
+		if (!ok) {
+			char name[64];
+			toml_key_for_msg(name, sizeof(name), kv->key, kv->keylen);
+			return coffer_error_set(COFFER_EINVAL, "unknown key '%s'", name);
+		}
 	}
 	return 0;
 }
