@@ -348,3 +348,78 @@ char *coffer_rego_json_text(const json_t *value)
 	rg_arena_free(&a);
 	return res;
 }
+
+typedef struct text_ud {
+	int mode;
+	char **out;
+} text_ud;
+
+static int fin_text(rg_ctx *c, rv *sols, void *ud)
+{
+	text_ud *t = ud;
+	rv *v = sols;
+	rg_sbuf b = {&c->ar, NULL, 0, 0, 0, false};
+
+	*t->out = NULL;
+	if (t->mode == 1) {
+		size_t n = sols->u.a.n;
+		if (n == 0)
+			return 0;
+		rv **items = rg_alloc(&c->ar, n * sizeof(rv *));
+		if (!items)
+			return coffer_error_set(COFFER_ENOMEM, "rego: out of memory");
+		for (size_t i = 0; i < n; i++) {
+			rv *o = sols->u.a.items[i];
+			rv *x = rv_obj_getn(o, "x", 1);
+			items[i] = x ? x : o;
+		}
+		v = n == 1 ? items[0] : rv_arr(&c->ar, items, n);
+		if (!v)
+			return coffer_error_set(COFFER_ENOMEM, "rego: out of memory");
+	}
+	rg_dump(&b, v);
+	if (b.failed)
+		return coffer_error_set(COFFER_ENOMEM, "rego: out of memory");
+	*t->out = strdup(b.p ? b.p : "");
+	return *t->out ? 0 : coffer_error_set(COFFER_ENOMEM, "rego: out of memory");
+}
+
+static int fin_text_bind(rg_ctx *c, rv *sols, void *ud)
+{
+	text_ud *t = ud;
+	rv *v;
+	rg_sbuf b = {&c->ar, NULL, 0, 0, 0, false};
+
+	*t->out = NULL;
+	if (sols->u.a.n == 0)
+		return 0;
+	v = sols->u.a.n == 1 ? sols->u.a.items[0] : sols;
+	rg_dump(&b, v);
+	if (b.failed)
+		return coffer_error_set(COFFER_ENOMEM, "rego: out of memory");
+	*t->out = strdup(b.p ? b.p : "");
+	return *t->out ? 0 : coffer_error_set(COFFER_ENOMEM, "rego: out of memory");
+}
+
+int rg_query_eval_text(char **out, const coffer_rego_query *q, const json_t *input,
+		       const json_t *data, const coffer_rego_limits *limits, int mode,
+		       coffer_rego_diag *diag)
+{
+	text_ud t = {mode, out};
+	int r;
+
+	*out = NULL;
+	if (mode == 0)
+		return eval_core(q, input, data, limits, 0, diag, fin_text, &t);
+	/* bindings when the query binds named variables, else values */
+	bool named = false;
+	for (int i = 0; i < q->nslots; i++)
+		if (q->varnames && q->varnames[i] && q->varnames[i][0] != '_' && q->varnames[i][0] != '$')
+			named = true;
+	if (named) {
+		t.mode = 2;
+		r = eval_core(q, input, data, limits, 1, diag, fin_text_bind, &t);
+		return r;
+	}
+	return eval_core(q, input, data, limits, 0, diag, fin_text, &t);
+}

@@ -105,7 +105,7 @@ static void dump_str(rg_sbuf *b, const char *s, size_t n)
 	rg_sb_put(b, "\"", 1);
 }
 
-void rg_dump(rg_sbuf *b, const rv *v)
+static void dump_any(rg_sbuf *b, const rv *v, bool tagged)
 {
 	char num[64];
 
@@ -131,11 +131,13 @@ void rg_dump(rg_sbuf *b, const rv *v)
 			b->failed = true;
 			return;
 		}
+		/* sets print as sorted arrays even when tagged: the suites write
+		 * many set results as plain lists */
 		rg_sb_put(b, "[", 1);
 		for (size_t i = 0; i < v->u.a.n; i++) {
 			if (i)
 				rg_sb_put(b, ",", 1);
-			rg_dump(b, v->u.a.items[i]);
+			dump_any(b, v->u.a.items[i], tagged);
 		}
 		rg_sb_put(b, "]", 1);
 		return;
@@ -144,22 +146,52 @@ void rg_dump(rg_sbuf *b, const rv *v)
 			b->failed = true;
 			return;
 		}
+		if (tagged) {
+			bool plain = true;
+			for (size_t i = 0; i < v->u.o.n; i++)
+				if (v->u.o.keys[i]->kind != RV_STR)
+					plain = false;
+			if (!plain) {
+				rg_sb_puts(b, "{\"object!\":[");
+				for (size_t i = 0; i < v->u.o.n; i++) {
+					if (i)
+						rg_sb_put(b, ",", 1);
+					rg_sb_puts(b, "{\"key\":");
+					dump_any(b, v->u.o.keys[i], tagged);
+					rg_sb_puts(b, ",\"value\":");
+					dump_any(b, v->u.o.vals[i], tagged);
+					rg_sb_put(b, "}", 1);
+				}
+				rg_sb_puts(b, "]}");
+				return;
+			}
+		}
 		rg_sb_put(b, "{", 1);
 		for (size_t i = 0; i < v->u.o.n; i++) {
 			if (i)
 				rg_sb_put(b, ",", 1);
 			if (v->u.o.keys[i]->kind == RV_STR) {
-				rg_dump(b, v->u.o.keys[i]);
+				dump_any(b, v->u.o.keys[i], tagged);
 			} else {
-				rg_sbuf kb = { b->ar, NULL, 0, 0, 0, false };
-				rg_dump(&kb, v->u.o.keys[i]);
+				rg_sbuf kb = {b->ar, NULL, 0, 0, 0, false};
+				dump_any(&kb, v->u.o.keys[i], tagged);
 				dump_str(b, kb.p ? kb.p : "", kb.n);
 			}
 			rg_sb_put(b, ":", 1);
-			rg_dump(b, v->u.o.vals[i]);
+			dump_any(b, v->u.o.vals[i], tagged);
 		}
 		rg_sb_put(b, "}", 1);
 	}
+}
+
+void rg_dump(rg_sbuf *b, const rv *v)
+{
+	dump_any(b, v, false);
+}
+
+void rg_dump_tagged(rg_sbuf *b, const rv *v)
+{
+	dump_any(b, v, true);
 }
 
 /* ---- arithmetic ---- */

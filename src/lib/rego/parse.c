@@ -338,10 +338,6 @@ static rg_term *parse_ident_term(parser *p)
 		rv *v = tok_is(&at, "null") ? RV_NULLV : rv_bool(tok_is(&at, "true"));
 		return finish_ref(p, mkconst(p, v, &at));
 	}
-	if (is_reserved(p, &at)) {
-		perr(p, &at, "unexpected keyword '%.*s'", (int)at.len, at.p);
-		return NULL;
-	}
 	/* dotted call name: a.b.c( */
 	{
 		/* scan ahead without consuming: only simple dotted names form calls */
@@ -376,6 +372,10 @@ static rg_term *parse_ident_term(parser *p)
 			t = parse_call_args(p, name, &at);
 			return t ? finish_ref(p, t) : NULL;
 		}
+	}
+	if (is_reserved(p, &at)) {
+		perr(p, &at, "unexpected keyword '%.*s'", (int)at.len, at.p);
+		return NULL;
 	}
 	t = mkterm(p, T_VAR, &at);
 	if (!t)
@@ -1360,6 +1360,10 @@ int rg_parse_module(rg_module **out, rg_arena *ar, const char *file, const char 
 		return -1;
 	}
 	m->file = file;
+	/* like regorus, the v1 keywords are available in every module; what
+	 * `import rego.v1` adds are v1's restrictions (if/contains required,
+	 * deprecated builtins refused, input/data not shadowed) */
+	m->kw_in = m->kw_every = m->kw_if = m->kw_contains = true;
 	p.ar = ar;
 	p.err = err;
 	p.mod = m;

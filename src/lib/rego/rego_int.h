@@ -111,6 +111,17 @@ void rg_sb_put(rg_sbuf *b, const char *s, size_t n);
 void rg_sb_puts(rg_sbuf *b, const char *s);
 /* JSON text of a value (sets as sorted arrays, keys sorted) */
 void rg_dump(rg_sbuf *b, const rv *v);
+/* sets as sorted arrays; objects with non-string keys as
+ * {"object!":[{"key":k,"value":v}...]} (the conformance suites' tags) */
+void rg_dump_tagged(rg_sbuf *b, const rv *v);
+/* conformance support: the canonical tagged text of a query's results.
+ * mode 0: the list of {x: value} (or bindings with var_output);
+ * mode 1: OPA test-case form: bindings if the query has named variables,
+ * else the value; one solution as itself, several as a list; *out NULL
+ * when undefined. */
+int rg_query_eval_text(char **out, const coffer_rego_query *q, const json_t *input,
+		       const json_t *data, const coffer_rego_limits *limits, int mode,
+		       coffer_rego_diag *diag);
 
 /* number formatting for output / sprintf */
 int rv_num_format(char *buf, size_t len, const rv *v);
