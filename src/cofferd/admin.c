@@ -23,8 +23,9 @@
 #include "coffer/kbs.h"
 #include "cofferd.h"
 
-#define WP       "workload-provider"
-#define JTI_KEEP 60 /* seconds a jti outlives its token (clock leeway) */
+#define WP           "workload-provider"
+#define JTI_KEEP     60 /* seconds a jti outlives its token (clock leeway) */
+#define ADMIN_LEEWAY 5
 
 struct admin_ctx {
 	coffer_store_principal p;
@@ -84,6 +85,11 @@ static int authenticate(struct cofferd *d, const struct cofferd_req *q, struct c
 	chk.max_lifetime = d->cfg.admin_max_lifetime;
 	pthread_rwlock_unlock(&d->cfg_lock);
 	chk.require_exp = true;
+	/* CLOCK_REALTIME (time(2) may lag it), and a few seconds for clients on
+	 * other hosts; the jti is kept JTI_KEEP seconds past exp, longer than
+	 * this leeway, so a replay inside it is still refused */
+	chk.now = cofferd_now();
+	chk.leeway = ADMIN_LEEWAY;
 	error = coffer_jwt_verify(&claims, &hdr, token, &key, 1, &chk);
 	if (error < 0) {
 		fail(r, 401,

@@ -205,6 +205,7 @@ int cofferd_token_verify(struct cofferd *d, json_t **claims, const char *token)
 	int error;
 
 	chk.require_exp = true; /* PROTOCOL.md section 2: exp is required */
+	chk.now = cofferd_now();
 	pthread_rwlock_rdlock(&d->cfg_lock);
 	error = coffer_jwt_verify(claims, NULL, token, d->verify_keys, d->n_verify_keys, &chk);
 	pthread_rwlock_unlock(&d->cfg_lock);

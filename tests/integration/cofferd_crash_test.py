@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""Crash safety: kill -9 cofferd during a burst of admin writes, restart it,
+and check that every write answered 2xx is present and intact (resources
+decrypted by an attested client, reference values read back) and that
+SQLite's PRAGMA integrity_check says ok."""
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import sys
+import threading
+import time
+import base64
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+
+from jwcrypto import jwk  # noqa: E402
+
+import kbs_client as kc  # noqa: E402
+from cofferd_harness import Broker, Tests, workdir  # noqa: E402
+
+T = Tests()
+WRITERS = 4
+
+
+def value_for(path, gen):
+    return hashlib.sha256(("%s#%d" % (path, gen)).encode()).digest() * (1 + gen % 7)
+
+
+def writer(b, key, wid, acked, stop):
+    h = kc.Http(b.url)
+    n = 0
+    while not stop.is_set():
+        n += 1
+        try:
+            if n % 5 == 0:
+                name = "rv_%d_%d" % (wid, n)
+                payload = base64.b64encode(json.dumps({name: ["v%d" % n]}).encode()).decode()
+                body = json.dumps({"version": "0.1.0", "type": "sample",
+                                   "payload": payload}).encode()
+                path = "/kbs/v0/reference-value"
+                tok = kc.admin_jwt(key, "POST", path, body)
+                r = h.request("POST", path, body, {"Authorization": "Bearer " + tok})
+                if 200 <= r.status < 300:
+                    acked.append(("refval", name, "v%d" % n))
+            else:
+                # rewrite a small set of paths too, so updates are covered
+                res = "w%d/key/k%d" % (wid, n % 40)
+                val = value_for(res, n)
+                path = "/kbs/v0/resource/" + res
+                tok = kc.admin_jwt(key, "POST", path, val)
+                r = h.request("POST", path, val, {"Authorization": "Bearer " + tok})
+                if 200 <= r.status < 300:
+                    acked.append(("resource", res, n))
+        except Exception:
+            h.close()
+            if stop.is_set():
+                return
+            time.sleep(0.01)
+
+
+def main():
+    wd = workdir()
+    key = jwk.JWK.generate(kty="EC", crv="P-256")
+    pub = os.path.join(wd, "admin.pub.jwk")
+    with open(pub, "w") as f:
+        f.write(key.export_public())
+    ns = ["w%d" % i for i in range(WRITERS)]
+    b = Broker(wd, "crash", {"attestation": {"allow_sample": True},
+                             "policy": {"resource": "allow_all"},
+                             "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ns}})
+    b.start()
+    acked = []
+    stop = threading.Event()
+    threads = [threading.Thread(target=writer, args=(b, key, i, acked, stop))
+               for i in range(WRITERS)]
+    for t in threads:
+        t.start()
+    # let the burst run, then pull the plug in the middle of it
+    deadline = time.time() + 10
+    while len(acked) < 150 and time.time() < deadline:
+        time.sleep(0.02)
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait()
+    stop.set()
+    for t in threads:
+        t.join()
+    n_acked = len(acked)
+    T.check("burst produced acknowledged writes before the kill", n_acked >= 50, str(n_acked))
+
+    c = sqlite3.connect(b.db(), timeout=10)
+    ic = c.execute("PRAGMA integrity_check").fetchone()[0]
+    c.close()
+    T.check("PRAGMA integrity_check after kill -9", ic == "ok", ic)
+
+    b.proc = None
+    b.start()
+    # the last acknowledged generation of each resource must be what we read
+    latest = {}
+    refvals = {}
+    for kind, name, v in acked:
+        if kind == "resource":
+            latest[name] = max(latest.get(name, 0), v)
+        else:
+            refvals[name] = v
+    cl = kc.KbsClient(b.url)
+    cl.handshake()
+    bad = []
+    for res, gen in sorted(latest.items()):
+        r = cl.get_resource(res)
+        if r.status != 200:
+            bad.append("%s: %d" % (res, r.status))
+            continue
+        got = cl.decrypt(r.body)
+        # a write that was sent but not answered may be newer than the last ack
+        ok = got == value_for(res, gen) or any(got == value_for(res, g)
+                                               for g in range(gen, gen + 400, 1))
+        if not ok:
+            bad.append("%s: wrong value" % res)
+    T.check("every acknowledged resource write is present and intact (%d resources)" %
+            len(latest), not bad, "; ".join(bad[:10]))
+    missing = []
+    for name, v in refvals.items():
+        r, _ = kc.admin_request(b.url, key, "GET", "/kbs/v0/reference-value/" + name)
+        if r.status != 200 or r.json() != {name: [v]}:
+            missing.append("%s %d %s" % (name, r.status, r.body[60:200]))
+    T.check("every acknowledged reference value is present (%d)" % len(refvals), not missing,
+            ", ".join(missing[:10]))
+    b.stop()
+    c = sqlite3.connect(b.db(), timeout=10)
+    ic = c.execute("PRAGMA integrity_check").fetchone()[0]
+    c.close()
+    T.check("PRAGMA integrity_check after restart", ic == "ok", ic)
+    return T.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
