@@ -175,8 +175,10 @@ static rv *json_to_rv_tagged(json_t *j)
 			rv **ks = rg_alloc(&ar, (n ? n : 1) * sizeof(rv *));
 			rv **vs = rg_alloc(&ar, (n ? n : 1) * sizeof(rv *));
 			for (size_t i = 0; i < n; i++) {
-				ks[i] = json_to_rv_tagged(json_object_get(json_array_get(ob, i), "key"));
-				vs[i] = json_to_rv_tagged(json_object_get(json_array_get(ob, i), "value"));
+				ks[i] = json_to_rv_tagged(
+				        json_object_get(json_array_get(ob, i), "key"));
+				vs[i] = json_to_rv_tagged(
+				        json_object_get(json_array_get(ob, i), "value"));
 			}
 			return rv_obj(&ar, ks, vs, n, NULL);
 		}
@@ -315,13 +317,13 @@ static int run_case(const char *dir, yaml_document_t *doc, yaml_node_t *cs, char
 		if (r != 0)
 			outcome = R_PASS;
 		else
-			snprintf(why, wl, "expected error \"%s\", got %.300s", err->data.scalar.value,
-				 text ? text : "undefined");
+			snprintf(why, wl, "expected error \"%s\", got %.300s",
+			         err->data.scalar.value, text ? text : "undefined");
 		goto out;
 	}
 	if (r != 0) {
-		snprintf(why, wl, "unexpected error: %s %s:%d:%d: %s", diag.code, diag.file, diag.line,
-			 diag.col, diag.message);
+		snprintf(why, wl, "unexpected error: %s %s:%d:%d: %s", diag.code, diag.file,
+		         diag.line, diag.col, diag.message);
 		goto out;
 	}
 	if (truthy_scalar(nores) || !want) {

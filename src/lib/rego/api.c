@@ -358,7 +358,7 @@ static int fin_text(rg_ctx *c, rv *sols, void *ud)
 {
 	text_ud *t = ud;
 	rv *v = sols;
-	rg_sbuf b = {&c->ar, NULL, 0, 0, 0, false};
+	rg_sbuf b = { &c->ar, NULL, 0, 0, 0, false };
 
 	*t->out = NULL;
 	if (t->mode == 1) {
@@ -388,7 +388,7 @@ static int fin_text_bind(rg_ctx *c, rv *sols, void *ud)
 {
 	text_ud *t = ud;
 	rv *v;
-	rg_sbuf b = {&c->ar, NULL, 0, 0, 0, false};
+	rg_sbuf b = { &c->ar, NULL, 0, 0, 0, false };
 
 	*t->out = NULL;
 	if (sols->u.a.n == 0)
@@ -402,10 +402,10 @@ static int fin_text_bind(rg_ctx *c, rv *sols, void *ud)
 }
 
 int rg_query_eval_text(char **out, const coffer_rego_query *q, const json_t *input,
-		       const json_t *data, const coffer_rego_limits *limits, int mode,
-		       coffer_rego_diag *diag)
+                       const json_t *data, const coffer_rego_limits *limits, int mode,
+                       coffer_rego_diag *diag)
 {
-	text_ud t = {mode, out};
+	text_ud t = { mode, out };
 	int r;
 
 	*out = NULL;
@@ -414,7 +414,8 @@ int rg_query_eval_text(char **out, const coffer_rego_query *q, const json_t *inp
 	/* bindings when the query binds named variables, else values */
 	bool named = false;
 	for (int i = 0; i < q->nslots; i++)
-		if (q->varnames && q->varnames[i] && q->varnames[i][0] != '_' && q->varnames[i][0] != '$')
+		if (q->varnames && q->varnames[i] && q->varnames[i][0] != '_' &&
+		    q->varnames[i][0] != '$')
 			named = true;
 	if (named) {
 		t.mode = 2;

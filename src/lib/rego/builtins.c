@@ -173,7 +173,7 @@ static void dump_any(rg_sbuf *b, const rv *v, bool tagged)
 			if (v->u.o.keys[i]->kind == RV_STR) {
 				dump_any(b, v->u.o.keys[i], tagged);
 			} else {
-				rg_sbuf kb = {b->ar, NULL, 0, 0, 0, false};
+				rg_sbuf kb = { b->ar, NULL, 0, 0, 0, false };
 				dump_any(&kb, v->u.o.keys[i], tagged);
 				dump_str(b, kb.p ? kb.p : "", kb.n);
 			}
@@ -2900,6 +2900,320 @@ static int bi_object_subset(rg_ctx *c, rv **args, rv **out)
 	return 0;
 }
 
+/* ---- json.patch (RFC 6902 over Rego values; sets addressed by member) ---- */
+
+typedef struct jp_seg {
+	rv *v;         /* array-form segment */
+	const char *s; /* pointer-form segment (unescaped) */
+	size_t n;
+	bool dash;
+} jp_seg;
+
+static bool jp_parse_path(rg_ctx *c, rv *path, jp_seg **out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	if (path == NULL)
+		return false;
+	if (path->kind == RV_ARR) {
+		if (rv_force(path))
+			return false;
+		size_t n = path->u.a.n;
+		jp_seg *sg = rg_alloc(A(c), (n ? n : 1) * sizeof(jp_seg));
+		if (!sg)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			sg[i].v = path->u.a.items[i];
+			if (sg[i].v->kind == RV_STR && sg[i].v->u.s.len == 1 &&
+			    sg[i].v->u.s.s[0] == '-')
+				sg[i].dash = true;
+		}
+		*out = sg;
+		*nout = n;
+		return true;
+	}
+	if (path->kind != RV_STR)
+		return false;
+	const char *p = path->u.s.s;
+	size_t len = path->u.s.len;
+	if (len == 0)
+		return true;
+	if (p[0] != '/')
+		return false;
+	size_t cnt = 0;
+	for (size_t i = 0; i < len; i++)
+		if (p[i] == '/')
+			cnt++;
+	jp_seg *sg = rg_alloc(A(c), cnt * sizeof(jp_seg));
+	if (!sg)
+		return false;
+	size_t k = 0, i = 1;
+	while (k < cnt) {
+		size_t st = i;
+		while (i < len && p[i] != '/')
+			i++;
+		char *u = rg_alloc(A(c), i - st + 1);
+		if (!u)
+			return false;
+		size_t m = 0;
+		for (size_t j = st; j < i; j++) {
+			if (p[j] == '~') {
+				if (j + 1 < i && p[j + 1] == '0')
+					u[m++] = '~';
+				else if (j + 1 < i && p[j + 1] == '1')
+					u[m++] = '/';
+				else
+					return false;
+				j++;
+			} else {
+				u[m++] = p[j];
+			}
+		}
+		sg[k].s = u;
+		sg[k].n = m;
+		sg[k].dash = m == 1 && u[0] == '-';
+		k++;
+		i++;
+	}
+	*out = sg;
+	*nout = cnt;
+	return true;
+}
+
+/* array index of a segment; -1 invalid */
+static int64_t jp_index(const jp_seg *sg)
+{
+	if (sg->v) {
+		if (sg->v->kind != RV_NUM || !sg->v->isint || sg->v->big || sg->v->u.n.i < 0)
+			return -1;
+		return sg->v->u.n.i;
+	}
+	if (sg->n == 0 || sg->n > 18 || (sg->n > 1 && sg->s[0] == '0'))
+		return -1;
+	int64_t v = 0;
+	for (size_t i = 0; i < sg->n; i++) {
+		if (sg->s[i] < '0' || sg->s[i] > '9')
+			return -1;
+		v = v * 10 + (sg->s[i] - '0');
+	}
+	return v;
+}
+
+static rv *jp_key(rg_ctx *c, const jp_seg *sg)
+{
+	return sg->v ? sg->v : rv_str(A(c), sg->s, sg->n);
+}
+
+/* child of doc at one segment; NULL if absent */
+static rv *jp_child(rg_ctx *c, rv *doc, const jp_seg *sg)
+{
+	if (rv_force(doc))
+		return NULL;
+	if (doc->kind == RV_OBJ) {
+		rv *k = jp_key(c, sg);
+		return k ? rv_get(doc, k) : NULL;
+	}
+	if (doc->kind == RV_ARR) {
+		int64_t ix = jp_index(sg);
+		if (ix < 0 || (uint64_t)ix >= doc->u.a.n)
+			return NULL;
+		return doc->u.a.items[ix];
+	}
+	if (doc->kind == RV_SET) {
+		rv *k = jp_key(c, sg);
+		return k ? rv_get(doc, k) : NULL;
+	}
+	return NULL;
+}
+
+static rv *jp_get(rg_ctx *c, rv *doc, jp_seg *sg, size_t n)
+{
+	for (size_t i = 0; i < n && doc; i++)
+		doc = jp_child(c, doc, &sg[i]);
+	return doc;
+}
+
+static rv *obj_with(rg_ctx *c, rv *o, rv *key, rv *val)
+{
+	/* val NULL: remove key */
+	size_t n = o->u.o.n, m = 0;
+	rv **ks = rg_alloc(A(c), (n + 1) * sizeof(rv *)),
+	   **vs = rg_alloc(A(c), (n + 1) * sizeof(rv *));
+	if (!ks || !vs)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (rv_eq(o->u.o.keys[i], key))
+			continue;
+		ks[m] = o->u.o.keys[i];
+		vs[m++] = o->u.o.vals[i];
+	}
+	if (val) {
+		ks[m] = key;
+		vs[m++] = val;
+	}
+	return rv_obj(A(c), ks, vs, m, NULL);
+}
+
+static rv *set_with(rg_ctx *c, rv *s, rv *drop, rv *add)
+{
+	size_t n = s->u.a.n, m = 0;
+	rv **items = rg_alloc(A(c), (n + 1) * sizeof(rv *));
+	if (!items)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!drop || !rv_eq(s->u.a.items[i], drop))
+			items[m++] = s->u.a.items[i];
+	if (add)
+		items[m++] = add;
+	return rv_set(A(c), items, m);
+}
+
+/* op 0 add, 1 remove (val ignored); returns NULL when the patch fails */
+static rv *jp_apply(rg_ctx *c, rv *doc, jp_seg *sg, size_t n, int op, rv *val)
+{
+	if (rv_force(doc))
+		return NULL;
+	if (n == 1) {
+		if (doc->kind == RV_OBJ) {
+			rv *k = jp_key(c, sg);
+			if (!k)
+				return NULL;
+			if (op == 1 && !rv_get(doc, k))
+				return NULL;
+			return obj_with(c, doc, k, op == 0 ? val : NULL);
+		}
+		if (doc->kind == RV_ARR) {
+			size_t len = doc->u.a.n;
+			int64_t ix = sg->dash && op == 0 ? (int64_t)len : jp_index(sg);
+			if (ix < 0 || (uint64_t)ix > len || (op == 1 && (uint64_t)ix == len))
+				return NULL;
+			rv **items = rg_alloc(A(c), (len + 1) * sizeof(rv *));
+			if (!items)
+				return NULL;
+			size_t m = 0;
+			for (size_t i = 0; i <= len; i++) {
+				if ((int64_t)i == ix && op == 0)
+					items[m++] = val;
+				if (i < len && !((int64_t)i == ix && op == 1))
+					items[m++] = doc->u.a.items[i];
+			}
+			return rv_arr(A(c), items, m);
+		}
+		if (doc->kind == RV_SET) {
+			rv *k = jp_key(c, sg);
+			if (!k)
+				return NULL;
+			if (op == 1)
+				return rv_get(doc, k) ? set_with(c, doc, k, NULL) : NULL;
+			return rv_eq(k, val) ? set_with(c, doc, NULL, val) : NULL;
+		}
+		return NULL;
+	}
+	rv *child = jp_child(c, doc, sg);
+	if (!child)
+		return NULL;
+	rv *nc = jp_apply(c, child, sg + 1, n - 1, op, val);
+	if (!nc)
+		return NULL;
+	if (doc->kind == RV_OBJ)
+		return obj_with(c, doc, jp_key(c, sg), nc);
+	if (doc->kind == RV_ARR) {
+		int64_t ix = jp_index(sg);
+		rv **items = rg_alloc(A(c), (doc->u.a.n ? doc->u.a.n : 1) * sizeof(rv *));
+		if (!items)
+			return NULL;
+		memcpy(items, doc->u.a.items, doc->u.a.n * sizeof(rv *));
+		items[ix] = nc;
+		return rv_arr(A(c), items, doc->u.a.n);
+	}
+	return set_with(c, doc, child, nc);
+}
+
+static bool jp_prefix(rg_ctx *c, jp_seg *a, size_t na, jp_seg *b, size_t nb)
+{
+	if (na >= nb)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		rv *x = jp_key(c, &a[i]), *y = jp_key(c, &b[i]);
+		if (!x || !y || !rv_eq(x, y))
+			return false;
+	}
+	return true;
+}
+
+static int bi_json_patch(rg_ctx *c, rv **args, rv **out)
+{
+	rv *doc = args[0];
+	if (args[1]->kind != RV_ARR)
+		return rg_bierr(c, "json.patch: operand 2 must be array");
+	if (rv_force(args[1]))
+		return rg_oom(c);
+	for (size_t i = 0; i < args[1]->u.a.n; i++) {
+		rv *p = args[1]->u.a.items[i];
+		if (p->kind != RV_OBJ)
+			return 0;
+		rv *op = rv_obj_getn(p, "op", 2), *path = rv_obj_getn(p, "path", 4);
+		rv *val = rv_obj_getn(p, "value", 5), *from = rv_obj_getn(p, "from", 4);
+		jp_seg *sg, *fs = NULL;
+		size_t n, fn = 0;
+		if (!op || op->kind != RV_STR || !jp_parse_path(c, path, &sg, &n))
+			return 0;
+		char o[8] = "";
+		if (op->u.s.len < sizeof(o))
+			memcpy(o, op->u.s.s, op->u.s.len);
+		bool needs_from = strcmp(o, "move") == 0 || strcmp(o, "copy") == 0;
+		if (needs_from && !jp_parse_path(c, from, &fs, &fn))
+			return 0;
+		if ((strcmp(o, "add") == 0 || strcmp(o, "replace") == 0 ||
+		     strcmp(o, "test") == 0) &&
+		    !val)
+			return 0;
+		if (strcmp(o, "test") == 0) {
+			rv *x = doc ? jp_get(c, doc, sg, n) : NULL;
+			if (!x || !rv_eq(x, val))
+				return 0;
+			continue;
+		}
+		if (needs_from) {
+			if (!doc)
+				return 0;
+			val = jp_get(c, doc, fs, fn);
+			if (!val)
+				return 0;
+			if (strcmp(o, "move") == 0) {
+				if (jp_prefix(c, fs, fn, sg, n))
+					return 0;
+				if (fn == 0)
+					doc = NULL;
+				else if (!(doc = jp_apply(c, doc, fs, fn, 1, NULL)))
+					return 0;
+			}
+			o[0] = 'a';
+			memcpy(o, "add", 4);
+		}
+		if (strcmp(o, "remove") == 0 || strcmp(o, "replace") == 0) {
+			if (!doc)
+				return 0;
+			if (n == 0)
+				doc = NULL;
+			else if (!(doc = jp_apply(c, doc, sg, n, 1, NULL)))
+				return 0;
+			if (strcmp(o, "remove") == 0)
+				continue;
+		} else if (strcmp(o, "add") != 0) {
+			return 0;
+		}
+		if (n == 0) {
+			doc = val;
+			continue;
+		}
+		if (!doc || !(doc = jp_apply(c, doc, sg, n, 0, val)))
+			return 0;
+	}
+	*out = doc;
+	return 0;
+}
+
 static const rg_builtin builtins[] = {
 	{ "abs", 1, bi_abs, false },
 	{ "all", 1, bi_all, false },
@@ -2951,6 +3265,7 @@ static const rg_builtin builtins[] = {
 	{ "is_string", 1, bi_is_string, false },
 	{ "json.is_valid", 1, bi_json_is_valid, false },
 	{ "json.marshal", 1, bi_json_marshal, false },
+	{ "json.patch", 2, bi_json_patch, false },
 	{ "json.unmarshal", 1, bi_json_unmarshal, false },
 	{ "lower", 1, bi_lower, false },
 	{ "lt", 2, bi_lt, false },
@@ -2971,7 +3286,7 @@ static const rg_builtin builtins[] = {
 	{ "object.union_n", 1, bi_object_union_n, false },
 	{ "or", 2, bi_or, false },
 	{ "plus", 2, bi_plus, false },
-	{ "print", 1, bi_print, false },
+	{ "print", -1, bi_print, false },
 	{ "product", 1, bi_product, false },
 	{ "re_match", 2, bi_regex_match, false },
 	{ "regex.find_all_string_submatch_n", 3, bi_regex_submatch, false },

@@ -143,8 +143,69 @@ static const char *kind_name(int k)
 	}
 }
 
+static int check_default_value(cctx *c, rg_term *t)
+{
+	const char *what = NULL;
+
+	switch (t->k) {
+	case T_CONST:
+	case T_ACOMP:
+	case T_SCOMP:
+	case T_OCOMP:
+		return 0;
+	case T_ARRAY:
+	case T_SET:
+		for (size_t i = 0; i < t->u.coll.n; i++)
+			if (check_default_value(c, t->u.coll.items[i]))
+				return -1;
+		return 0;
+	case T_OBJECT:
+		for (size_t i = 0; i < t->u.obj.n; i++)
+			if (check_default_value(c, t->u.obj.keys[i]) ||
+			    check_default_value(c, t->u.obj.vals[i]))
+				return -1;
+		return 0;
+	case T_VAR:
+		what = "var";
+		break;
+	case T_REF:
+		what = "ref";
+		break;
+	case T_CALL:
+		what = "call";
+		break;
+	case T_NEG:
+		what = "unaryexpr";
+		break;
+	case T_MEMBER:
+		what = "membership";
+		break;
+	default:
+		what = t->op >= OP_EQ && t->op <= OP_GE     ? "boolexpr"
+		       : t->op >= OP_ADD && t->op <= OP_MOD ? "arithexpr"
+		                                            : "binexpr";
+		break;
+	}
+	return cerr(c, t->line, t->col, "invalid `%s` in default value", what);
+}
+
 static int place_rule(cctx *c, rg_rule *r)
 {
+	if (r->is_default && r->value && check_default_value(c, r->value))
+		return -1;
+	if (r->mod->v1) {
+		const char *nm = r->hpath[0]->u.val->u.s.s;
+		if (r->nh == 1 && (strcmp(nm, "input") == 0 || strcmp(nm, "data") == 0))
+			return cerr(c, r->line, r->col, "%s cannot be shadowed", nm);
+		if (!r->is_default && r->body.n == 0 && !r->has_value && !r->contains &&
+		    r->kind != R_FUNC && r->els == NULL && !r->has_body)
+			return cerr(c, r->line, r->col,
+			            r->nh == 2
+			                    ? "`contains` keyword is required for partial set rules"
+			                    : "rule must have a body or assignment");
+	}
+	if (r->kind == R_FUNC && r->nargs == 0)
+		r->kind = R_COMPLETE; /* f() is a constant: OPA evaluates it as a rule */
 	coffer_rego_policy *p = c->pol;
 	rg_node *n = c->pkgnode;
 	size_t nstatic = 0, limit = r->nh;
@@ -222,12 +283,12 @@ static int new_slot(cctx *c, const char *name)
 static int declare(cctx *c, const char *name, int line, int col, bool strict)
 {
 	if (strict) {
-		for (size_t i = c->nents; i > 0; i--) {
-			if (c->ents[i - 1].level != c->level)
-				break;
+		/* := and some introduce a new variable: the name must not already
+		 * be a local of this rule (argument, earlier use or declaration) */
+		for (size_t i = c->nents; i > 0; i--)
 			if (strcmp(c->ents[i - 1].name, name) == 0)
-				return cerr(c, line, col, "var %s assigned above", name);
-		}
+				return cerr(c, line, col, "var `%s` used before definition below",
+				            name);
 	}
 	if (c->nents == c->cap) {
 		size_t nc = c->cap ? c->cap * 2 : 16;
@@ -377,10 +438,59 @@ static int declare_pattern(cctx *c, rg_term *t, bool strict)
 	case T_CONST:
 		return 0;
 	default:
-		if (strict)
-			return cerr(c, t->line, t->col, "cannot assign to %s", "expression");
 		return res_term(c, t);
 	}
+}
+
+/* literal shapes that can never unify are compile errors (as in OPA) */
+static int check_shapes(cctx *c, rg_term *a, rg_term *b)
+{
+	bool aarr = a->k == T_ARRAY || (a->k == T_CONST && a->u.val->kind == RV_ARR);
+	bool barr = b->k == T_ARRAY || (b->k == T_CONST && b->u.val->kind == RV_ARR);
+	bool aobj = a->k == T_OBJECT || (a->k == T_CONST && a->u.val->kind == RV_OBJ);
+	bool bobj = b->k == T_OBJECT || (b->k == T_CONST && b->u.val->kind == RV_OBJ);
+	size_t an = a->k == T_ARRAY    ? a->u.coll.n
+	            : a->k == T_OBJECT ? a->u.obj.n
+	            : (aarr || aobj)   ? rv_len(a->u.val)
+	                               : 0;
+	size_t bn = b->k == T_ARRAY    ? b->u.coll.n
+	            : b->k == T_OBJECT ? b->u.obj.n
+	            : (barr || bobj)   ? rv_len(b->u.val)
+	                               : 0;
+
+	if ((aarr && bobj) || (aobj && barr))
+		return cerr(c, a->line, a->col,
+		            "incompatible destructuring patterns: both sides must be arrays or "
+		            "objects with matching structure");
+	if (aarr && barr && an != bn)
+		return cerr(c, a->line, a->col, "mismatch in number of array elements");
+	if (aobj && bobj && (a->k == T_OBJECT || b->k == T_OBJECT)) {
+		if (an != bn)
+			return cerr(c, a->line, a->col,
+			            "object field count mismatch in assignment");
+		/* constant keys of a literal must all appear in the other literal */
+		for (size_t i = 0; a->k == T_OBJECT && i < an; i++) {
+			rg_term *k = a->u.obj.keys[i];
+			if (k->k != T_CONST)
+				continue;
+			bool found = false;
+			for (size_t j = 0; j < bn; j++) {
+				rv *bk = b->k == T_OBJECT ? (b->u.obj.keys[j]->k == T_CONST
+				                                     ? b->u.obj.keys[j]->u.val
+				                                     : NULL)
+				                          : b->u.val->u.o.keys[j];
+				if (bk == NULL || rv_eq(bk, k->u.val))
+					found = true;
+			}
+			if (!found)
+				return cerr(c, a->line, a->col, "object literal keys mismatch");
+		}
+	}
+	if (aarr && barr && a->k == T_ARRAY && b->k == T_ARRAY)
+		for (size_t i = 0; i < an; i++)
+			if (check_shapes(c, a->u.coll.items[i], b->u.coll.items[i]))
+				return -1;
+	return 0;
 }
 
 static const char *join_path(cctx *c, const char *a, const char *b)
@@ -428,7 +538,8 @@ static int res_call2(cctx *c, rg_term *t, bool check_arity)
 	/* data.x.f(...) */
 	if (strcmp(first, "data") == 0 && dot) {
 		rg_node *n = find_node_path(c->pol->root, dot + 1);
-		if (n && n->kind == R_FUNC && (n->nrules || n->deflt)) {
+		if (n && (n->kind == R_FUNC || (n->kind == R_COMPLETE && t->u.call.n == 0)) &&
+		    (n->nrules || n->deflt)) {
 			t->u.call.fn = n;
 			return 0;
 		}
@@ -437,7 +548,8 @@ static int res_call2(cctx *c, rg_term *t, bool check_arity)
 	/* package-local function */
 	if (c->pkgnode) {
 		rg_node *n = find_node_path(c->pkgnode, name);
-		if (n && n->kind == R_FUNC && (n->nrules || n->deflt)) {
+		if (n && (n->kind == R_FUNC || (n->kind == R_COMPLETE && t->u.call.n == 0)) &&
+		    (n->nrules || n->deflt)) {
 			t->u.call.fn = n;
 			return 0;
 		}
@@ -452,7 +564,10 @@ static int res_call2(cctx *c, rg_term *t, bool check_arity)
 					n = rg_node_kid(n, im->path[j], strlen(im->path[j]));
 				if (n && dot)
 					n = find_node_path(n, dot + 1);
-				if (n && n->kind == R_FUNC && (n->nrules || n->deflt)) {
+				if (n &&
+				    (n->kind == R_FUNC ||
+				     (n->kind == R_COMPLETE && t->u.call.n == 0)) &&
+				    (n->nrules || n->deflt)) {
 					t->u.call.fn = n;
 					return 0;
 				}
@@ -712,16 +827,16 @@ static int res_lit(cctx *c, rg_lit *l)
 	case L_SOME:
 		for (size_t i = 0; i < l->body.n; i++) {
 			rg_term *v = (rg_term *)l->body.lits[i];
-			if (declare_pattern(c, v, false))
+			if (declare_pattern(c, v, true))
 				return -1;
 		}
 		break;
 	case L_SOMEIN:
 		if (res_term(c, l->coll))
 			return -1;
-		if (l->key && declare_pattern(c, l->key, false))
+		if (l->key && declare_pattern(c, l->key, true))
 			return -1;
-		if (declare_pattern(c, l->val, false))
+		if (declare_pattern(c, l->val, true))
 			return -1;
 		break;
 	case L_EVERY: {
@@ -764,6 +879,8 @@ static int res_lit(cctx *c, rg_lit *l)
 		if (e->k == T_BINOP && e->op == OP_UNIFY) {
 			/* resolve the side without unknown vars first so the other binds */
 			if (res_term(c, e->u.bin.b) || res_term(c, e->u.bin.a))
+				return -1;
+			if (check_shapes(c, e->u.bin.a, e->u.bin.b))
 				return -1;
 			break;
 		}
@@ -841,6 +958,9 @@ int rg_compile(coffer_rego_policy *p, rg_perr *err, const char **errfile)
 		c.pkgnode = pkg_node(&c, m);
 		if (!c.pkgnode)
 			return cerr(&c, 0, 0, "out of memory");
+		/* a package exists (as {}) even without rules */
+		for (rg_node *a = c.pkgnode; a; a = a->parent)
+			a->has_rules_below = true;
 		for (size_t j = 0; j < m->nrules; j++)
 			if (place_rule(&c, m->rules[j]))
 				return -1;

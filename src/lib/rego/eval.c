@@ -108,6 +108,13 @@ static int rule_value(rg_ctx *c, rg_node *n, rv **out);
 static int node_value(rg_ctx *c, rg_node *n, rv *base, rv **out);
 static int call_user(rg_ctx *c, rg_node *n, rv **args, size_t nargs, rv **out);
 
+static size_t rg_call_arity(const rg_term *t)
+{
+	if (t->u.call.bi)
+		return t->u.call.bi->arity < 0 ? t->u.call.n : (size_t)t->u.call.bi->arity;
+	return t->u.call.fn->kind == R_FUNC ? t->u.call.fn->arity : 0;
+}
+
 static bool is_unbound(rv **fr, rg_term *t)
 {
 	return t->k == T_VAR &&
@@ -633,6 +640,8 @@ static int invoke(rg_ctx *c, const rg_builtin *bi, rg_node *fn, rv **args, size_
 			return r;
 		return bi->fn(c, args, out);
 	}
+	if (fn->kind == R_COMPLETE)
+		return rule_value(c, fn, out);
 	return call_user(c, fn, args, n, out);
 }
 
@@ -664,7 +673,7 @@ static int call_next(rg_ctx *c, call_ud *u)
 static int eval_call(rg_ctx *c, rv **fr, rg_term *t, bool allow_out, vk k, void *ud)
 {
 	size_t nin = t->u.call.n;
-	size_t arity = t->u.call.bi ? (size_t)t->u.call.bi->arity : t->u.call.fn->arity;
+	size_t arity = rg_call_arity(t);
 	call_ud u = { fr, t, NULL, 0, 0, NULL, k, ud };
 
 	if (nin == arity + 1) {
@@ -1172,7 +1181,7 @@ static int eval_lit_expr(rg_ctx *c, rv **fr, rg_lit *l, vk k, void *ud, bool tru
 		return unify_terms(c, fr, e->u.bin.a, e->u.bin.b, k, ud);
 	}
 	if (e->k == T_CALL) {
-		size_t arity = e->u.call.bi ? (size_t)e->u.call.bi->arity : e->u.call.fn->arity;
+		size_t arity = rg_call_arity(e);
 		if (e->u.call.n == arity + 1)
 			return eval_call(c, fr, e, true, k, ud);
 	}
@@ -1362,8 +1371,7 @@ static int eval_body(rg_ctx *c, rv **fr, rg_body *b, size_t i, vk k, void *ud)
 		rg_term *e = l->expr;
 		bool binds = e->k == T_BINOP && (e->op == OP_ASSIGN || e->op == OP_UNIFY);
 		if (e->k == T_CALL) {
-			size_t arity =
-			        e->u.call.bi ? (size_t)e->u.call.bi->arity : e->u.call.fn->arity;
+			size_t arity = rg_call_arity(e);
 			binds = e->u.call.n == arity + 1;
 		}
 		if (l->neg) {
@@ -1927,7 +1935,7 @@ int rg_eval_query(rg_ctx *c, const coffer_rego_query *q, rg_qsol_fn fn, void *ud
 	               (last->expr->op == OP_ASSIGN || last->expr->op == OP_UNIFY));
 	if (plain && last->expr->k == T_CALL) {
 		rg_term *e = last->expr;
-		size_t arity = e->u.call.bi ? (size_t)e->u.call.bi->arity : e->u.call.fn->arity;
+		size_t arity = rg_call_arity(e);
 		if (e->u.call.n != arity)
 			plain = false;
 	}

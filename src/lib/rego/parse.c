@@ -605,17 +605,13 @@ static rg_term *parse_primary(parser *p)
 		break;
 	case TK_MINUS:
 		next(p);
-		if (p->cur.k == TK_NUMBER && !p->cur.ws_before) {
+		skip_nl(p);
+		if (p->cur.k == TK_NUMBER) {
 			rg_tok nt = p->cur;
 			next(p);
 			t = finish_ref(p, mkconst(p, parse_number(p, &nt, true), &at));
 		} else {
-			rg_term *a = parse_primary(p);
-			if (a) {
-				t = mkterm(p, T_NEG, &at);
-				if (t)
-					t->u.neg.a = a;
-			}
+			perr(p, &at, "unary - can only be used with numeric literals");
 		}
 		break;
 	default:
@@ -1087,6 +1083,11 @@ static bool parse_import(parser *p, rg_module *m, pvec *imps)
 	const char *h = path.v[0];
 	if (strcmp(h, "rego") == 0) {
 		if (path.n == 2 && strcmp(path.v[1], "v1") == 0) {
+			if (m->saw_v1 || m->saw_future) {
+				perr(p, &at, "this import shadows previous import");
+				return false;
+			}
+			m->saw_v1 = true;
 			m->v1 = true;
 			m->kw_in = m->kw_every = m->kw_if = m->kw_contains = true;
 			return true;
@@ -1099,6 +1100,11 @@ static bool parse_import(parser *p, rg_module *m, pvec *imps)
 			perr(p, &at, "invalid import, must be future.keywords");
 			return false;
 		}
+		if (m->saw_v1) {
+			perr(p, &at, "this import shadows previous import");
+			return false;
+		}
+		m->saw_future = true;
 		if (path.n == 2) {
 			m->kw_in = m->kw_every = m->kw_if = m->kw_contains = true;
 		} else if (path.n == 3) {
@@ -1171,6 +1177,7 @@ static bool parse_rule_rest(parser *p, rg_rule *r, bool allow_else)
 	if (kw_if(p) && is_ident(p, "if")) {
 		next(p);
 		had_if = true;
+		r->has_body = true;
 		if (!parse_if_body(p, &r->body))
 			return false;
 	} else if (p->cur.k == TK_LBRACE) {
@@ -1178,6 +1185,7 @@ static bool parse_rule_rest(parser *p, rg_rule *r, bool allow_else)
 			perr(p, &p->cur, "`if` keyword is required before rule body");
 			return false;
 		}
+		r->has_body = true;
 		if (!parse_body_braced(p, &r->body))
 			return false;
 		had_if = true;
@@ -1289,7 +1297,7 @@ static bool parse_rule(parser *p, pvec *rules)
 	}
 	r->hpath = (rg_term **)hp.v;
 	r->nh = hp.n;
-	if (p->cur.k == TK_LPAREN && !p->cur.ws_before) {
+	if (p->cur.k == TK_LPAREN) {
 		/* function */
 		pvec args = { 0 };
 		r->kind = R_FUNC;

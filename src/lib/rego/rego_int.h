@@ -120,8 +120,8 @@ void rg_dump_tagged(rg_sbuf *b, const rv *v);
  * else the value; one solution as itself, several as a list; *out NULL
  * when undefined. */
 int rg_query_eval_text(char **out, const coffer_rego_query *q, const json_t *input,
-		       const json_t *data, const coffer_rego_limits *limits, int mode,
-		       coffer_rego_diag *diag);
+                       const json_t *data, const coffer_rego_limits *limits, int mode,
+                       coffer_rego_diag *diag);
 
 /* number formatting for output / sprintf */
 int rv_num_format(char *buf, size_t len, const rv *v);
@@ -337,6 +337,7 @@ struct rg_rule {
 	size_t nh;
 	bool has_value; /* head had = / := value */
 	bool contains;  /* `contains` (multi-value) */
+	bool has_body;  /* written with a body (possibly empty) */
 	rg_term **dyn;  /* dynamic head path components after the static prefix */
 	size_t ndyn;
 	rg_term *value; /* NULL -> true */
@@ -378,6 +379,7 @@ typedef struct rg_module {
 	size_t nimports;
 	bool v1;
 	bool kw_in, kw_every, kw_if, kw_contains;
+	bool saw_v1, saw_future;
 	rg_rule **rules;
 	size_t nrules;
 } rg_module;
