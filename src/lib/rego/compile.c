@@ -860,16 +860,15 @@ static int res_lit(cctx *c, rg_lit *l)
 			if (res_term(c, e->u.bin.b))
 				return -1;
 			rg_term *lhs = e->u.bin.a;
-			if (lhs->k == T_VAR && c->pkgnode && c->mod &&
-			    strcmp(lhs->u.var.name, "_") != 0 && lookup(c, lhs->u.var.name) < 0) {
-				/* shadowing a rule or import is allowed with := */
-			}
-			if (lhs->k == T_VAR && (strcmp(lhs->u.var.name, "input") == 0 ||
-			                        strcmp(lhs->u.var.name, "data") == 0))
-				return cerr(c, lhs->line, lhs->col, "cannot assign to %s",
-				            lhs->u.var.name);
-			if (lhs->k != T_VAR && lhs->k != T_ARRAY && lhs->k != T_OBJECT &&
-			    lhs->k != T_CONST)
+			if (lhs->k == T_VAR && c->mod && c->mod->v1 &&
+			    (strcmp(lhs->u.var.name, "input") == 0 || strcmp(lhs->u.var.name, "data") == 0))
+				return cerr(c, lhs->line, lhs->col, "%s cannot be shadowed", lhs->u.var.name);
+			if (lhs->k == T_CONST)
+				return cerr(c, lhs->line, lhs->col,
+					    "assignment operator := requires left-hand side to have bindable variables");
+			if (check_shapes(c, lhs, e->u.bin.b))
+				return -1;
+			if (lhs->k != T_VAR && lhs->k != T_ARRAY && lhs->k != T_OBJECT)
 				return cerr(c, lhs->line, lhs->col, "cannot assign to %s",
 				            lhs->k == T_REF ? "ref" : "term");
 			if (declare_pattern(c, lhs, true))

@@ -283,6 +283,15 @@ static int dref_key(rg_ctx *c, dref_ud *d, rv *key)
 	rg_node *kid = NULL;
 	rv *b = NULL;
 
+	if (key->kind == RV_NUM) {
+		/* data paths are strings: data.x[1] reads data.x["1"] */
+		char num[64];
+		int len = rv_num_format(num, sizeof(num), key);
+		if (len > 0 && (size_t)len < sizeof(num)) {
+			key = rv_str_copy(&c->ar, num, (size_t)len);
+			RG_TRY_ALLOC(c, key);
+		}
+	}
 	if (key->kind == RV_STR)
 		kid = rg_node_kid(d->n, key->u.s.s, key->u.s.len);
 	if (kid && !kid->has_rules_below && override_for(c, kid) == NULL)
@@ -293,6 +302,8 @@ static int dref_key(rg_ctx *c, dref_ud *d, rv *key)
 		b = rv_get(d->base, key);
 	if (kid == NULL && b == NULL)
 		return 0;
+	if (b != NULL && kid != NULL && (kid->nrules || kid->deflt))
+		kid = NULL; /* the base document wins over a rule at the same path */
 	return dref(c, d->fr, kid, b, d->path, d->i + 1, d->np, d->k, d->ud);
 }
 
@@ -1227,7 +1238,7 @@ static int every_coll_k(rg_ctx *c, void *ud, rv *coll)
 		return rg_oom(c);
 	size_t n = rv_len(coll);
 	if (coll->kind != RV_ARR && coll->kind != RV_SET && coll->kind != RV_OBJ)
-		return lit_done(c, u->bu, RV_TRUE); /* OPA: every over a scalar is vacuous */
+		return 0; /* every over a scalar is undefined */
 	for (size_t i = 0; i < n; i++) {
 		rv *key, *val;
 		bool found = false;
@@ -1300,9 +1311,10 @@ static int somein_coll_k(rg_ctx *c, void *ud, rv *coll)
 
 	if (rv_force(coll))
 		return rg_oom(c);
-	size_t n = coll->kind == RV_ARR || coll->kind == RV_SET || coll->kind == RV_OBJ
-	                   ? rv_len(coll)
-	                   : 0;
+	if (coll->kind != RV_ARR && coll->kind != RV_SET && coll->kind != RV_OBJ)
+		return rg_error(c, "eval_type_error",
+				"`some .. in collection` expects array/set/object.");
+	size_t n = rv_len(coll);
 	for (size_t i = 0; i < n; i++) {
 		rv *key, *val;
 		if ((r = tick(c)))
@@ -1314,6 +1326,14 @@ static int somein_coll_k(rg_ctx *c, void *ud, rv *coll)
 			val = coll->u.a.items[i];
 			key = coll->kind == RV_SET ? val : rv_int(&c->ar, (int64_t)i);
 			RG_TRY_ALLOC(c, key);
+		}
+		if (l->val->k == T_ARRAY) {
+			if (val->kind != RV_ARR)
+				return rg_error(c, "eval_type_error", "Cannot bind pattern of type `array`");
+			if (rv_force(val))
+				return rg_oom(c);
+			if (val->u.a.n != l->val->u.coll.n)
+				return rg_error(c, "eval_type_error", "mismatch in number of array elements");
 		}
 		if (l->key) {
 			u->key = val;
@@ -1574,8 +1594,15 @@ static int add_distinct(rg_ctx *c, rv_vec *vec, rv *v)
 static int complete_val_k(rg_ctx *c, void *ud, rv *v)
 {
 	rcoll_ud *u = ud;
+	int r;
 	u->found = true;
-	return add_distinct(c, &u->vals, v);
+	if ((r = add_distinct(c, &u->vals, v)))
+		return r;
+	/* a constant value cannot conflict with itself: stop at the first
+	 * solution (OPA's early exit) */
+	if (u->r->value == NULL || u->r->value->k == T_CONST)
+		return RG_STOP;
+	return 0;
 }
 
 static int complete_body_k(rg_ctx *c, void *ud, rv *v)
@@ -1593,7 +1620,7 @@ static int set_key_k(rg_ctx *c, void *ud, rv *v)
 	u->found = true;
 	if (rv_vec_push(&c->ar, &u->vals, v))
 		return rg_oom(c);
-	return 0;
+	return u->r->key->k == T_CONST ? RG_STOP : 0;
 }
 
 static int set_body_k(rg_ctx *c, void *ud, rv *v)
@@ -1623,7 +1650,10 @@ static int obj_val_k(rg_ctx *c, void *ud, rv *v)
 	u->found = true;
 	if (rv_vec_push(&c->ar, &u->keys, kp) || rv_vec_push(&c->ar, &u->vals, v))
 		return rg_oom(c);
-	return 0;
+	bool constant = u->r->value == NULL || u->r->value->k == T_CONST;
+	for (size_t i = 0; i < nd && constant; i++)
+		constant = u->r->dyn[i]->k == T_CONST;
+	return constant ? RG_STOP : 0;
 }
 
 static int obj_key_k(rg_ctx *c, void *ud, rv *v)
@@ -1716,6 +1746,7 @@ static int eval_rule_chain(rg_ctx *c, rg_rule *r0, rcoll_ud *u, vk bodyk)
 		res = eval_body(c, fr, &b->body, 0, bodyk, u);
 		if (res < 0)
 			return res;
+		res = 0;
 		if (u->found)
 			break;
 	}
