@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <locale.h>
+#include <pthread.h>
 #include <time.h>
+#include <wctype.h>
 
 #include <openssl/evp.h>
 
@@ -192,6 +195,62 @@ void rg_dump(rg_sbuf *b, const rv *v)
 void rg_dump_tagged(rg_sbuf *b, const rv *v)
 {
 	dump_any(b, v, true);
+}
+
+/* ---- UTF-8 ---- */
+
+static locale_t g_utf8_locale;
+
+static void init_utf8_locale(void)
+{
+	g_utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* decode one code point; 0 on malformed input */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	size_t len = (s[0] & 0xE0) == 0xC0   ? 2
+	             : (s[0] & 0xF0) == 0xE0 ? 3
+	             : (s[0] & 0xF8) == 0xF0 ? 4
+	                                     : 0;
+	if (len == 0 || len > n)
+		return 0;
+	uint32_t v = s[0] & (0x7F >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3F);
+	}
+	*cp = v;
+	return len;
+}
+
+static size_t utf8_encode(char *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
 }
 
 /* ---- arithmetic ---- */
@@ -866,17 +925,38 @@ static int bi_strings_any_suffix_match(rg_ctx *c, rv **args, rv **out)
 	return any_match(c, args, out, true);
 }
 
+static locale_t utf8_locale(void)
+{
+	static locale_t loc;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, init_utf8_locale);
+	loc = g_utf8_locale;
+	return loc;
+}
+
 static int case_map(rg_ctx *c, rv **args, rv **out, bool up)
 {
 	NEED_STR(0);
-	size_t n = args[0]->u.s.len;
-	char *p = rg_alloc(A(c), n + 1);
+	const unsigned char *s = (const unsigned char *)args[0]->u.s.s;
+	size_t n = args[0]->u.s.len, o = 0;
+	/* a mapped code point takes at most 4 bytes; so does any input one */
+	char *p = rg_alloc(A(c), 4 * n + 1);
 	RG_TRY_ALLOC(c, p);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)args[0]->u.s.s[i];
-		p[i] = (char)(ch < 0x80 ? (up ? toupper(ch) : tolower(ch)) : ch);
+	locale_t loc = utf8_locale();
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t l = utf8_decode(s + i, n - i, &cp);
+		if (l == 0 || loc == (locale_t)0) {
+			unsigned char ch = s[i];
+			p[o++] = (char)(ch < 0x80 ? (up ? toupper(ch) : tolower(ch)) : ch);
+			i++;
+			continue;
+		}
+		wint_t m = up ? towupper_l((wint_t)cp, loc) : towlower_l((wint_t)cp, loc);
+		o += utf8_encode(p + o, (uint32_t)m);
+		i += l;
 	}
-	OUT(rv_str(A(c), p, n));
+	OUT(rv_str(A(c), p, o));
 }
 
 static int bi_lower(rg_ctx *c, rv **args, rv **out)
@@ -1038,6 +1118,8 @@ static int bi_indexof(rg_ctx *c, rv **args, rv **out)
 {
 	NEED_STR(0);
 	NEED_STR(1);
+	if (args[0]->u.s.len == 0)
+		OUT(rv_int(A(c), -1));
 	const char *f = memfind(args[0]->u.s.s, args[0]->u.s.len, args[1]->u.s.s, args[1]->u.s.len);
 	if (!f)
 		OUT(rv_int(A(c), -1));
@@ -1198,10 +1280,41 @@ static int bi_strings_reverse(rg_ctx *c, rv **args, rv **out)
  * characters checked below, so the non-literal format is safe. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
+/* OPA's text form of a value (ast String()): {"a": 1, "b": [1, 2]}, set() */
 static void fmt_value(rg_sbuf *b, const rv *v, bool top)
 {
 	if (v->kind == RV_STR && top) {
 		rg_sb_put(b, v->u.s.s, v->u.s.len);
+		return;
+	}
+	if (rv_force((rv *)v)) {
+		b->failed = true;
+		return;
+	}
+	if (v->kind == RV_ARR || (v->kind == RV_SET && v->u.a.n > 0)) {
+		rg_sb_puts(b, v->kind == RV_ARR ? "[" : "{");
+		for (size_t i = 0; i < v->u.a.n; i++) {
+			if (i)
+				rg_sb_puts(b, ", ");
+			fmt_value(b, v->u.a.items[i], false);
+		}
+		rg_sb_puts(b, v->kind == RV_ARR ? "]" : "}");
+		return;
+	}
+	if (v->kind == RV_SET) {
+		rg_sb_puts(b, "set()");
+		return;
+	}
+	if (v->kind == RV_OBJ) {
+		rg_sb_puts(b, "{");
+		for (size_t i = 0; i < v->u.o.n; i++) {
+			if (i)
+				rg_sb_puts(b, ", ");
+			fmt_value(b, v->u.o.keys[i], false);
+			rg_sb_puts(b, ": ");
+			fmt_value(b, v->u.o.vals[i], false);
+		}
+		rg_sb_puts(b, "}");
 		return;
 	}
 	rg_dump(b, v);
@@ -1245,12 +1358,9 @@ static int bi_sprintf(rg_ctx *c, rv **args, rv **out)
 			break;
 		}
 		char verb = f[i];
-		if (ai >= n) {
-			rg_sb_puts(&b, "%!");
-			rg_sb_put(&b, &verb, 1);
-			rg_sb_puts(&b, "(MISSING)");
-			continue;
-		}
+		if (ai >= n)
+			return rg_bierr(c, "sprintf: no argument specified for format verb %zu",
+			                ai + 1);
 		rv *v = items[ai++];
 		char tmp[512];
 		int r = -1;
@@ -2183,6 +2293,11 @@ static int bi_array_slice(rg_ctx *c, rv **args, rv **out)
 	int64_t s = 0, e = 0;
 	int r;
 	NEED(0, RV_ARR, "array");
+	NEED_NUM(1);
+	NEED_NUM(2);
+	/* non-integral bounds make the slice undefined */
+	if (!args[1]->isint || !args[2]->isint)
+		return 0;
 	if ((r = need_int(c, args[1], "array.slice", &s)) <= 0)
 		return r;
 	if ((r = need_int(c, args[2], "array.slice", &e)) <= 0)
@@ -2422,7 +2537,7 @@ static int bi_semver_compare(rg_ctx *c, rv **args, rv **out)
 static int bi_semver_is_valid(rg_ctx *c, rv **args, rv **out)
 {
 	semver a;
-	(void)c;
+	NEED_STR(0);
 	*out = rv_bool(args[0]->kind == RV_STR && sv_parse(args[0], &a));
 	return 0;
 }
@@ -3214,6 +3329,125 @@ static int bi_json_patch(rg_ctx *c, rv **args, rv **out)
 	return 0;
 }
 
+/* ---- walk (a relation: every [path, value] of a document, pre-order) ---- */
+
+static int walk_rec(rg_ctx *c, rv *v, rv_vec *path, rv_vec *res, int depth)
+{
+	int r;
+	if (depth > 1000)
+		return rg_error(c, "eval_limit_error", "walk: document too deep");
+	if ((r = rg_ctx_step(c, 1)))
+		return r;
+	rv **pitems = rg_alloc(A(c), (path->n ? path->n : 1) * sizeof(rv *));
+	RG_TRY_ALLOC(c, pitems);
+	if (path->n)
+		memcpy(pitems, path->v, path->n * sizeof(rv *));
+	rv **pair = rg_alloc(A(c), 2 * sizeof(rv *));
+	RG_TRY_ALLOC(c, pair);
+	pair[0] = rv_arr(A(c), pitems, path->n);
+	pair[1] = v;
+	RG_TRY_ALLOC(c, pair[0]);
+	rv *pv = rv_arr(A(c), pair, 2);
+	if (!pv || rv_vec_push(A(c), res, pv))
+		return rg_oom(c);
+	if (rv_force(v))
+		return rg_oom(c);
+	size_t n = v->kind == RV_ARR || v->kind == RV_SET || v->kind == RV_OBJ ? rv_len(v) : 0;
+	for (size_t i = 0; i < n; i++) {
+		rv *k, *child;
+		if (v->kind == RV_OBJ) {
+			k = v->u.o.keys[i];
+			child = v->u.o.vals[i];
+		} else if (v->kind == RV_SET) {
+			k = child = v->u.a.items[i];
+		} else {
+			k = rv_int(A(c), (int64_t)i);
+			RG_TRY_ALLOC(c, k);
+			child = v->u.a.items[i];
+		}
+		if (rv_vec_push(A(c), path, k))
+			return rg_oom(c);
+		if ((r = walk_rec(c, child, path, res, depth + 1)))
+			return r;
+		path->n--;
+	}
+	return 0;
+}
+
+static int bi_walk(rg_ctx *c, rv **args, rv **out)
+{
+	rv_vec path = { 0 }, res = { 0 };
+	int r = walk_rec(c, args[0], &path, &res, 0);
+	if (r)
+		return r;
+	static rv *none[1];
+	OUT(rv_arr(A(c), res.v ? res.v : none, res.n));
+}
+
+/* ---- per-evaluation randomness: rand.intn and uuid.rfc4122 return the
+ * same value for the same arguments within one evaluation ---- */
+
+static int seeded_digest(rg_ctx *c, const rv *a, const rv *b, unsigned char d[32])
+{
+	unsigned char *nonce = rg_ctx_nonce(c);
+	rg_sbuf sb = { A(c), NULL, 0, 0, 0, false };
+	rg_dump(&sb, a);
+	rg_sb_put(&sb, "\0", 1);
+	if (b)
+		rg_dump(&sb, b);
+	if (sb.failed || !nonce)
+		return rg_oom(c);
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	unsigned int dl = 0;
+	int ok = m && EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
+	         EVP_DigestUpdate(m, nonce, 32) == 1 && EVP_DigestUpdate(m, sb.p, sb.n) == 1 &&
+	         EVP_DigestFinal_ex(m, d, &dl) == 1;
+	EVP_MD_CTX_free(m);
+	return ok ? 0 : rg_error(c, "eval_internal_error", "digest failed");
+}
+
+static int bi_rand_intn(rg_ctx *c, rv **args, rv **out)
+{
+	unsigned char d[32];
+	NEED_STR(0);
+	NEED_NUM(1);
+	if (!args[1]->isint)
+		return 0;
+	int64_t n = args[1]->u.n.i;
+	if (n == 0)
+		OUT(rv_int(A(c), 0));
+	if (n < 0)
+		n = -n;
+	int r = seeded_digest(c, args[0], args[1], d);
+	if (r)
+		return r;
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | d[i];
+	OUT(rv_int(A(c), (int64_t)(v % (uint64_t)n)));
+}
+
+static int bi_uuid_rfc4122(rg_ctx *c, rv **args, rv **out)
+{
+	unsigned char d[32];
+	static const char hx[] = "0123456789abcdef";
+	NEED_STR(0);
+	int r = seeded_digest(c, args[0], NULL, d);
+	if (r)
+		return r;
+	d[6] = (unsigned char)((d[6] & 0x0F) | 0x40);
+	d[8] = (unsigned char)((d[8] & 0x3F) | 0x80);
+	char buf[37];
+	size_t o = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			buf[o++] = '-';
+		buf[o++] = hx[d[i] >> 4];
+		buf[o++] = hx[d[i] & 15];
+	}
+	OUT(mkstr(c, buf, 36));
+}
+
 static const rg_builtin builtins[] = {
 	{ "abs", 1, bi_abs, false },
 	{ "all", 1, bi_all, false },
@@ -3288,6 +3522,7 @@ static const rg_builtin builtins[] = {
 	{ "plus", 2, bi_plus, false },
 	{ "print", -1, bi_print, false },
 	{ "product", 1, bi_product, false },
+	{ "rand.intn", 2, bi_rand_intn, true },
 	{ "re_match", 2, bi_regex_match, false },
 	{ "regex.find_all_string_submatch_n", 3, bi_regex_submatch, false },
 	{ "regex.find_n", 3, bi_regex_find_n, false },
@@ -3331,6 +3566,8 @@ static const rg_builtin builtins[] = {
 	{ "units.parse", 1, bi_units_parse, false },
 	{ "units.parse_bytes", 1, bi_units_parse_bytes, false },
 	{ "upper", 1, bi_upper, false },
+	{ "uuid.rfc4122", 1, bi_uuid_rfc4122, true },
+	{ "walk", 1, bi_walk, false, true },
 };
 
 const rg_builtin *rg_builtin_find(const char *name)

@@ -861,11 +861,14 @@ static int res_lit(cctx *c, rg_lit *l)
 				return -1;
 			rg_term *lhs = e->u.bin.a;
 			if (lhs->k == T_VAR && c->mod && c->mod->v1 &&
-			    (strcmp(lhs->u.var.name, "input") == 0 || strcmp(lhs->u.var.name, "data") == 0))
-				return cerr(c, lhs->line, lhs->col, "%s cannot be shadowed", lhs->u.var.name);
+			    (strcmp(lhs->u.var.name, "input") == 0 ||
+			     strcmp(lhs->u.var.name, "data") == 0))
+				return cerr(c, lhs->line, lhs->col, "%s cannot be shadowed",
+				            lhs->u.var.name);
 			if (lhs->k == T_CONST)
 				return cerr(c, lhs->line, lhs->col,
-					    "assignment operator := requires left-hand side to have bindable variables");
+				            "assignment operator := requires left-hand side to "
+				            "have bindable variables");
 			if (check_shapes(c, lhs, e->u.bin.b))
 				return -1;
 			if (lhs->k != T_VAR && lhs->k != T_ARRAY && lhs->k != T_OBJECT)

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "rego/eval.h"
 
 rg_node *rg_node_kid(const rg_node *n, const char *name, size_t len);
@@ -67,6 +69,16 @@ int64_t rg_ctx_now(rg_ctx *c)
 		c->now_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	}
 	return c->now_ns;
+}
+
+unsigned char *rg_ctx_nonce(rg_ctx *c)
+{
+	if (!c->have_nonce) {
+		if (RAND_bytes(c->nonce, sizeof(c->nonce)) != 1)
+			return NULL;
+		c->have_nonce = true;
+	}
+	return c->nonce;
 }
 
 int rg_ctx_step(rg_ctx *c, uint64_t n)
@@ -674,6 +686,16 @@ static int call_next(rg_ctx *c, call_ud *u)
 		return r;
 	if (out == NULL)
 		return 0;
+	if (t->u.call.bi && t->u.call.bi->multi && out->kind == RV_ARR) {
+		for (size_t i = 0; i < out->u.a.n; i++) {
+			rv *x = out->u.a.items[i];
+			r = u->outarg ? unify_pat(c, u->fr, u->outarg, x, u->k, u->ud)
+			              : u->k(c, u->ud, x);
+			if (r)
+				return r;
+		}
+		return 0;
+	}
 	if (u->outarg) {
 		/* old style: f(x, out) binds/compares out, and is true */
 		return unify_pat(c, u->fr, u->outarg, out, u->k, u->ud);
@@ -1313,7 +1335,7 @@ static int somein_coll_k(rg_ctx *c, void *ud, rv *coll)
 		return rg_oom(c);
 	if (coll->kind != RV_ARR && coll->kind != RV_SET && coll->kind != RV_OBJ)
 		return rg_error(c, "eval_type_error",
-				"`some .. in collection` expects array/set/object.");
+		                "`some .. in collection` expects array/set/object.");
 	size_t n = rv_len(coll);
 	for (size_t i = 0; i < n; i++) {
 		rv *key, *val;
@@ -1329,11 +1351,13 @@ static int somein_coll_k(rg_ctx *c, void *ud, rv *coll)
 		}
 		if (l->val->k == T_ARRAY) {
 			if (val->kind != RV_ARR)
-				return rg_error(c, "eval_type_error", "Cannot bind pattern of type `array`");
+				return rg_error(c, "eval_type_error",
+				                "Cannot bind pattern of type `array`");
 			if (rv_force(val))
 				return rg_oom(c);
 			if (val->u.a.n != l->val->u.coll.n)
-				return rg_error(c, "eval_type_error", "mismatch in number of array elements");
+				return rg_error(c, "eval_type_error",
+				                "mismatch in number of array elements");
 		}
 		if (l->key) {
 			u->key = val;

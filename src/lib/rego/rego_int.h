@@ -432,6 +432,7 @@ struct rg_builtin {
 	int arity; /* -1: variadic (not used) */
 	int (*fn)(rg_ctx *c, rv **args, rv **out);
 	bool nondet;
+	bool multi; /* a relation: *out is an array of all its results */
 };
 
 /* raise an evaluation error: returns RG_EERR */
