@@ -1,0 +1,296 @@
+/*
+ * coffer audit verify [--in FILE] [--key pub.jwk]... [--jwks FILE]
+ *                     [--checkpoint JWS|@FILE]... [--allow-partial] [--json]
+ *
+ * Offline check of an audit export (docs/audit.md): the hash chain, the
+ * broker's ES256 checkpoints and the coverage they give. `list` and `export`
+ * talk to a broker and belong with the broker's client code; the dispatch
+ * table below is where they are added.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coffer/audit.h"
+#include "coffer/file.h"
+#include "coffer/jose.h"
+#include "coffer/json.h"
+#include "cli.h"
+
+const char cmd_audit_help[] = "audit trail: verify an export's hash chain and signed checkpoints";
+
+#define CMD          "audit"
+#define MAX_KEYS     64
+#define MAX_EXTRA_CP 1024
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: coffer audit verify [--in FILE] [--key pub.jwk]... [--jwks FILE]\n"
+	        "                           [--checkpoint JWS|@FILE]... [--allow-partial] "
+	        "[--json]\n"
+	        "Checks an audit export (stdin by default): seq order, every entry's hash\n"
+	        "chain link, stubs, and each checkpoint's ES256 signature by the broker key\n"
+	        "(--key, repeatable, or a JWK set with --jwks) against the chain's hash at its\n"
+	        "seq. --checkpoint adds checkpoints kept from an earlier export (the chain must\n"
+	        "still contain what they signed). --allow-partial accepts an export that does\n"
+	        "not start at seq 1. Without a key, signatures are not checked (a warning says\n"
+	        "so) and nothing is anchored.\n"
+	        "Exit codes: 0 the chain verifies, 1 tampering detected (the seq and reason on\n"
+	        "stderr), 2 usage or malformed input, 3 internal error.\n"
+	        "Implemented subcommands: verify.\n");
+}
+
+typedef struct keyset {
+	coffer_jwk *k[MAX_KEYS];
+	size_t n;
+} keyset;
+
+static void keyset_free(keyset *ks)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		coffer_jwk_free(ks->k[i]);
+	ks->n = 0;
+}
+
+static int add_key(keyset *ks, coffer_jwk *k)
+{
+	if (ks->n >= MAX_KEYS) {
+		coffer_jwk_free(k);
+		return coffer_error_set(COFFER_ELIMIT, "more than %d keys", MAX_KEYS);
+	}
+	ks->k[ks->n++] = k;
+	return 0;
+}
+
+static int load_key(keyset *ks, const char *path)
+{
+	coffer_jwk *k = NULL;
+	int error;
+
+	if ((error = coffer_jwk_load(&k, path)) < 0)
+		return coffer_error_wrap(error, "%s", path);
+	return add_key(ks, k);
+}
+
+static int load_jwks(keyset *ks, const char *path)
+{
+	uint8_t *text = NULL;
+	size_t len = 0, i, before = ks->n;
+	json_t *doc = NULL, *arr, *v;
+	int error;
+
+	if ((error = coffer_file_read(&text, &len, path, CLI_INPUT_MAX)) < 0)
+		return error;
+	if ((error = coffer_json_parse(&doc, (const char *)text, len, 0)) < 0) {
+		error = coffer_error_wrap(error, "%s", path);
+		goto out;
+	}
+	arr = json_object_get(doc, "keys");
+	if (!json_is_array(arr)) {
+		error = coffer_error_set(COFFER_EINVAL, "%s: not a JWK set (no \"keys\" array)",
+		                         path);
+		goto out;
+	}
+	json_array_foreach(arr, i, v)
+	{
+		coffer_jwk *k = NULL;
+		/* a set may hold keys of other kinds (encryption, RSA): skip them */
+		if (coffer_jwk_from_json(&k, v) < 0) {
+			fprintf(stderr, "coffer audit: skipping key #%zu of %s: %s\n", i, path,
+			        coffer_error_last());
+			continue;
+		}
+		if ((error = add_key(ks, k)) < 0)
+			goto out;
+	}
+	if (ks->n == before)
+		error = coffer_error_set(COFFER_EINVAL, "%s: no usable key", path);
+out:
+	json_decref(doc);
+	free(text);
+	return error;
+}
+
+static void print_json_report(const coffer_audit_report *r, int error)
+{
+	json_t *o;
+	char *s = NULL;
+	size_t len = 0;
+
+	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s?}", "result",
+	              error == 0 ? "ok" : (error == COFFER_EVERIFY ? "tampered" : "invalid"),
+	              "entries", (json_int_t)r->entries, "full", (json_int_t)r->full, "stubs",
+	              (json_int_t)r->stubs, "checkpoints", (json_int_t)r->checkpoints, "first_seq",
+	              (json_int_t)r->first_seq, "last_seq", (json_int_t)r->last_seq, "anchored_seq",
+	              (json_int_t)r->anchored_seq, "unchecked_checkpoints",
+	              (json_int_t)r->unchecked, "unanchored_tail", r->unanchored_tail, "head",
+	              r->head[0] != '\0' ? r->head : NULL);
+	if (o == NULL)
+		return;
+	if (error < 0) {
+		json_object_set_new(o, "error", json_string(coffer_error_last()));
+		if (r->bad_seq > 0)
+			json_object_set_new(o, "bad_seq", json_integer((json_int_t)r->bad_seq));
+	}
+	if (coffer_json_dump(&s, &len, o) == 0)
+		printf("%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+static void print_summary(const coffer_audit_report *r)
+{
+	printf("audit chain OK: %zu entries (%zu full, %zu stubs)", r->entries, r->full, r->stubs);
+	if (r->entries > 0)
+		printf(", seq %" PRId64 "..%" PRId64, r->first_seq, r->last_seq);
+	printf(", %zu checkpoint%s verified", r->checkpoints, r->checkpoints == 1 ? "" : "s");
+	if (r->anchored_seq > 0)
+		printf(", anchored up to seq %" PRId64, r->anchored_seq);
+	else
+		printf(", anchored up to seq 0 (nothing anchored)");
+	printf("\n");
+	if (r->entries > 0)
+		printf("head hash: %s\n", r->head);
+	if (r->unanchored_tail && r->anchored_seq > 0)
+		printf("note: entries %" PRId64 "..%" PRId64 " come after the last checkpoint "
+		       "and are not yet anchored by a broker signature\n",
+		       r->anchored_seq + 1, r->last_seq);
+}
+
+/* --checkpoint JWS or @FILE (one JWS per line) */
+static int add_checkpoints(char ***list, size_t *n, const char *arg)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	char *line, *save = NULL, **grown;
+	int error = 0;
+
+	if (arg[0] != '@') {
+		text = (uint8_t *)strdup(arg);
+		if (text == NULL)
+			return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	} else if ((error = coffer_file_read(&text, &len, arg + 1, CLI_INPUT_MAX)) < 0) {
+		return error;
+	}
+	for (line = strtok_r((char *)text, "\r\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\r\n", &save)) {
+		if (*line == '\0')
+			continue;
+		if (*n >= MAX_EXTRA_CP) {
+			error = coffer_error_set(COFFER_ELIMIT, "more than %d --checkpoint values",
+			                         MAX_EXTRA_CP);
+			break;
+		}
+		grown = realloc(*list, (*n + 1) * sizeof(**list));
+		if (grown == NULL || (grown[*n] = strdup(line)) == NULL) {
+			if (grown != NULL)
+				*list = grown;
+			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+			break;
+		}
+		*list = grown;
+		(*n)++;
+	}
+	free(text);
+	return error;
+}
+
+static int do_verify(int argc, char **argv)
+{
+	coffer_audit_verify_opts opts = COFFER_AUDIT_VERIFY_OPTS_INIT;
+	coffer_audit_report report;
+	const char *in = "-";
+	char **extra = NULL;
+	size_t nextra = 0;
+	bool json_out = false;
+	keyset ks = { .n = 0 };
+	uint8_t *text = NULL;
+	size_t len = 0;
+	json_t *doc = NULL;
+	int error = 0, rc;
+
+	memset(&report, 0, sizeof(report));
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		bool has_val = i + 1 < argc;
+
+		if (strcmp(a, "--in") == 0 && has_val) {
+			in = argv[++i];
+		} else if (strcmp(a, "--key") == 0 && has_val) {
+			if ((error = load_key(&ks, argv[++i])) < 0)
+				goto out;
+		} else if (strcmp(a, "--jwks") == 0 && has_val) {
+			if ((error = load_jwks(&ks, argv[++i])) < 0)
+				goto out;
+		} else if (strcmp(a, "--checkpoint") == 0 && has_val) {
+			if ((error = add_checkpoints(&extra, &nextra, argv[++i])) < 0)
+				goto out;
+		} else if (strcmp(a, "--allow-partial") == 0) {
+			opts.allow_partial_head = true;
+		} else if (strcmp(a, "--json") == 0) {
+			json_out = true;
+		} else {
+			cli_error(CMD, "verify: unexpected argument '%s'", a);
+			usage(stderr);
+			rc = CLI_USAGE;
+			goto done;
+		}
+	}
+	opts.extra_checkpoints = (const char *const *)extra;
+	opts.nextra_checkpoints = nextra;
+	if ((error = coffer_file_read(&text, &len, in, COFFER_AUDIT_MAX_EXPORT)) < 0 ||
+	    (error = coffer_audit_export_parse(&doc, (const char *)text, len)) < 0)
+		goto out;
+	if (ks.n == 0 && (json_array_size(json_object_get(doc, "checkpoints")) > 0 || nextra > 0))
+		fprintf(stderr, "coffer audit: WARNING: no broker key given (--key/--jwks): "
+		                "checkpoint signatures not checked, the chain is only "
+		                "self-consistent\n");
+	error = coffer_audit_verify(&report, doc, ks.k, ks.n, &opts);
+	if (json_out)
+		print_json_report(&report, error);
+	else if (error == 0)
+		print_summary(&report);
+out:
+	rc = cli_exit_code(error);
+	if (error == COFFER_EVERIFY)
+		cli_error(CMD, "TAMPERED: %s", coffer_error_last());
+	else if (error < 0)
+		cli_error(CMD, "verify: %s", coffer_error_last());
+done:
+	json_decref(doc);
+	free(text);
+	for (size_t i = 0; i < nextra; i++)
+		free(extra[i]);
+	free(extra);
+	keyset_free(&ks);
+	return rc;
+}
+
+/* The subcommands that exist; `list` and `export` (which need the broker
+ * client) are added here by whoever builds that client. */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} subcommands[] = {
+	{ "verify", do_verify },
+};
+
+int cmd_audit(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (cli_wants_help(argc, argv) || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].run(argc, argv);
+	cli_error(CMD, "unknown subcommand '%s' (implemented: verify)", argv[1]);
+	usage(stderr);
+	return CLI_USAGE;
+}
