@@ -343,17 +343,6 @@ static bool resolve_global(cctx *c, rg_term *t)
 		t->vres = VR_DATA;
 		return true;
 	}
-	if (c->mod) {
-		for (size_t i = 0; i < c->mod->nimports; i++) {
-			rg_import *im = &c->mod->imports[i];
-			if (strcmp(im->alias, name) == 0) {
-				t->vres = VR_GLOBAL;
-				t->u.var.gpath = im->path;
-				t->u.var.gn = im->n;
-				return true;
-			}
-		}
-	}
 	if (c->pkgnode) {
 		rg_node *k = rg_node_kid(c->pkgnode, name, strlen(name));
 		if (k && k->has_rules_below) {
@@ -369,6 +358,17 @@ static bool resolve_global(cctx *c, rg_term *t)
 			t->u.var.gpath = gp;
 			t->u.var.gn = np + 2;
 			return true;
+		}
+	}
+	if (c->mod) {
+		for (size_t i = 0; i < c->mod->nimports; i++) {
+			rg_import *im = &c->mod->imports[i];
+			if (strcmp(im->alias, name) == 0) {
+				t->vres = VR_GLOBAL;
+				t->u.var.gpath = im->path;
+				t->u.var.gn = im->n;
+				return true;
+			}
 		}
 	}
 	return false;
@@ -545,15 +545,6 @@ static int res_call2(cctx *c, rg_term *t, bool check_arity)
 		}
 		return cerr(c, t->line, t->col, "undefined function %s", name);
 	}
-	/* package-local function */
-	if (c->pkgnode) {
-		rg_node *n = find_node_path(c->pkgnode, name);
-		if (n && (n->kind == R_FUNC || (n->kind == R_COMPLETE && t->u.call.n == 0)) &&
-		    (n->nrules || n->deflt)) {
-			t->u.call.fn = n;
-			return 0;
-		}
-	}
 	/* imported alias */
 	if (c->mod) {
 		for (size_t i = 0; i < c->mod->nimports; i++) {
@@ -572,6 +563,15 @@ static int res_call2(cctx *c, rg_term *t, bool check_arity)
 					return 0;
 				}
 			}
+		}
+	}
+	/* package-local function */
+	if (c->pkgnode) {
+		rg_node *n = find_node_path(c->pkgnode, name);
+		if (n && (n->kind == R_FUNC || (n->kind == R_COMPLETE && t->u.call.n == 0)) &&
+		    (n->nrules || n->deflt)) {
+			t->u.call.fn = n;
+			return 0;
 		}
 	}
 	t->u.call.bi = rg_builtin_find(name);
@@ -743,11 +743,17 @@ static int res_with(cctx *c, rg_with *w)
 		return 0;
 	}
 	if (strcmp(head, "data") == 0) {
+		rg_node *fnode = c->pol->root;
+		for (size_t i = 0; i < n && fnode; i++)
+			fnode = rg_node_kid(fnode, path[i], strlen(path[i]));
+		if (fnode && fnode->kind == R_FUNC && fnode->nrules)
+			goto function;
 		w->kind = 1;
 		w->path = path;
 		w->n = n;
 		return 0;
 	}
+	function:
 	/* function replacement: builtin or user function by dotted name */
 	char name[256];
 	size_t off = 0;
@@ -834,6 +840,23 @@ static int res_lit(cctx *c, rg_lit *l)
 	case L_SOMEIN:
 		if (res_term(c, l->coll))
 			return -1;
+		/* a pattern that can match no element of a constant collection */
+		if (l->val->k == T_ARRAY && l->coll->k == T_CONST && l->coll->u.val->kind == RV_ARR &&
+		    l->coll->u.val->u.a.n > 0) {
+			rv *cv = l->coll->u.val;
+			bool any = false, arrays = true;
+			for (size_t i = 0; i < cv->u.a.n; i++) {
+				rv *e = cv->u.a.items[i];
+				if (e->kind != RV_ARR)
+					arrays = false;
+				else if (e->u.a.n == l->val->u.coll.n)
+					any = true;
+			}
+			if (!any)
+				return cerr(c, l->line, l->col,
+					    arrays ? "mismatch in number of array elements"
+						   : "Cannot bind pattern of type `array`");
+		}
 		if (l->key && declare_pattern(c, l->key, true))
 			return -1;
 		if (declare_pattern(c, l->val, true))

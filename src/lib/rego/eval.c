@@ -1349,16 +1349,7 @@ static int somein_coll_k(rg_ctx *c, void *ud, rv *coll)
 			key = coll->kind == RV_SET ? val : rv_int(&c->ar, (int64_t)i);
 			RG_TRY_ALLOC(c, key);
 		}
-		if (l->val->k == T_ARRAY) {
-			if (val->kind != RV_ARR)
-				return rg_error(c, "eval_type_error",
-				                "Cannot bind pattern of type `array`");
-			if (rv_force(val))
-				return rg_oom(c);
-			if (val->u.a.n != l->val->u.coll.n)
-				return rg_error(c, "eval_type_error",
-				                "mismatch in number of array elements");
-		}
+		
 		if (l->key) {
 			u->key = val;
 			r = unify_pat(c, u->fr, l->key, key, somein_key_k, u);
