@@ -421,8 +421,13 @@ static int json_uint(uint64_t *out, const json_t *obj, const char *key, uint64_t
 		*out = 0;
 		return 1;
 	}
-	/* jansson keeps integers as signed 64-bit: policy and vectors fit in
-	 * practice (their top bits are reserved) */
+	/* jansson keeps integers as signed 64-bit: a 64-bit field (policy,
+	 * platform info, mitigation vectors; max UINT64_MAX) with its top bit set
+	 * is read back from its two's complement, as written by _to_json */
+	if (json_is_integer(v) && max == UINT64_MAX) {
+		*out = (uint64_t)json_integer_value(v);
+		return 0;
+	}
 	if (!json_is_integer(v) || (x = json_integer_value(v)) < 0 || (uint64_t)x > max)
 		return coffer_error_set(COFFER_EINVAL,
 		                        "SNP report JSON: '%s' missing or not an integer in range",
@@ -509,7 +514,7 @@ int coffer_snp_report_from_json(coffer_snp_report **out, const json_t *obj)
 	if ((error = json_uint(&u, obj, "guest_svn", UINT32_MAX, false)) < 0)
 		return error;
 	put_le32(b + OFF_GUEST_SVN, (uint32_t)u);
-	if ((error = json_uint(&u, obj, "policy", INT64_MAX, false)) < 0)
+	if ((error = json_uint(&u, obj, "policy", UINT64_MAX, false)) < 0)
 		return error;
 	put_le64(b + OFF_POLICY, u);
 	if ((error = json_bytes(b + OFF_FAMILY_ID, 16, obj, "family_id")) < 0 ||
@@ -523,7 +528,7 @@ int coffer_snp_report_from_json(coffer_snp_report **out, const json_t *obj)
 	put_le32(b + OFF_SIG_ALGO, (uint32_t)u);
 	if ((error = json_tcb(b + OFF_CURRENT_TCB, obj, "current_tcb", prod)) < 0)
 		return error;
-	if ((error = json_uint(&u, obj, "plat_info", INT64_MAX, false)) < 0)
+	if ((error = json_uint(&u, obj, "plat_info", UINT64_MAX, false)) < 0)
 		return error;
 	put_le64(b + OFF_PLATFORM_INFO, u);
 	if ((error = json_uint(&u, obj, "key_info", UINT32_MAX, false)) < 0)
@@ -543,10 +548,10 @@ int coffer_snp_report_from_json(coffer_snp_report **out, const json_t *obj)
 	    (error = json_version(b + OFF_COMMITTED_BUILD, obj, "committed")) < 0 ||
 	    (error = json_tcb(b + OFF_LAUNCH_TCB, obj, "launch_tcb", prod)) < 0)
 		return error;
-	if ((error = json_uint(&u, obj, "launch_mit_vector", INT64_MAX, true)) < 0)
+	if ((error = json_uint(&u, obj, "launch_mit_vector", UINT64_MAX, true)) < 0)
 		return error;
 	put_le64(b + OFF_LAUNCH_MIT, u);
-	if ((error = json_uint(&u, obj, "current_mit_vector", INT64_MAX, true)) < 0)
+	if ((error = json_uint(&u, obj, "current_mit_vector", UINT64_MAX, true)) < 0)
 		return error;
 	put_le64(b + OFF_CURRENT_MIT, u);
 	sig = json_object_get(obj, "signature");
