@@ -29,6 +29,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static uint8_t *load(const char *vec, const char *rel, size_t *len)
 {
 	char path[4096];
@@ -59,11 +67,12 @@ int main(void)
 	const char *vec = getenv("COFFER_VECTORS");
 	coffer_tdx_ctx *ctx = NULL;
 	coffer_tdx_result r;
+	coffer_tdx_quote v;
 	EVP_PKEY *key = NULL;
 	uint8_t *q;
 	size_t len;
-	double t0, dt, p256_rate, quote_rate, target;
-	long n;
+	double t0, dt, p256_rate, quote_rate, target, t_p256 = 0, t_quote = 0;
+	long n_p256 = 0, n_quote = 0;
 
 	if (vec == NULL || getenv("COFFER_VECTORS")[0] == 0) {
 		printf("bench_tdx: skipped (COFFER_VECTORS not set)\n");
@@ -85,37 +94,36 @@ int main(void)
 	if (coffer_tdx_pkey_from_raw(&key, r.quote.attest_key) < 0)
 		return 1;
 
-	/* P-256 verify rate: same message size and API as the quote signature */
-	t0 = now_s();
-	n = 0;
-	do {
-		for (int i = 0; i < 200; i++, n++)
-			if (coffer_tdx_ecdsa_verify(key, q, r.quote.signed_len,
-			                            r.quote.signature) != 0)
-				return 1;
-		dt = now_s() - t0;
-	} while (dt < RUN_SECONDS);
-	p256_rate = (double)n / dt;
+	/* Interleaved rounds, thread CPU time: the machine is shared, so both rates
+	 * are measured under the same conditions and descheduled time is not
+	 * counted against either. P-256: same message size and API as the quote
+	 * signature. Quotes: full verification with chain + collateral cached. */
+	v = r.quote;
 	coffer_tdx_result_clear(&r);
-
-	/* full quote verification with chain + collateral cached */
 	t0 = now_s();
-	n = 0;
 	do {
-		for (int i = 0; i < 100; i++, n++) {
+		double a = cpu_s();
+		for (int i = 0; i < 40; i++, n_p256++)
+			if (coffer_tdx_ecdsa_verify(key, q, v.signed_len, v.signature) != 0)
+				return 1;
+		t_p256 += cpu_s() - a;
+		a = cpu_s();
+		for (int i = 0; i < 20; i++, n_quote++) {
 			if (coffer_tdx_verify(&r, ctx, q, len, NOW_2025) < 0)
 				return 1;
 			coffer_tdx_result_clear(&r);
 		}
+		t_quote += cpu_s() - a;
 		dt = now_s() - t0;
 	} while (dt < RUN_SECONDS);
-	quote_rate = (double)n / dt;
+	p256_rate = (double)n_p256 / t_p256;
+	quote_rate = (double)n_quote / t_quote;
 
 	target = 0.8 * p256_rate / ECDSA_PER_QUOTE;
-	printf("p256_verify_per_s      %.0f\n", p256_rate);
+	printf("p256_verify_per_s      %.0f (per CPU-second, %ld verifies)\n", p256_rate, n_p256);
 	printf("ecdsa_per_quote        %d (QE report + quote; chain and collateral cached)\n",
 	       ECDSA_PER_QUOTE);
-	printf("quote_verify_per_s     %.0f\n", quote_rate);
+	printf("quote_verify_per_s     %.0f (per CPU-second, %ld quotes)\n", quote_rate, n_quote);
 	printf("ratio_to_ideal         %.3f (quote rate / (p256 rate / %d))\n",
 	       quote_rate / (p256_rate / ECDSA_PER_QUOTE), ECDSA_PER_QUOTE);
 	printf("target (>= 0.80)       %s\n", quote_rate >= target ? "met" : "NOT met");
