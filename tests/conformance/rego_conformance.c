@@ -215,12 +215,45 @@ static char *canon(rv *v)
 	return b.p ? b.p : "";
 }
 
-/* equal as JSON documents (object members unordered) */
+/* JSON equality with object members unordered and numbers compared by value
+ * (1e18 and 1000000000000000000 are one number) */
+static int json_same(json_t *x, json_t *y)
+{
+	if (json_is_number(x) && json_is_number(y))
+		return json_number_value(x) == json_number_value(y);
+	if (json_typeof(x) != json_typeof(y))
+		return 0;
+	if (json_is_array(x)) {
+		if (json_array_size(x) != json_array_size(y))
+			return 0;
+		for (size_t i = 0; i < json_array_size(x); i++)
+			if (!json_same(json_array_get(x, i), json_array_get(y, i)))
+				return 0;
+		return 1;
+	}
+	if (json_is_object(x)) {
+		const char *k;
+		json_t *v;
+		if (json_object_size(x) != json_object_size(y))
+			return 0;
+		json_object_foreach(x, k, v)
+		{
+			json_t *w = json_object_get(y, k);
+			if (!w || !json_same(v, w))
+				return 0;
+		}
+		return 1;
+	}
+	return json_equal(x, y);
+}
+
+/* equal as JSON documents */
 static int same_json(const char *a, const char *b)
 {
 	json_error_t e;
-	json_t *x = json_loads(a, JSON_DECODE_ANY, &e), *y = json_loads(b, JSON_DECODE_ANY, &e);
-	int eq = x && y ? json_equal(x, y) : strcmp(a, b) == 0;
+	json_t *x = json_loads(a, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &e),
+	       *y = json_loads(b, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &e);
+	int eq = x && y ? json_same(x, y) : strcmp(a, b) == 0;
 	json_decref(x);
 	json_decref(y);
 	return eq;
@@ -311,8 +344,36 @@ static int run_case(const char *dir, yaml_document_t *doc, yaml_node_t *cs, char
 	coffer_rego_limits lim = COFFER_REGO_LIMITS_INIT;
 	lim.lenient_builtins = strict && !truthy_scalar(strict);
 	char *text = NULL;
-	if (r == 0)
+	json_t *many = json_object_get(input, "many!");
+	if (r == 0 && many && json_is_array(many)) {
+		/* one evaluation per input; the results form a list */
+		size_t cap = 16, len = 1;
+		text = malloc(cap);
+		if (!text)
+			exit(3);
+		text[0] = '[';
+		for (size_t i = 0; r == 0 && i < json_array_size(many); i++) {
+			char *one = NULL;
+			r = rg_query_eval_text(&one, q, json_array_get(many, i), data, &lim,
+			                       aci_mode ? 0 : 1, &diag);
+			const char *t = one ? one : "null";
+			size_t tl = strlen(t);
+			while (len + tl + 3 > cap)
+				cap *= 2;
+			text = realloc(text, cap);
+			if (!text)
+				exit(3);
+			if (i)
+				text[len++] = ',';
+			memcpy(text + len, t, tl);
+			len += tl;
+			free(one);
+		}
+		text[len++] = ']';
+		text[len] = '\0';
+	} else if (r == 0) {
 		r = rg_query_eval_text(&text, q, input, data, &lim, aci_mode ? 0 : 1, &diag);
+	}
 	if (err) {
 		if (r != 0)
 			outcome = R_PASS;

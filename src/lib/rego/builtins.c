@@ -2546,98 +2546,82 @@ static int bi_semver_is_valid(rg_ctx *c, rv **args, rv **out)
 
 static int parse_units(rg_ctx *c, rv **args, rv **out, bool bytes)
 {
+	static const struct {
+		const char *u;
+		double m;
+	} si[] = { { "E", 1e18 },        { "e", 1e18 },  { "P", 1e15 },  { "p", 1e15 },
+		   { "T", 1e12 },        { "t", 1e12 },  { "G", 1e9 },   { "g", 1e9 },
+		   { "M", 1e6 },         { "K", 1e3 },   { "k", 1e3 },   { "m", 1e-3 },
+		   { "Q", 1e30 },        { "R", 1e27 },  { "Y", 1e24 },  { "Z", 1e21 },
+		   { "h", 1e2 },         { "da", 1e1 },  { "d", 1e-1 },  { "c", 1e-2 },
+		   { "\xce\xbc", 1e-6 }, { "n", 1e-9 },  { "f", 1e-15 }, { "a", 1e-18 },
+		   { "z", 1e-21 },       { "y", 1e-24 }, { "r", 1e-27 }, { "q", 1e-30 },
+		   { NULL, 0 } };
+	static const char bin[] = "kmgtpezy";   /* 2^10 .. 2^80 */
+	static const char dec[] = "kmgtpezyrq"; /* 1e3 .. 1e30 */
+	const char *fname = bytes ? "units.parse_bytes" : "units.parse";
+
 	NEED_STR(0);
 	const char *s = args[0]->u.s.s;
-	size_t n = args[0]->u.s.len;
-	char num[128], unit[16];
-	size_t i = 0, nl = 0, ul = 0;
-	if (n >= sizeof(num))
-		return rg_bierr(c, "units: invalid input");
-	/* strip quotes */
+	size_t n = args[0]->u.s.len, i = 0;
 	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
 		s++;
 		n -= 2;
 	}
-	while (i < n && (isdigit((unsigned char)s[i]) || s[i] == '.' ||
-	                 (i == 0 && (s[i] == '-' || s[i] == '+'))))
+	if (memchr(s, ' ', n))
+		return rg_bierr(c, "%s: spaces not allowed in resource string", fname);
+	char num[128], unit[16];
+	size_t nl = 0, ul = 0;
+	while (i < n &&
+	       (isdigit((unsigned char)s[i]) || s[i] == '.' ||
+	        (i == 0 && (s[i] == '-' || s[i] == '+'))) &&
+	       nl + 1 < sizeof(num))
 		num[nl++] = s[i++];
 	num[nl] = '\0';
-	while (i < n && s[i] == ' ')
-		i++;
-	while (i < n && ul + 1 < sizeof(unit))
-		unit[ul++] = (char)tolower((unsigned char)s[i++]);
+	if (n - i >= sizeof(unit) || nl == 0)
+		return rg_bierr(c, "%s: could not parse amount to a number", fname);
+	memcpy(unit, s + i, n - i);
+	ul = n - i;
 	unit[ul] = '\0';
-	if (i < n || nl == 0)
-		return rg_bierr(c, "%s: could not parse amount to a number",
-		                bytes ? "units.parse_bytes" : "units.parse");
-	bool isint = strchr(num, '.') == NULL;
-	double mult = 1;
-	static const struct {
-		const char *u;
-		double m;
-	} tab[] = { { "", 1 },
-		    { "k", 1e3 },
-		    { "kb", 1e3 },
-		    { "ki", 1024.0 },
-		    { "kib", 1024.0 },
-		    { "m", 1e6 },
-		    { "mb", 1e6 },
-		    { "mi", 1048576.0 },
-		    { "mib", 1048576.0 },
-		    { "g", 1e9 },
-		    { "gb", 1e9 },
-		    { "gi", 1073741824.0 },
-		    { "gib", 1073741824.0 },
-		    { "t", 1e12 },
-		    { "tb", 1e12 },
-		    { "ti", 1099511627776.0 },
-		    { "tib", 1099511627776.0 },
-		    { "p", 1e15 },
-		    { "pb", 1e15 },
-		    { "pi", 1125899906842624.0 },
-		    { "pib", 1125899906842624.0 },
-		    { "e", 1e18 },
-		    { "eb", 1e18 },
-		    { "ei", 1152921504606846976.0 },
-		    { "eib", 1152921504606846976.0 },
-		    { NULL, 0 } };
-	bool found = false;
-	if (!bytes && ul == 1 && s[n - 1] == 'm') {
-		mult = 1e-3;
-		found = true;
-	} else {
-		for (int k = 0; tab[k].u; k++) {
-			if (strcmp(unit, tab[k].u) == 0) {
-				mult = tab[k].m;
-				found = true;
-				break;
-			}
-			if (bytes && ul > 0 && unit[ul - 1] == 'b' && strlen(tab[k].u) == ul - 1 &&
-			    strncmp(unit, tab[k].u, ul - 1) == 0 && tab[k].u[0] != '\0') {
-				mult = tab[k].m;
-				found = true;
-				break;
-			}
+	double mult = 0;
+	if (ul == 0) {
+		mult = 1;
+	} else if (!bytes) {
+		if (ul == 2 && (unit[1] == 'i' || unit[1] == 'I')) {
+			const char *q = strchr(bin, tolower((unsigned char)unit[0]));
+			if (q)
+				mult = ldexp(1.0, 10 * (int)(q - bin + 1));
 		}
-		if (!bytes && ul > 0 && unit[ul - 1] == 'b')
-			found = false;
-		if (bytes && strcmp(unit, "b") == 0) {
+		for (int k = 0; mult == 0 && si[k].u; k++)
+			if (strcmp(unit, si[k].u) == 0)
+				mult = si[k].m;
+	} else {
+		for (size_t k = 0; k < ul; k++)
+			unit[k] = (char)tolower((unsigned char)unit[k]);
+		if (ul > 0 && unit[ul - 1] == 'b')
+			unit[--ul] = '\0';
+		if (ul == 0) {
 			mult = 1;
-			found = true;
+		} else if (ul == 2 && unit[1] == 'i') {
+			const char *q = strchr(bin, unit[0]);
+			if (q)
+				mult = ldexp(1.0, 10 * (int)(q - bin + 1));
+		} else if (ul == 1) {
+			const char *q = strchr(dec, unit[0]);
+			if (q)
+				mult = pow(10.0, 3.0 * (double)(q - dec + 1));
 		}
 	}
-	if (!found)
-		return rg_bierr(c, "%s: unit not recognized",
-		                bytes ? "units.parse_bytes" : "units.parse");
+	if (mult == 0)
+		return 0; /* unknown unit: undefined */
 	char *end;
 	double d = strtod(num, &end);
 	if (*end)
-		return rg_bierr(c, "%s: could not parse amount to a number",
-		                bytes ? "units.parse_bytes" : "units.parse");
-	if (isint && mult >= 1 && mult == floor(mult)) {
+		return rg_bierr(c, "%s: could not parse amount to a number", fname);
+	if (strchr(num, '.') == NULL && mult >= 1 && mult == floor(mult) && mult < 9.2e18) {
 		errno = 0;
 		long long ll = strtoll(num, NULL, 10);
-		int64_t r = 0;
+		int64_t r;
 		if (errno == 0 && !__builtin_mul_overflow((int64_t)ll, (int64_t)mult, &r))
 			OUT(rv_int(A(c), r));
 	}

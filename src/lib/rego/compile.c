@@ -753,7 +753,7 @@ static int res_with(cctx *c, rg_with *w)
 		w->n = n;
 		return 0;
 	}
-	function:
+function:
 	/* function replacement: builtin or user function by dotted name */
 	char name[256];
 	size_t off = 0;
@@ -841,8 +841,8 @@ static int res_lit(cctx *c, rg_lit *l)
 		if (res_term(c, l->coll))
 			return -1;
 		/* a pattern that can match no element of a constant collection */
-		if (l->val->k == T_ARRAY && l->coll->k == T_CONST && l->coll->u.val->kind == RV_ARR &&
-		    l->coll->u.val->u.a.n > 0) {
+		if (l->val->k == T_ARRAY && l->coll->k == T_CONST &&
+		    l->coll->u.val->kind == RV_ARR && l->coll->u.val->u.a.n > 0) {
 			rv *cv = l->coll->u.val;
 			bool any = false, arrays = true;
 			for (size_t i = 0; i < cv->u.a.n; i++) {
@@ -854,8 +854,8 @@ static int res_lit(cctx *c, rg_lit *l)
 			}
 			if (!any)
 				return cerr(c, l->line, l->col,
-					    arrays ? "mismatch in number of array elements"
-						   : "Cannot bind pattern of type `array`");
+				            arrays ? "mismatch in number of array elements"
+				                   : "Cannot bind pattern of type `array`");
 		}
 		if (l->key && declare_pattern(c, l->key, true))
 			return -1;

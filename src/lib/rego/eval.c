@@ -1349,7 +1349,7 @@ static int somein_coll_k(rg_ctx *c, void *ud, rv *coll)
 			key = coll->kind == RV_SET ? val : rv_int(&c->ar, (int64_t)i);
 			RG_TRY_ALLOC(c, key);
 		}
-		
+
 		if (l->key) {
 			u->key = val;
 			r = unify_pat(c, u->fr, l->key, key, somein_key_k, u);
@@ -1839,6 +1839,33 @@ static int rule_value(rg_ctx *c, rg_node *n, rv **out)
 		RG_TRY_ALLOC(c, v);
 		if (conflict)
 			return rg_error(c, "eval_conflict_error", "object keys must be unique");
+		/* rules with constant keys below this node (c["k"] := ...) join in */
+		if (n->nkids) {
+			rv_vec ks = { 0 }, vs = { 0 };
+			for (size_t i = 0; i < v->u.o.n; i++)
+				if (rv_vec_push(&c->ar, &ks, v->u.o.keys[i]) ||
+				    rv_vec_push(&c->ar, &vs, v->u.o.vals[i]))
+					return rg_oom(c);
+			for (size_t i = 0; i < n->nkids; i++) {
+				rg_node *kid = n->kids[i];
+				rv *kv = NULL;
+				if (!kid->has_rules_below || (kid->kind == R_FUNC && kid->nrules))
+					continue;
+				if ((res = node_value(c, kid, NULL, &kv)))
+					return res;
+				rv *key = rv_cstr(&c->ar, kid->name);
+				if (!kv)
+					continue;
+				if (!key || rv_vec_push(&c->ar, &ks, key) ||
+				    rv_vec_push(&c->ar, &vs, kv))
+					return rg_oom(c);
+			}
+			v = rv_obj(&c->ar, ks.v ? ks.v : none, vs.v ? vs.v : none, ks.n, &conflict);
+			RG_TRY_ALLOC(c, v);
+			if (conflict)
+				return rg_error(c, "eval_conflict_error",
+				                "object keys must be unique");
+		}
 	}
 	c->memo[n->id] = v;
 	c->memo_state[n->id] = 2;
