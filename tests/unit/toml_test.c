@@ -4,6 +4,7 @@
 
 #include "test_util.h"
 #include "coffer/toml.h"
+#include "toml/toml_internal.h"
 
 static coffer_toml *parse_ok(const char *text)
 {
@@ -478,6 +479,24 @@ static void test_message_keys(void **state)
 	coffer_toml_free(doc);
 }
 
+/* The table index hash: SipHash-2-4 vectors of the reference
+ * implementation (key 00..0f, message 00..len-1). */
+static void test_siphash(void **state)
+{
+	uint8_t key[16], msg[64];
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)i;
+	for (int i = 0; i < 64; i++)
+		msg[i] = (uint8_t)i;
+	assert_true(toml_siphash24(key, msg, 0) == UINT64_C(0x726fdb47dd0e0e31));
+	assert_true(toml_siphash24(key, msg, 1) == UINT64_C(0x74f839c593dc67fd));
+	assert_true(toml_siphash24(key, msg, 8) == UINT64_C(0x93f5f5799a932462));
+	assert_true(toml_siphash24(key, msg, 15) == UINT64_C(0xa129ca6149be45e5));
+	assert_true(toml_siphash24(key, msg, 63) == UINT64_C(0x958a324ceb064572));
+}
+
 /* Large tables go through the hash index: many keys, then a duplicate. */
 static void test_many_keys(void **state)
 {
@@ -509,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_types),         cmocka_unit_test(test_json),
 		cmocka_unit_test(test_errors),        cmocka_unit_test(test_limits_and_args),
 		cmocka_unit_test(test_many_keys),     cmocka_unit_test(test_message_keys),
+		cmocka_unit_test(test_siphash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,9 @@ int toml_table_insert(coffer_toml_value *t, char *key, size_t keylen, coffer_tom
 /* Takes ownership of `val` on success only. */
 int toml_array_push(coffer_toml_value *a, coffer_toml_value *val);
 
+/* SipHash-2-4 of data under a 128-bit key (for the table index). */
+uint64_t toml_siphash24(const uint8_t key[16], const void *data, size_t len);
+
 /* Printable, escaped, UTF-8-safe and truncated form of a key for error
  * messages (keys may hold control characters through escapes). */
 void toml_key_for_msg(char *out, size_t outsz, const char *s, size_t len);

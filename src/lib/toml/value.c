@@ -1,9 +1,12 @@
 /* The TOML value tree: storage, typed accessors, JSON conversions. */
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/rand.h>
 
 #include "coffer/toml.h"
 #include "toml/toml_internal.h"
@@ -91,15 +94,82 @@ void toml_key_for_msg(char *out, size_t outsz, const char *s, size_t len)
  * index so that a hostile document cannot make insertion quadratic. */
 #define INDEX_MIN 16
 
+/*
+ * SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast short-input PRF",
+ * 2012) under a per-process random key: keys come from untrusted documents
+ * (init-data sent by a guest), so the index must not be floodable with
+ * precomputed collisions.
+ */
+#define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                     \
+	do {                         \
+		v0 += v1;            \
+		v1 = ROTL64(v1, 13); \
+		v1 ^= v0;            \
+		v0 = ROTL64(v0, 32); \
+		v2 += v3;            \
+		v3 = ROTL64(v3, 16); \
+		v3 ^= v2;            \
+		v0 += v3;            \
+		v3 = ROTL64(v3, 21); \
+		v3 ^= v0;            \
+		v2 += v1;            \
+		v1 = ROTL64(v1, 17); \
+		v1 ^= v2;            \
+		v2 = ROTL64(v2, 32); \
+	} while (0)
+
+uint64_t toml_siphash24(const uint8_t key[16], const void *data, size_t len)
+{
+	const uint8_t *in = data;
+	uint64_t k0 = 0, k1 = 0, b = (uint64_t)len << 56;
+	uint64_t v0, v1, v2, v3;
+	size_t i;
+
+	for (int j = 7; j >= 0; j--) {
+		k0 = (k0 << 8) | key[j];
+		k1 = (k1 << 8) | key[8 + j];
+	}
+	v0 = UINT64_C(0x736f6d6570736575) ^ k0;
+	v1 = UINT64_C(0x646f72616e646f6d) ^ k1;
+	v2 = UINT64_C(0x6c7967656e657261) ^ k0;
+	v3 = UINT64_C(0x7465646279746573) ^ k1;
+	for (i = 0; len - i >= 8; i += 8) {
+		uint64_t m = 0;
+		for (int j = 7; j >= 0; j--)
+			m = (m << 8) | in[i + (size_t)j];
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t j = 0; i + j < len; j++)
+		b |= (uint64_t)in[i + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint8_t hash_key[16];
+static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;
+
+static void hash_key_init(void)
+{
+	/* on failure the key stays all-zero: still correct, only predictable */
+	if (RAND_bytes(hash_key, sizeof(hash_key)) != 1)
+		memset(hash_key, 0, sizeof(hash_key));
+}
+
 static size_t key_hash(const char *s, size_t len)
 {
-	uint64_t h = UINT64_C(1469598103934665603);
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= UINT64_C(1099511628211);
-	}
-	return (size_t)(h ^ (h >> 32));
+	return (size_t)toml_siphash24(hash_key, s, len);
 }
 
 static void index_put(size_t *index, size_t cap, const struct toml_kv *kv, size_t pos)
@@ -121,6 +191,7 @@ static int index_rebuild(coffer_toml_value *t, size_t want)
 			return coffer_error_set(COFFER_ELIMIT, "toml: table too large");
 		cap *= 2;
 	}
+	pthread_once(&hash_key_once, hash_key_init);
 	index = calloc(cap, sizeof(*index));
 	if (index == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
