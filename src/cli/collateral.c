@@ -1,6 +1,7 @@
 /*
  * coffer collateral add FILE: put vendor-signed collateral (SEV-SNP VCEK/VLEK
- * certificates, AMD CRLs) into the cache a broker or `coffer evidence verify
+ * certificates, AMD CRLs; Intel TDX collateral through coffer_tdx_collateral_add)
+ * into the cache a broker or `coffer evidence verify
  * --collateral` reads. Anyone may add: a certificate is stored only after it
  * chains to a trusted AMD root, and it is checked again on every use
  * (PERSONAS.md, infrastructure-operator).
@@ -13,6 +14,7 @@
 #include "coffer/file.h"
 #include "coffer/snp.h"
 #include "coffer/tdx.h"
+#include "coffer/tdx.h"
 #include "cli.h"
 #include "cli_rfc3339.h"
 
@@ -20,15 +22,17 @@
 #define COLLATERAL_DEFAULT_DIR "/var/lib/coffer/collateral"
 
 const char cmd_collateral_help[] =
-        "add FILE [--collateral DIR] [--roots DIR] [--at RFC3339]: add verified VCEK/VLEK "
-        "certificates or CRLs to the collateral cache";
+        "add FILE [--collateral DIR] [--roots DIR] [--at RFC3339]: add verified collateral "
+        "(SNP VCEK/VLEK, AMD CRLs; Intel TCB info, QE identity, chains, CRLs) to the cache";
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: coffer collateral add FILE [--collateral DIR] [--roots DIR]\n"
 	           "                              [--sim-root FILE] [--at RFC3339]\n"
-	           "Add SEV-SNP VCEK/VLEK certificates (DER or PEM, with their ASK if wanted) and\n"
-	           "AMD CRLs to the collateral cache, after they verify against a trusted ARK.\n"
+	           "Add collateral to the cache after it verifies against a trusted vendor root:\n"
+	           "SEV-SNP VCEK/VLEK certificates (DER or PEM, with their ASK if wanted) and AMD\n"
+	           "CRLs (<dir>/snp); Intel TCB info, QE identity, the TCB signing chain and\n"
+	           "Intel CRLs (<dir>/tdx).\n"
 	           "  --collateral DIR  the cache (default $COFFER_COLLATERAL "
 	           "or " COLLATERAL_DEFAULT_DIR ")\n"
 	           "  --roots DIR       extra trusted roots (*.pem)\n"
@@ -84,6 +88,10 @@ static int add(int argc, char **argv)
 	}
 	/* Intel TCB info / QE identity / signing chain / CRLs, else SEV-SNP */
 	error = coffer_tdx_collateral_add(dir, data, len, &p, &stored);
+	if (error == COFFER_ENOTFOUND)
+		/* Intel collateral (TCB info, QE identity, their signing chain, Intel
+	 * CRLs) goes to <dir>/tdx; anything else is offered to the SNP cache */
+		error = coffer_tdx_collateral_add(dir, data, len, &p, &stored);
 	if (error == COFFER_ENOTFOUND)
 		error = coffer_snp_collateral_add(dir, data, len, &p, &stored);
 	free(data);
