@@ -3432,6 +3432,89 @@ static int bi_uuid_rfc4122(rg_ctx *c, rv **args, rv **out)
 	OUT(mkstr(c, buf, 36));
 }
 
+/* ---- uuid.parse (RFC 4122 / 9562 fields, as OPA reports them) ---- */
+
+static int obj_add(rg_ctx *c, rv_vec *ks, rv_vec *vs, const char *k, rv *v)
+{
+	rv *key = rv_cstr(A(c), k);
+	if (!key || !v || rv_vec_push(A(c), ks, key) || rv_vec_push(A(c), vs, v))
+		return rg_oom(c);
+	return 0;
+}
+
+static int bi_uuid_parse(rg_ctx *c, rv **args, rv **out)
+{
+	unsigned char b[16];
+	rv_vec ks = { 0 }, vs = { 0 };
+	const int64_t greg = 0x01B21DD213814000LL; /* 1582-10-15 to 1970-01-01 in 100 ns */
+	int r;
+
+	NEED_STR(0);
+	const char *s = args[0]->u.s.s;
+	if (args[0]->u.s.len != 36)
+		return 0;
+	for (size_t i = 0, k = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+			continue;
+		}
+		int h = hexv((unsigned char)s[i]), l = hexv((unsigned char)s[i + 1]);
+		if (h < 0 || l < 0)
+			return 0;
+		b[k++] = (unsigned char)(h * 16 + l);
+		i++;
+	}
+	int version = b[6] >> 4;
+	const char *variant = (b[8] & 0x80) == 0      ? "Reserved"
+	                      : (b[8] & 0xc0) == 0x80 ? "RFC4122"
+	                      : (b[8] & 0xe0) == 0xc0 ? "Microsoft"
+	                                              : "Future";
+	if ((r = obj_add(c, &ks, &vs, "variant", rv_cstr(A(c), variant))) ||
+	    (r = obj_add(c, &ks, &vs, "version", rv_int(A(c), version))))
+		return r;
+	uint64_t low =
+	        ((uint64_t)b[0] << 24) | ((uint64_t)b[1] << 16) | ((uint64_t)b[2] << 8) | b[3];
+	uint64_t mid = ((uint64_t)b[4] << 8) | b[5];
+	uint64_t hi = ((uint64_t)(b[6] & 0x0f) << 8) | b[7];
+	if (version == 1 || version == 2) {
+		uint64_t t = (hi << 48) | (mid << 32) | low;
+		char node[18];
+		static const char hx[] = "0123456789abcdef";
+		for (int i = 0; i < 6; i++) {
+			node[3 * i] = hx[b[10 + i] >> 4];
+			node[3 * i + 1] = hx[b[10 + i] & 15];
+			if (i < 5)
+				node[3 * i + 2] = '-';
+		}
+		char mac[32];
+		snprintf(mac, sizeof(mac), "%s:%s", (b[10] & 2) ? "local" : "global",
+		         (b[10] & 1) ? "multicast" : "unicast");
+		if ((r = obj_add(c, &ks, &vs, "time", rv_int(A(c), ((int64_t)t - greg) * 100))) ||
+		    (r = obj_add(c, &ks, &vs, "clocksequence",
+		                 rv_int(A(c), ((b[8] & 0x3f) << 8) | b[9]))) ||
+		    (r = obj_add(c, &ks, &vs, "nodeid", mkstr(c, node, 17))) ||
+		    (r = obj_add(c, &ks, &vs, "macvariables", mkstr(c, mac, strlen(mac)))))
+			return r;
+		if (version == 2) {
+			static const char *domains[] = { "Person", "Group", "Org" };
+			const char *dom = b[9] < 3 ? domains[b[9]] : "Unknown";
+			if ((r = obj_add(c, &ks, &vs, "domain", rv_cstr(A(c), dom))) ||
+			    (r = obj_add(c, &ks, &vs, "id", rv_int(A(c), (int64_t)low))))
+				return r;
+		}
+	} else if (version == 6) {
+		uint64_t t = (low << 28) | (mid << 12) | hi;
+		if ((r = obj_add(c, &ks, &vs, "time", rv_int(A(c), ((int64_t)t - greg) * 100))))
+			return r;
+	} else if (version == 7) {
+		uint64_t ms = (low << 16) | mid;
+		if ((r = obj_add(c, &ks, &vs, "time", rv_int(A(c), (int64_t)ms * 1000000))))
+			return r;
+	}
+	OUT(rv_obj(A(c), ks.v, vs.v, ks.n, NULL));
+}
+
 static const rg_builtin builtins[] = {
 	{ "abs", 1, bi_abs, false },
 	{ "all", 1, bi_all, false },
@@ -3550,6 +3633,7 @@ static const rg_builtin builtins[] = {
 	{ "units.parse", 1, bi_units_parse, false },
 	{ "units.parse_bytes", 1, bi_units_parse_bytes, false },
 	{ "upper", 1, bi_upper, false },
+	{ "uuid.parse", 1, bi_uuid_parse, false },
 	{ "uuid.rfc4122", 1, bi_uuid_rfc4122, true },
 	{ "walk", 1, bi_walk, false, true },
 };
