@@ -2849,7 +2849,7 @@ static int bi_time_add_date(rg_ctx *c, rv **args, rv **out)
 	civil_from_days(days, &y, &m, &d);
 	if (yy > 100000 || yy < -100000 || mm > 1200000 || mm < -1200000 || dd > 40000000 ||
 	    dd < -40000000)
-		return rg_bierr(c, "time.add_date: out of range");
+		return 0; /* far outside the int64 nanosecond range: undefined */
 	/* Go's AddDate normalizes month overflow and day overflow */
 	int64_t ny = y + yy, nm = (int64_t)m - 1 + mm;
 	ny += nm >= 0 ? nm / 12 : (nm - 11) / 12;
@@ -2860,7 +2860,7 @@ static int bi_time_add_date(rg_ctx *c, rv **args, rv **out)
 	    __builtin_add_overflow(secs, sod, &secs) ||
 	    __builtin_mul_overflow(secs, (int64_t)1000000000, &secs) ||
 	    __builtin_add_overflow(secs, sub, &secs))
-		return rg_bierr(c, "time.add_date: time outside of int64 range");
+		return 0;
 	OUT(rv_int(A(c), secs));
 }
 
@@ -3515,6 +3515,391 @@ static int bi_uuid_parse(rg_ctx *c, rv **args, rv **out)
 	OUT(rv_obj(A(c), ks.v, vs.v, ks.n, NULL));
 }
 
+/* ---- Go reference-time layouts (UTC): time.format, time.parse_ns ---- */
+
+static const char *const month_names[] = { "January",   "February", "March",    "April",
+	                                   "May",       "June",     "July",     "August",
+	                                   "September", "October",  "November", "December" };
+static const char *const day_names[] = { "Sunday",   "Monday", "Tuesday", "Wednesday",
+	                                 "Thursday", "Friday", "Saturday" };
+
+typedef struct tm_parts {
+	int64_t year;
+	unsigned mon, day;
+	int hour, min, sec;
+	int64_t nsec;
+	int wday;
+} tm_parts;
+
+static void parts_from_ns(int64_t ns, tm_parts *t)
+{
+	int64_t days, sod;
+	split_ns(ns, &days, &sod);
+	civil_from_days(days, &t->year, &t->mon, &t->day);
+	t->hour = (int)(sod / 3600);
+	t->min = (int)(sod / 60 % 60);
+	t->sec = (int)(sod % 60);
+	t->nsec = ns % 1000000000;
+	if (t->nsec < 0)
+		t->nsec += 1000000000;
+	int64_t w = (days + 4) % 7;
+	t->wday = (int)(w < 0 ? w + 7 : w);
+}
+
+static bool lay_is(const char *l, size_t ln, size_t i, const char *tok)
+{
+	size_t n = strlen(tok);
+	return i + n <= ln && memcmp(l + i, tok, n) == 0;
+}
+
+static void put_num(rg_sbuf *b, int64_t v, int width)
+{
+	char tmp[32];
+	int r = snprintf(tmp, sizeof(tmp), "%0*lld", width, (long long)v);
+	if (r > 0)
+		rg_sb_put(b, tmp, (size_t)r);
+}
+
+static void go_format(rg_sbuf *b, const char *l, size_t ln, const tm_parts *t)
+{
+	for (size_t i = 0; i < ln;) {
+		if (lay_is(l, ln, i, "January")) {
+			rg_sb_puts(b, month_names[t->mon - 1]);
+			i += 7;
+		} else if (lay_is(l, ln, i, "Jan")) {
+			rg_sb_put(b, month_names[t->mon - 1], 3);
+			i += 3;
+		} else if (lay_is(l, ln, i, "Monday")) {
+			rg_sb_puts(b, day_names[t->wday]);
+			i += 6;
+		} else if (lay_is(l, ln, i, "Mon")) {
+			rg_sb_put(b, day_names[t->wday], 3);
+			i += 3;
+		} else if (lay_is(l, ln, i, "MST")) {
+			rg_sb_puts(b, "UTC");
+			i += 3;
+		} else if (lay_is(l, ln, i, "2006")) {
+			put_num(b, t->year, 4);
+			i += 4;
+		} else if (lay_is(l, ln, i, "Z07:00")) {
+			rg_sb_puts(b, "Z");
+			i += 6;
+		} else if (lay_is(l, ln, i, "-07:00")) {
+			rg_sb_puts(b, "+00:00");
+			i += 6;
+		} else if (lay_is(l, ln, i, "-0700")) {
+			rg_sb_puts(b, "+0000");
+			i += 5;
+		} else if (lay_is(l, ln, i, "01")) {
+			put_num(b, t->mon, 2);
+			i += 2;
+		} else if (lay_is(l, ln, i, "02")) {
+			put_num(b, t->day, 2);
+			i += 2;
+		} else if (lay_is(l, ln, i, "_2")) {
+			char tmp[4];
+			snprintf(tmp, sizeof(tmp), "%2u", t->day);
+			rg_sb_puts(b, tmp);
+			i += 2;
+		} else if (lay_is(l, ln, i, "06")) {
+			put_num(b, t->year % 100, 2);
+			i += 2;
+		} else if (lay_is(l, ln, i, "15")) {
+			put_num(b, t->hour, 2);
+			i += 2;
+		} else if (lay_is(l, ln, i, "03")) {
+			put_num(b, t->hour % 12 == 0 ? 12 : t->hour % 12, 2);
+			i += 2;
+		} else if (lay_is(l, ln, i, "04")) {
+			put_num(b, t->min, 2);
+			i += 2;
+		} else if (lay_is(l, ln, i, "05")) {
+			put_num(b, t->sec, 2);
+			i += 2;
+		} else if (lay_is(l, ln, i, "PM")) {
+			rg_sb_puts(b, t->hour >= 12 ? "PM" : "AM");
+			i += 2;
+		} else if (lay_is(l, ln, i, "pm")) {
+			rg_sb_puts(b, t->hour >= 12 ? "pm" : "am");
+			i += 2;
+		} else if ((l[i] == '.' || l[i] == ',') && i + 1 < ln &&
+		           (l[i + 1] == '0' || l[i + 1] == '9')) {
+			char d = l[i + 1];
+			size_t k = i + 1;
+			while (k < ln && l[k] == d)
+				k++;
+			int digits = (int)(k - i - 1);
+			char frac[16];
+			snprintf(frac, sizeof(frac), "%09lld", (long long)t->nsec);
+			if (digits > 9)
+				digits = 9;
+			if (d == '9') {
+				int last = digits;
+				while (last > 0 && frac[last - 1] == '0')
+					last--;
+				if (last > 0) {
+					rg_sb_put(b, &l[i], 1);
+					rg_sb_put(b, frac, (size_t)last);
+				}
+			} else {
+				rg_sb_put(b, &l[i], 1);
+				rg_sb_put(b, frac, (size_t)digits);
+			}
+			i = k;
+		} else if (l[i] == '1' && !(i + 1 < ln && isdigit((unsigned char)l[i + 1]))) {
+			put_num(b, t->mon, 1);
+			i++;
+		} else if (l[i] == '2' && !(i + 1 < ln && isdigit((unsigned char)l[i + 1]))) {
+			put_num(b, t->day, 1);
+			i++;
+		} else if (l[i] == '3' && !(i + 1 < ln && isdigit((unsigned char)l[i + 1]))) {
+			put_num(b, t->hour % 12 == 0 ? 12 : t->hour % 12, 1);
+			i++;
+		} else if (l[i] == '4' && !(i + 1 < ln && isdigit((unsigned char)l[i + 1]))) {
+			put_num(b, t->min, 1);
+			i++;
+		} else if (l[i] == '5' && !(i + 1 < ln && isdigit((unsigned char)l[i + 1]))) {
+			put_num(b, t->sec, 1);
+			i++;
+		} else {
+			rg_sb_put(b, &l[i], 1);
+			i++;
+		}
+	}
+}
+
+static int tz_ok(rg_ctx *c, rv *tz, const char *fn)
+{
+	if (tz->kind != RV_STR)
+		return rg_bierr(c, "%s: timezone must be a string", fn);
+	if (tz->u.s.len == 0 || (tz->u.s.len == 3 && memcmp(tz->u.s.s, "UTC", 3) == 0))
+		return 1;
+	return rg_bierr(c, "%s: timezone %.*s is not supported (UTC only)", fn, (int)tz->u.s.len,
+	                tz->u.s.s);
+}
+
+static int bi_time_format(rg_ctx *c, rv **args, rv **out)
+{
+	static const char rfc3339nano[] = "2006-01-02T15:04:05.999999999Z07:00";
+	const char *layout = rfc3339nano;
+	size_t ll = sizeof(rfc3339nano) - 1;
+	rv *v = args[0], *nsv = v;
+	int r;
+
+	if (v->kind == RV_ARR) {
+		if (rv_force(v))
+			return rg_oom(c);
+		if (v->u.a.n < 1 || v->u.a.n > 3)
+			return rg_bierr(c, "time.format: expects [ns, tz, layout]");
+		nsv = v->u.a.items[0];
+		if (v->u.a.n >= 2 && (r = tz_ok(c, v->u.a.items[1], "time.format")) <= 0)
+			return r;
+		if (v->u.a.n == 3) {
+			if (v->u.a.items[2]->kind != RV_STR)
+				return rg_bierr(c, "time.format: expects 3rd element of `ns` to be "
+				                   "a `string`");
+			layout = v->u.a.items[2]->u.s.s;
+			ll = v->u.a.items[2]->u.s.len;
+		}
+	}
+	if (nsv->kind != RV_NUM)
+		return rg_bierr(c, "time.format: expects `ns` to be a number");
+	tm_parts t;
+	parts_from_ns(nsv->isint ? nsv->u.n.i : (int64_t)rv_num_d(nsv), &t);
+	rg_sbuf b = { A(c), NULL, 0, 0, 0, false };
+	go_format(&b, layout, ll, &t);
+	if (b.failed)
+		return rg_oom(c);
+	OUT(rv_str(A(c), b.p ? b.p : "", b.n));
+}
+
+static bool take_num(const char *v, size_t vn, size_t *j, int maxd, int mind, int64_t *out)
+{
+	int64_t x = 0;
+	int d = 0;
+	while (*j < vn && d < maxd && isdigit((unsigned char)v[*j])) {
+		x = x * 10 + (v[*j] - '0');
+		(*j)++;
+		d++;
+	}
+	*out = x;
+	return d >= mind;
+}
+
+static int bi_time_parse_ns(rg_ctx *c, rv **args, rv **out)
+{
+	NEED_STR(0);
+	NEED_STR(1);
+	const char *l = args[0]->u.s.s, *v = args[1]->u.s.s;
+	size_t ln = args[0]->u.s.len, vn = args[1]->u.s.len, i = 0, j = 0;
+	int64_t year = 1, mon = 1, day = 1, hour = 0, min = 0, sec = 0, nsec = 0, off = 0, x;
+	bool pm = false, has_pm = false;
+
+	while (i < ln) {
+		bool ok = true;
+		if (lay_is(l, ln, i, "2006")) {
+			ok = take_num(v, vn, &j, 4, 4, &year);
+			i += 4;
+		} else if (lay_is(l, ln, i, "January") || lay_is(l, ln, i, "Jan")) {
+			bool full = lay_is(l, ln, i, "January");
+			ok = false;
+			for (int m = 0; m < 12 && !ok; m++) {
+				size_t mn = full ? strlen(month_names[m]) : 3;
+				if (j + mn <= vn && strncmp(v + j, month_names[m], mn) == 0) {
+					mon = m + 1;
+					j += mn;
+					ok = true;
+				}
+			}
+			i += full ? 7 : 3;
+		} else if (lay_is(l, ln, i, "Z07:00") || lay_is(l, ln, i, "-07:00")) {
+			if (j < vn && v[j] == 'Z' && l[i] == 'Z') {
+				j++;
+			} else if (j + 6 <= vn && (v[j] == '+' || v[j] == '-') && v[j + 3] == ':') {
+				int64_t oh = 0, om = 0;
+				size_t k = j + 1;
+				ok = take_num(v, vn, &k, 2, 2, &oh);
+				k++;
+				ok = ok && take_num(v, vn, &k, 2, 2, &om);
+				off = (oh * 3600 + om * 60) * (v[j] == '-' ? -1 : 1);
+				j = k;
+			} else {
+				ok = false;
+			}
+			i += 6;
+		} else if (lay_is(l, ln, i, "01") || lay_is(l, ln, i, "02") ||
+		           lay_is(l, ln, i, "15") || lay_is(l, ln, i, "03") ||
+		           lay_is(l, ln, i, "04") || lay_is(l, ln, i, "05") ||
+		           lay_is(l, ln, i, "06")) {
+			char which = l[i + 1];
+			char first = l[i];
+			ok = take_num(v, vn, &j, 2, 2, &x);
+			if (first == '0' && which == '1')
+				mon = x;
+			else if (first == '0' && which == '2')
+				day = x;
+			else if (first == '1')
+				hour = x;
+			else if (first == '0' && which == '3')
+				hour = x % 12;
+			else if (first == '0' && which == '4')
+				min = x;
+			else if (first == '0' && which == '5')
+				sec = x;
+			else
+				year = 2000 + x - (x >= 69 ? 100 : 0);
+			i += 2;
+		} else if (lay_is(l, ln, i, "PM") || lay_is(l, ln, i, "pm")) {
+			has_pm = true;
+			pm = j + 2 <= vn && (v[j] == 'P' || v[j] == 'p');
+			j += 2;
+			i += 2;
+		} else if ((l[i] == '.' || l[i] == ',') && i + 1 < ln &&
+		           (l[i + 1] == '0' || l[i + 1] == '9')) {
+			char d = l[i + 1];
+			size_t k = i + 1;
+			while (k < ln && l[k] == d)
+				k++;
+			i = k;
+			if (j < vn && (v[j] == '.' || v[j] == ',')) {
+				j++;
+				int64_t f = 0;
+				int nd = 0;
+				while (j < vn && isdigit((unsigned char)v[j])) {
+					if (nd < 9) {
+						f = f * 10 + (v[j] - '0');
+						nd++;
+					}
+					j++;
+				}
+				while (nd++ < 9)
+					f *= 10;
+				nsec = f;
+			} else if (d == '0') {
+				ok = false;
+			}
+		} else {
+			/* after seconds Go accepts a fraction even if the layout has none */
+			if (j < vn && v[j] == l[i]) {
+				j++;
+				i++;
+			} else {
+				ok = false;
+			}
+		}
+		if (!ok)
+			return rg_bierr(c, "time.parse_ns: cannot parse %.*s as %.*s", (int)vn, v,
+			                (int)ln, l);
+	}
+	if (j != vn)
+		return rg_bierr(c, "time.parse_ns: extra text: %.*s", (int)(vn - j), v + j);
+	if (has_pm && pm)
+		hour += 12;
+	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59)
+		return rg_bierr(c, "time.parse_ns: value out of range");
+	int64_t days = days_from_civil(year, (unsigned)mon, (unsigned)day);
+	int64_t secs = days * 86400 + hour * 3600 + min * 60 + sec - off, ns;
+	if (__builtin_mul_overflow(secs, (int64_t)1000000000, &ns) ||
+	    __builtin_add_overflow(ns, nsec, &ns))
+		return rg_bierr(c, "time.parse_ns: time outside of int64 range");
+	OUT(rv_int(A(c), ns));
+}
+
+static unsigned days_in_month(int64_t y, unsigned m)
+{
+	static const unsigned dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+static int bi_time_diff(rg_ctx *c, rv **args, rv **out)
+{
+	int64_t a, b, tz;
+	int r;
+	if ((r = time_arg(c, args[0], &a, &tz)) <= 0)
+		return r;
+	if ((r = time_arg(c, args[1], &b, &tz)) <= 0)
+		return r;
+	if (a > b) {
+		int64_t t = a;
+		a = b;
+		b = t;
+	}
+	tm_parts x, y;
+	parts_from_ns(a, &x);
+	parts_from_ns(b, &y);
+	int64_t yr = y.year - x.year, mo = (int64_t)y.mon - x.mon, dy = (int64_t)y.day - x.day;
+	int64_t hr = y.hour - x.hour, mi = y.min - x.min, se = y.sec - x.sec;
+	if (se < 0) {
+		se += 60;
+		mi--;
+	}
+	if (mi < 0) {
+		mi += 60;
+		hr--;
+	}
+	if (hr < 0) {
+		hr += 24;
+		dy--;
+	}
+	if (dy < 0) {
+		dy += days_in_month(x.year, x.mon);
+		mo--;
+	}
+	if (mo < 0) {
+		mo += 12;
+		yr--;
+	}
+	int64_t vals[6] = { yr, mo, dy, hr, mi, se };
+	rv **items = rg_alloc(A(c), 6 * sizeof(rv *));
+	RG_TRY_ALLOC(c, items);
+	for (int i = 0; i < 6; i++) {
+		items[i] = rv_int(A(c), vals[i]);
+		RG_TRY_ALLOC(c, items[i]);
+	}
+	OUT(rv_arr(A(c), items, 6));
+}
+
 static const rg_builtin builtins[] = {
 	{ "abs", 1, bi_abs, false },
 	{ "all", 1, bi_all, false },
@@ -3616,8 +4001,11 @@ static const rg_builtin builtins[] = {
 	{ "time.add_date", 4, bi_time_add_date, false },
 	{ "time.clock", 1, bi_time_clock, false },
 	{ "time.date", 1, bi_time_date, false },
+	{ "time.diff", 2, bi_time_diff, false },
+	{ "time.format", 1, bi_time_format, false },
 	{ "time.now_ns", 0, bi_time_now_ns, true },
 	{ "time.parse_duration_ns", 1, bi_time_parse_duration_ns, false },
+	{ "time.parse_ns", 2, bi_time_parse_ns, false },
 	{ "time.parse_rfc3339_ns", 1, bi_time_parse_rfc3339_ns, false },
 	{ "time.weekday", 1, bi_time_weekday, false },
 	{ "to_number", 1, bi_to_number, false },
