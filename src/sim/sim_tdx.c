@@ -335,23 +335,49 @@ static void iso(char out[32], time_t t)
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int signed_doc(const char *dir, const char *rel, const char *member, const char *body,
-                      EVP_PKEY *signer)
+static int make_doc(coffer_buf *doc, const char *member, const char *body, EVP_PKEY *signer)
 {
 	uint8_t sig[64];
-	char *hex = NULL, path[4096];
-	coffer_buf doc = COFFER_BUF_INIT_MAX(65536);
+	char *hex = NULL;
 	int error;
 
 	if ((error = sign_raw(sig, signer, (const uint8_t *)body, strlen(body))) < 0 ||
-	    (error = coffer_hex_encode(&hex, sig, 64)) < 0 ||
-	    (error = coffer_buf_printf(&doc, "{\"%s\":%s,\"signature\":\"%s\"}", member, body,
-	                               hex)) < 0 ||
+	    (error = coffer_hex_encode(&hex, sig, 64)) < 0)
+		goto out;
+	error = coffer_buf_printf(doc, "{\"%s\":%s,\"signature\":\"%s\"}", member, body, hex);
+out:
+	free(hex);
+	return error;
+}
+
+static int signed_doc(const char *dir, const char *rel, const char *member, const char *body,
+                      EVP_PKEY *signer)
+{
+	char path[4096];
+	coffer_buf doc = COFFER_BUF_INIT_MAX(65536);
+	int error;
+
+	if ((error = make_doc(&doc, member, body, signer)) < 0 ||
 	    (error = path_of(path, sizeof(path), dir, rel)) < 0)
 		goto out;
 	error = coffer_file_write(path, doc.ptr, doc.len, 0644);
 out:
-	free(hex);
+	coffer_buf_free(&doc);
+	return error;
+}
+
+int sim_tdx_sign_collateral(uint8_t **out, size_t *len, const char *dir, const char *member,
+                            const char *body)
+{
+	coffer_buf doc = COFFER_BUF_INIT_MAX(1024 * 1024);
+	EVP_PKEY *k = NULL;
+	int error;
+
+	if ((error = read_key(&k, dir, "tdx/tcb_signing.key")) < 0)
+		return error;
+	if ((error = make_doc(&doc, member, body, k)) == 0)
+		*out = coffer_buf_detach(&doc, len);
+	EVP_PKEY_free(k);
 	coffer_buf_free(&doc);
 	return error;
 }
@@ -431,7 +457,7 @@ static int mkdir_p(const char *dir, const char *rel)
 	return 0;
 }
 
-static void qe_mrsigner(uint8_t out[32])
+void sim_tdx_qe_mrsigner(uint8_t out[32])
 {
 	EVP_Digest(SIM_QE_MRSIGNER, strlen(SIM_QE_MRSIGNER), out, NULL, EVP_sha256(), NULL);
 }
@@ -482,7 +508,7 @@ int sim_tdx_init(const char *dir)
 	            0 ||
 	    (error = coffer_file_write(path, chain.ptr, chain.len, 0644)) < 0)
 		goto out;
-	qe_mrsigner(mrs);
+	sim_tdx_qe_mrsigner(mrs);
 	error = write_collateral(dir, tcb_k, mrs);
 out:
 	EVP_PKEY_free(root_k);
@@ -593,7 +619,7 @@ int sim_tdx_quote(uint8_t **out, size_t *len, const char *dir, const sim_tdx_par
 	memcpy(qe + COFFER_SGX_OFF_CPU_SVN, sim_comps, 16);
 	qe[COFFER_SGX_OFF_ATTRIBUTES] = 0x15;
 	qe[COFFER_SGX_OFF_ATTRIBUTES + 8] = 0xe7;
-	qe_mrsigner(qe + COFFER_SGX_OFF_MR_SIGNER);
+	sim_tdx_qe_mrsigner(qe + COFFER_SGX_OFF_MR_SIGNER);
 	EVP_Digest("coffer-sim TD QE", 16, qe + COFFER_SGX_OFF_MR_ENCLAVE, NULL, EVP_sha256(),
 	           NULL);
 	put16(qe + COFFER_SGX_OFF_ISV_PROD_ID, SIM_QE_PRODID);

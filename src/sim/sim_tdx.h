@@ -35,6 +35,13 @@ int sim_tdx_init(const char *dir);
 int sim_tdx_quote(uint8_t **out, size_t *len, const char *dir, const sim_tdx_params *p);
 /* A DER CRL from the simulated PCK CA that revokes the PCK leaf. */
 int sim_tdx_write_revocation(const char *dir, const char *crl_path);
+/* Collateral signed by the simulated TCB signing key of `dir`:
+ * {"<member>":<body>,"signature":"<hex r||s>"} (malloc'd). Tests use it to
+ * build TCB info / QE identity variants. */
+int sim_tdx_sign_collateral(uint8_t **out, size_t *len, const char *dir, const char *member,
+                            const char *body);
+/* MRSIGNER of the simulated QE. */
+void sim_tdx_qe_mrsigner(uint8_t out[32]);
 /* Remove what sim_tdx_init made (tests). */
 void sim_tdx_remove(const char *dir);
 

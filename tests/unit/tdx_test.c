@@ -913,6 +913,315 @@ static void test_sim(void **state)
 	sim_tdx_remove(dir);
 }
 
+/* --- TCB evaluation branches, with collateral signed by the sim key ----------- */
+
+static char sim_dir[64];
+
+static void comps_json(char *out, size_t n, const uint8_t *c)
+{
+	size_t o = 0;
+
+	o += (size_t)snprintf(out + o, n - o, "[");
+	for (int i = 0; i < 16; i++)
+		o += (size_t)snprintf(out + o, n - o, "%s{\"svn\":%u}", i ? "," : "", c[i]);
+	snprintf(out + o, n - o, "]");
+}
+
+/* one TCB level: sgx components 5,5,2,2,3,1,0,3 (the sim PCK), pcesvn, tdx */
+static void level_json(char *out, size_t n, unsigned pcesvn, const uint8_t tdx[16],
+                       const char *status)
+{
+	static const uint8_t sgx[16] = { 5, 5, 2, 2, 3, 1, 0, 3 };
+	char a[400], b[400];
+
+	comps_json(a, sizeof(a), sgx);
+	comps_json(b, sizeof(b), tdx);
+	snprintf(out, n,
+	         "{\"tcb\":{\"sgxtcbcomponents\":%s,\"pcesvn\":%u,\"tdxtcbcomponents\":%s},"
+	         "\"tcbDate\":\"2026-01-01T00:00:00Z\",\"tcbStatus\":\"%s\","
+	         "\"advisoryIDs\":[\"INTEL-SA-TEST\"]}",
+	         a, pcesvn, b, status);
+}
+
+static void tcb_json(char *out, size_t n, int version, const char *pceid, const char *module,
+                     const char *levels, unsigned eval)
+{
+	snprintf(out, n,
+	         "{\"id\":\"TDX\",\"version\":%d,\"issueDate\":\"2026-01-01T00:00:00Z\","
+	         "\"nextUpdate\":\"2099-01-01T00:00:00Z\",\"fmspc\":\"00c0ffee0000\",\"pceId\":\"%"
+	         "s\","
+	         "\"tcbType\":0,\"tcbEvaluationDataNumber\":%u%s,\"tcbLevels\":[%s]}",
+	         version, pceid, eval, module, levels);
+}
+
+static void qe_json(char *out, size_t n, const char *mrsigner, unsigned prodid, const char *misc,
+                    const char *attrs, unsigned isvsvn, const char *status)
+{
+	char mrs[65];
+	uint8_t m[32];
+
+	sim_tdx_qe_mrsigner(m);
+	hex_of(mrs, m, 32);
+	snprintf(out, n,
+	         "{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"2026-01-01T00:00:00Z\","
+	         "\"nextUpdate\":\"2099-01-01T00:00:00Z\",\"tcbEvaluationDataNumber\":1,"
+	         "\"miscselect\":\"%s\",\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"%s\","
+	         "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"%s\","
+	         "\"isvprodid\":%u,\"tcbLevels\":[{\"tcb\":{\"isvsvn\":%u},\"tcbDate\":"
+	         "\"2026-01-01T00:00:00Z\",\"tcbStatus\":\"%s\"}]}",
+	         misc, attrs, mrsigner ? mrsigner : mrs, prodid, isvsvn, status);
+}
+
+static const char good_attrs[] = "11000000000000000000000000000000";
+
+static int add_signed(coffer_tdx_ctx *ctx, const char *member, const char *body)
+{
+	uint8_t *doc = NULL;
+	size_t len = 0;
+	int rc;
+
+	assert_int_equal(sim_tdx_sign_collateral(&doc, &len, sim_dir, member, body), 0);
+	rc = coffer_tdx_ctx_add_collateral(ctx, NULL, NULL, doc, len);
+	free(doc);
+	return rc;
+}
+
+static coffer_tdx_ctx *sim_ctx(void)
+{
+	coffer_tdx_ctx_options o = COFFER_TDX_CTX_OPTIONS_INIT;
+	coffer_tdx_ctx *ctx = NULL;
+	char root[128], chain[160];
+	size_t len;
+	uint8_t *d;
+
+	snprintf(root, sizeof(root), "%s/tdx/root.pem", sim_dir);
+	snprintf(chain, sizeof(chain), "%s/tdx/collateral/tcb_signing_chain.pem", sim_dir);
+	o.sim_root = root;
+	o.no_intel_root = true;
+	assert_int_equal(coffer_tdx_ctx_new(&ctx, &o), 0);
+	d = test_read_file(chain, &len);
+	assert_int_equal(coffer_tdx_ctx_add_collateral(ctx, NULL, NULL, d, len), 0);
+	free(d);
+	return ctx;
+}
+
+/* Verify a sim quote with TEE_TCB_SVN `svn` against the given collateral;
+ * returns the rc and fills *status. */
+static int sim_eval(coffer_tdx_tcb_status *status, const char *tcb, const char *qe,
+                    const uint8_t svn[3])
+{
+	coffer_tdx_ctx *ctx = sim_ctx();
+	sim_tdx_params sp;
+	coffer_tdx_result r;
+	uint8_t *q = NULL;
+	size_t qlen = 0;
+	int rc;
+
+	assert_int_equal(add_signed(ctx, "tcbInfo", tcb), 0);
+	assert_int_equal(add_signed(ctx, "enclaveIdentity", qe), 0);
+	sim_tdx_params_init(&sp);
+	memcpy(sp.tee_tcb_svn, svn, 3);
+	assert_int_equal(sim_tdx_quote(&q, &qlen, sim_dir, &sp), 0);
+	rc = coffer_tdx_verify(&r, ctx, q, qlen, 0);
+	*status = rc == 0 ? r.tcb_status : COFFER_TDX_TCB_UNKNOWN;
+	if (rc == 0)
+		coffer_tdx_result_clear(&r);
+	free(q);
+	coffer_tdx_ctx_free(ctx);
+	return rc;
+}
+
+#define EVAL_FAILS(reason, tcb, qe, svn)                                                      \
+	do {                                                                                  \
+		coffer_tdx_tcb_status st_;                                                    \
+		int rc_ = sim_eval(&st_, tcb, qe, svn);                                       \
+		if (rc_ != COFFER_EVERIFY || strstr(coffer_error_last(), reason) == NULL)     \
+			fail_msg("want '%s', got %d '%s'", reason, rc_, coffer_error_last()); \
+	} while (0)
+
+#define EVAL_GIVES(want, tcb, qe, svn)                                                             \
+	do {                                                                                       \
+		coffer_tdx_tcb_status st_;                                                         \
+		int rc_ = sim_eval(&st_, tcb, qe, svn);                                            \
+		if (rc_ != 0 || st_ != (want))                                                     \
+			fail_msg("want %s, got %d %s '%s'", coffer_tdx_tcb_status_name(want), rc_, \
+			         coffer_tdx_tcb_status_name(st_), coffer_error_last());            \
+	} while (0)
+
+static void test_sim_tcb_branches(void **state)
+{
+	static const uint8_t up[16] = { 3, 0, 5 }, zero[16] = { 0 }, svn305[3] = { 3, 0, 5 },
+	                     svn335[3] = { 3, 3, 5 }, mod3[16] = { 0, 0, 5 };
+	char l1[2048], l2[2048], levels[4200], tcb[8192], qe[2048], mod[2048];
+	const char *zero48 = "000000000000000000000000000000000000000000000000"
+	                     "000000000000000000000000000000000000000000000000";
+
+	(void)state;
+	snprintf(sim_dir, sizeof(sim_dir), "/tmp/tdx_test_evalXXXXXX");
+	assert_non_null(mkdtemp(sim_dir));
+	assert_int_equal(sim_tdx_init(sim_dir), 0);
+	level_json(l1, sizeof(l1), 11, up, "UpToDate");
+	level_json(l2, sizeof(l2), 11, zero, "OutOfDate");
+	snprintf(levels, sizeof(levels), "%s,%s", l1, l2);
+	qe_json(qe, sizeof(qe), NULL, 2, "00000000", good_attrs, 4, "UpToDate");
+
+	/* baseline and level selection */
+	tcb_json(tcb, sizeof(tcb), 3, "0000", "", levels, 1);
+	EVAL_GIVES(COFFER_TDX_TCB_UP_TO_DATE, tcb, qe, svn305);
+	EVAL_GIVES(COFFER_TDX_TCB_OUT_OF_DATE, tcb, qe, ((const uint8_t[3]){ 2, 0, 5 }));
+	/* PCESVN above the platform's: skipped; nothing else matches */
+	level_json(l1, sizeof(l1), 12, up, "UpToDate");
+	tcb_json(tcb, sizeof(tcb), 3, "0000", "", l1, 1);
+	EVAL_FAILS("no TCB level", tcb, qe, svn305);
+	/* each status name round-trips */
+	static const char *const names[] = { "SWHardeningNeeded", "ConfigurationNeeded",
+		                             "ConfigurationAndSWHardeningNeeded",
+		                             "OutOfDateConfigurationNeeded", "Revoked" };
+	for (size_t i = 0; i < 5; i++) {
+		coffer_tdx_tcb_status want;
+		assert_int_equal(coffer_tdx_tcb_status_parse(&want, names[i]), 0);
+		level_json(l1, sizeof(l1), 11, up, names[i]);
+		tcb_json(tcb, sizeof(tcb), 3, "0000", "", l1, 1);
+		EVAL_GIVES(want, tcb, qe, svn305);
+	}
+	/* PCE-ID */
+	tcb_json(tcb, sizeof(tcb), 3, "0100", "", levels, 1);
+	EVAL_FAILS("PCE-ID", tcb, qe, svn305);
+	/* QE identity mismatches, and an out-of-date QE converging */
+	tcb_json(tcb, sizeof(tcb), 3, "0000", "", levels, 1);
+	qe_json(qe, sizeof(qe), "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+	        2, "00000000", good_attrs, 4, "UpToDate");
+	EVAL_FAILS("MRSIGNER", tcb, qe, svn305);
+	qe_json(qe, sizeof(qe), NULL, 3, "00000000", good_attrs, 4, "UpToDate");
+	EVAL_FAILS("ISVPRODID", tcb, qe, svn305);
+	qe_json(qe, sizeof(qe), NULL, 2, "00000001", good_attrs, 4, "UpToDate");
+	EVAL_FAILS("MISCSELECT", tcb, qe, svn305);
+	qe_json(qe, sizeof(qe), NULL, 2, "00000000", "13000000000000000000000000000000", 4,
+	        "UpToDate");
+	EVAL_FAILS("ATTRIBUTES", tcb, qe, svn305);
+	qe_json(qe, sizeof(qe), NULL, 2, "00000000", good_attrs, 4, "OutOfDate");
+	EVAL_GIVES(COFFER_TDX_TCB_OUT_OF_DATE, tcb, qe, svn305);
+	qe_json(qe, sizeof(qe), NULL, 2, "00000000", good_attrs, 9, "UpToDate");
+	EVAL_GIVES(COFFER_TDX_TCB_OUT_OF_DATE, tcb, qe, svn305); /* QE below every level */
+	qe_json(qe, sizeof(qe), NULL, 2, "00000000", good_attrs, 4, "Revoked");
+	EVAL_GIVES(COFFER_TDX_TCB_REVOKED, tcb, qe, svn305);
+	qe_json(qe, sizeof(qe), NULL, 2, "00000000", good_attrs, 4, "UpToDate");
+
+	/* TDX module, TEE_TCB_SVN[1] = 0: tdxModule must match */
+	snprintf(mod, sizeof(mod),
+	         ",\"tdxModule\":{\"mrsigner\":\"%.94s01\",\"attributes\":\"0000000000000000\","
+	         "\"attributesMask\":\"FFFFFFFFFFFFFFFF\"}",
+	         zero48);
+	tcb_json(tcb, sizeof(tcb), 3, "0000", mod, levels, 1);
+	EVAL_FAILS("MRSIGNER_SEAM", tcb, qe, svn305);
+	/* TEE_TCB_SVN[1] = 3: module identity TDX_03 */
+	level_json(l1, sizeof(l1), 11, mod3, "UpToDate");
+	tcb_json(tcb, sizeof(tcb), 3, "0000", "", l1, 1);
+	EVAL_FAILS("", tcb, qe, ((const uint8_t[3]){ 3, 3, 4 })); /* 4 < 5: no level */
+	snprintf(mod, sizeof(mod),
+	         ",\"tdxModuleIdentities\":[{\"id\":\"TDX_01\",\"mrsigner\":\"%s\",\"attributes\":"
+	         "\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":[{"
+	         "\"tcb\":{\"isvsvn\":1},\"tcbStatus\":\"UpToDate\"}]}]",
+	         zero48);
+	tcb_json(tcb, sizeof(tcb), 3, "0000", mod, l1, 1);
+	EVAL_FAILS("TDX_03 not in the TCB info", tcb, qe, svn335);
+	snprintf(mod, sizeof(mod),
+	         ",\"tdxModuleIdentities\":[{\"id\":\"TDX_03\",\"mrsigner\":\"%.94s01\","
+	         "\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\","
+	         "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":1},\"tcbStatus\":\"UpToDate\"}]}]",
+	         zero48);
+	tcb_json(tcb, sizeof(tcb), 3, "0000", mod, l1, 1);
+	EVAL_FAILS("TDX_03: MRSIGNER_SEAM", tcb, qe, svn335);
+	snprintf(mod, sizeof(mod),
+	         ",\"tdxModuleIdentities\":[{\"id\":\"TDX_03\",\"mrsigner\":\"%s\",\"attributes\":"
+	         "\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":[{"
+	         "\"tcb\":{\"isvsvn\":4},\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":2},"
+	         "\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-MODULE\"]}]}]",
+	         zero48);
+	tcb_json(tcb, sizeof(tcb), 3, "0000", mod, l1, 1);
+	EVAL_GIVES(COFFER_TDX_TCB_UP_TO_DATE, tcb, qe, ((const uint8_t[3]){ 4, 3, 5 }));
+	EVAL_GIVES(COFFER_TDX_TCB_OUT_OF_DATE, tcb, qe, svn335);
+	EVAL_FAILS("below every level", tcb, qe, ((const uint8_t[3]){ 1, 3, 5 }));
+
+	/* the highest evaluation number wins */
+	{
+		coffer_tdx_ctx *ctx = sim_ctx();
+		sim_tdx_params sp;
+		coffer_tdx_result r;
+		uint8_t *q;
+		size_t qlen;
+
+		tcb_json(tcb, sizeof(tcb), 3, "0000", "", levels, 1);
+		assert_int_equal(add_signed(ctx, "tcbInfo", tcb), 0);
+		level_json(l1, sizeof(l1), 11, zero, "OutOfDate");
+		tcb_json(tcb, sizeof(tcb), 3, "0000", "", l1, 2);
+		assert_int_equal(add_signed(ctx, "tcbInfo", tcb), 0);
+		assert_int_equal(add_signed(ctx, "enclaveIdentity", qe), 0);
+		sim_tdx_params_init(&sp);
+		assert_int_equal(sim_tdx_quote(&q, &qlen, sim_dir, &sp), 0);
+		assert_int_equal(coffer_tdx_verify(&r, ctx, q, qlen, 0), 0);
+		assert_int_equal(r.tcb_status, COFFER_TDX_TCB_OUT_OF_DATE);
+		assert_int_equal(r.tcb_eval_number, 1); /* min of TCB info and QE identity */
+		coffer_tdx_result_clear(&r);
+
+		/* malformed or unsupported collateral is refused at the door */
+		tcb_json(tcb, sizeof(tcb), 2, "0000", "", levels, 3);
+		assert_int_equal(add_signed(ctx, "tcbInfo", tcb), COFFER_EUNSUPPORTED);
+		tcb_json(tcb, sizeof(tcb), 3, "00", "", levels, 3);
+		assert_int_equal(add_signed(ctx, "tcbInfo", tcb), COFFER_EINVAL);
+		tcb_json(tcb, sizeof(tcb), 3, "0000", "", "", 3);
+		assert_int_equal(add_signed(ctx, "tcbInfo", tcb), COFFER_EINVAL);
+		level_json(l1, sizeof(l1), 11, up, "Fine");
+		tcb_json(tcb, sizeof(tcb), 3, "0000", "", l1, 3);
+		assert_int_equal(add_signed(ctx, "tcbInfo", tcb), COFFER_EINVAL);
+		assert_int_equal(add_signed(ctx, "tcbInfo",
+		                            "{\"id\":\"TDX\",\"version\":3,"
+		                            "\"issueDate\":\"yesterday\"}"),
+		                 COFFER_EINVAL);
+		assert_int_equal(
+		        add_signed(ctx, "enclaveIdentity", "{\"id\":\"QVE\",\"version\":2}"),
+		        COFFER_EUNSUPPORTED);
+		assert_int_equal(
+		        add_signed(ctx, "enclaveIdentity", "{\"id\":\"TD_QE\",\"version\":3}"),
+		        COFFER_EUNSUPPORTED);
+		assert_int_equal(add_signed(ctx, "enclaveIdentity", "[1,2]"), COFFER_EUNSUPPORTED);
+
+		/* a CRL added after the chain was cached still applies */
+		{
+			char crl[200];
+			size_t cl;
+			uint8_t *cd;
+			snprintf(crl, sizeof(crl), "%s/revoked.crl", sim_dir);
+			assert_int_equal(sim_tdx_write_revocation(sim_dir, crl), 0);
+			cd = test_read_file(crl, &cl);
+			assert_int_equal(coffer_tdx_ctx_add_collateral(ctx, NULL, NULL, cd, cl), 0);
+			assert_int_equal(coffer_tdx_verify(&r, ctx, q, qlen, 0), COFFER_EVERIFY);
+			assert_non_null(strstr(coffer_error_last(), "revoked"));
+			free(cd);
+			unlink(crl);
+		}
+		free(q);
+		coffer_tdx_ctx_free(ctx);
+	}
+	sim_tdx_remove(sim_dir);
+}
+
+static void test_status_order(void **state)
+{
+	(void)state;
+	assert_true(
+	        coffer_tdx_tcb_status_meets(COFFER_TDX_TCB_UP_TO_DATE, COFFER_TDX_TCB_UP_TO_DATE));
+	assert_true(coffer_tdx_tcb_status_meets(COFFER_TDX_TCB_SW_HARDENING_NEEDED,
+	                                        COFFER_TDX_TCB_OUT_OF_DATE));
+	assert_false(coffer_tdx_tcb_status_meets(COFFER_TDX_TCB_OUT_OF_DATE,
+	                                         COFFER_TDX_TCB_CONFIGURATION_NEEDED));
+	assert_false(
+	        coffer_tdx_tcb_status_meets(COFFER_TDX_TCB_REVOKED, COFFER_TDX_TCB_OUT_OF_DATE));
+	assert_false(coffer_tdx_tcb_status_meets(COFFER_TDX_TCB_UNKNOWN, COFFER_TDX_TCB_REVOKED));
+	assert_string_equal(coffer_tdx_tcb_status_name(COFFER_TDX_TCB_UNKNOWN), "unknown");
+	assert_string_equal(coffer_tdx_tcb_status_name((coffer_tdx_tcb_status)99), "unknown");
+}
+
 int main(void)
 {
 	const struct CMUnitTest vector_tests[] = {
@@ -935,6 +1244,8 @@ int main(void)
 	};
 	const struct CMUnitTest sim_tests[] = {
 		cmocka_unit_test(test_sim),
+		cmocka_unit_test(test_sim_tcb_branches),
+		cmocka_unit_test(test_status_order),
 	};
 	int failed;
 

@@ -310,13 +310,21 @@ static int add_crl(coffer_tdx_ctx *ctx, const uint8_t *d, size_t len)
 	if (crl == NULL)
 		return coffer_error_set(COFFER_EINVAL, "tdx collateral: not a CRL, certificate "
 		                                       "or collateral JSON");
+	pthread_mutex_lock(&ctx->lock);
 	if (ctx->ncrls >= TDX_MAX_CRLS) {
+		pthread_mutex_unlock(&ctx->lock);
 		X509_CRL_free(crl);
 		return coffer_error_set(COFFER_ELIMIT, "tdx: too many CRLs");
 	}
 	/* the signature is checked against the issuing certificate of the chain
 	 * at use (pck.c); a CRL nobody in a chain signed is never applied */
 	ctx->crls[ctx->ncrls++] = crl;
+	/* chains verified before this CRL must be checked against it */
+	for (size_t i = 0; i < TDX_CACHE_SLOTS; i++) {
+		EVP_PKEY_free(ctx->cache[i].leaf_key);
+		memset(&ctx->cache[i], 0, sizeof(ctx->cache[i]));
+	}
+	pthread_mutex_unlock(&ctx->lock);
 	return 0;
 }
 

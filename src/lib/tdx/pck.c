@@ -288,9 +288,16 @@ static int check_crls(bool *expired, coffer_tdx_ctx *ctx, X509 *certs[MAX_CHAIN]
 {
 	X509 *issuers[2] = { certs[1], anchor };
 	X509 *subjects[2] = { certs[0], certs[1] };
+	X509_CRL *crls[TDX_MAX_CRLS];
+	size_t ncrls;
 
-	for (size_t i = 0; i < ctx->ncrls; i++) {
-		X509_CRL *crl = ctx->crls[i];
+	/* CRLs are only ever appended and freed with the context */
+	pthread_mutex_lock(&ctx->lock);
+	ncrls = ctx->ncrls;
+	memcpy(crls, ctx->crls, ncrls * sizeof(crls[0]));
+	pthread_mutex_unlock(&ctx->lock);
+	for (size_t i = 0; i < ncrls; i++) {
+		X509_CRL *crl = crls[i];
 
 		for (size_t j = 0; j < 2; j++) {
 			X509_REVOKED *rev = NULL;
