@@ -73,7 +73,10 @@ static void load_skips(const char *path)
 	for (line = strtok_r(txt, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == '#' || line[0] == '\0')
 			continue;
-		char *bar = strstr(line, " | ");
+		/* the reason follows the last " | " (notes may contain '|') */
+		char *bar = NULL;
+		for (char *q = strstr(line, " | "); q; q = strstr(q + 1, " | "))
+			bar = q;
 		if (!bar)
 			continue;
 		*bar = '\0';
@@ -456,8 +459,20 @@ static void run_file(const char *root, const char *path)
 			yaml_node_t *cs = yaml_document_get_node(&doc, *it);
 			yaml_node_t *note = map_get(&doc, cs, "note");
 			char id[1024], why[1200] = "";
-			snprintf(id, sizeof(id), "%s::%s", rel,
-			         note ? (const char *)note->data.scalar.value : "?");
+			const char *nt = note ? (const char *)note->data.scalar.value : "?";
+			/* a note repeated in one file gets "#2", "#3", ... */
+			int dup = 1;
+			for (yaml_node_item_t *jt = cases->data.sequence.items.start; jt < it;
+			     jt++) {
+				yaml_node_t *pn =
+				        map_get(&doc, yaml_document_get_node(&doc, *jt), "note");
+				if (pn && strcmp((const char *)pn->data.scalar.value, nt) == 0)
+					dup++;
+			}
+			if (dup > 1)
+				snprintf(id, sizeof(id), "%s::%s#%d", rel, nt, dup);
+			else
+				snprintf(id, sizeof(id), "%s::%s", rel, nt);
 			skip_ent *sk = find_skip(id);
 			rg_arena_init(&ar, 0);
 			int o = run_case(dir, &doc, cs, why, sizeof(why));
