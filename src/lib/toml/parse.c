@@ -6,9 +6,12 @@
  * (all but tab and LF; CR only in CRLF), so the grammar code below can treat
  * every other byte as content.
  */
+#define _GNU_SOURCE /* strtod_l */
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -648,6 +651,14 @@ static bool scan_digits(const char *s, size_t n, size_t *i, int base, char *dst,
 	return any;
 }
 
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_init(void)
+{
+	c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
 /* Integers (decimal with sign, 0x / 0o / 0b), floats, inf and nan. */
 static int parse_number(struct parser *ps, coffer_toml_value **out, unsigned depth)
 {
@@ -745,8 +756,10 @@ static int parse_number(struct parser *ps, coffer_toml_value **out, unsigned dep
 		char *end = NULL;
 		double d;
 		errno = 0;
-		/* buf holds only [+-0-9.e]: valid C-locale strtod syntax */
-		d = strtod(buf, &end);
+		/* buf holds only [+-0-9.e]: C-locale syntax whatever the
+		 * process locale says the decimal point is */
+		pthread_once(&c_locale_once, c_locale_init);
+		d = c_locale != (locale_t)0 ? strtod_l(buf, &end, c_locale) : strtod(buf, &end);
 		if (end != buf + dlen)
 			return fail_at(ps, COFFER_EINVAL, start, "invalid float");
 		if (errno == ERANGE && isinf(d))
