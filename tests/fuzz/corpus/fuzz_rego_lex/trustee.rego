@@ -1,0 +1,3 @@
+package policy
+default allow = false
+allow { input["submods"]["cpu0"]["ear.status"] == "affirming" }
