@@ -52,6 +52,9 @@ int coffer_store_open(coffer_store **out, const char *url, const coffer_store_op
 void coffer_store_close(coffer_store *s);
 /* The schema version in use. */
 int coffer_store_schema_version(coffer_store *s);
+/* Move committed pages from the write-ahead log into the database without
+ * blocking anyone (call it off the request path, e.g. once a second). */
+int coffer_store_checkpoint(coffer_store *s);
 /* "ok" or the first problem (SQLite PRAGMA integrity_check); malloc'd. */
 int coffer_store_integrity_check(coffer_store *s, char **out);
 
@@ -80,6 +83,11 @@ int coffer_store_session_use_nonce(coffer_store *s, const char *id, int64_t now)
 /* Record the attestation: token (sealed at rest) and new expiry. */
 int coffer_store_session_set_attested(coffer_store *s, const char *id, const char *token,
                                       int64_t expires);
+/* Spend the nonce and record the attestation in one atomic write: succeeds
+ * only while the nonce is unused and the session unexpired at `now`
+ * (COFFER_EEXISTS: nonce already used; COFFER_EEXPIRED; COFFER_ENOTFOUND). */
+int coffer_store_session_attest(coffer_store *s, const char *id, const char *token, int64_t expires,
+                                int64_t now);
 int coffer_store_session_delete(coffer_store *s, const char *id);
 /* Delete sessions and used JWT ids that expired before `now`; count out. */
 int coffer_store_sweep(coffer_store *s, int64_t now, size_t *removed);

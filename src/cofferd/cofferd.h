@@ -177,6 +177,17 @@ int cofferd_token_verify(struct cofferd *d, json_t **claims, const char *token);
 int cofferd_token_claims_unverified(json_t **claims, const char *token);
 int cofferd_load_trusted_keys(struct cofferd *d);
 
+/* Verified-token cache (tokcache.c): claims + imported tee-pubkey per token. */
+struct cofferd_tok;
+/* A referenced entry for a token that verified before and is not expired. */
+struct cofferd_tok *cofferd_tokcache_get(const char *token, int64_t now);
+/* Insert (takes claims and key); returns a referenced entry or NULL. */
+struct cofferd_tok *cofferd_tokcache_put(const char *token, json_t *claims, coffer_jwk *key);
+const json_t *cofferd_tok_claims(const struct cofferd_tok *t);
+const coffer_jwk *cofferd_tok_key(const struct cofferd_tok *t);
+void cofferd_tok_release(struct cofferd_tok *t);
+void cofferd_tokcache_flush(void);
+
 /* Admin bootstrap (admin.c). */
 int cofferd_admin_bootstrap(struct cofferd *d);
 

@@ -108,6 +108,8 @@ static void reload(struct cofferd *d, const char *config_path)
 	error = cofferd_load_trusted_keys(d);
 	cofferd_log_set_level(nc.log_level);
 	pthread_rwlock_unlock(&d->cfg_lock);
+	/* tokens verified under the old trusted keys are checked again */
+	cofferd_tokcache_flush();
 	if (error < 0)
 		cofferd_log(LOG_ERROR_, "SIGHUP: trusted_jwks not loaded",
 		            json_pack("{s:s}", "error", coffer_error_last()));
@@ -118,6 +120,7 @@ static void reload(struct cofferd *d, const char *config_path)
 
 static void cleanup(struct cofferd *d)
 {
+	cofferd_tokcache_flush();
 	if (d->policy && d->policy->free)
 		d->policy->free(d->policy_ctx);
 	for (size_t i = 0; i < d->n_verify_keys; i++)
@@ -254,15 +257,24 @@ int main(int argc, char **argv)
 	            json_pack("{s:s,s:i,s:b,s:b,s:s,s:s}", "listen", d.cfg.listen, "port",
 	                      (int)port, "tls", tls_cert != NULL, "dev", dev, "store", "sqlite",
 	                      "policy", d.policy->name));
-	for (;;) {
-		struct timespec to = { (time_t)d.cfg.sweep_interval, 0 };
+	for (int64_t last_sweep = cofferd_now();;) {
+		/* once a second: WAL checkpoint off the request path; every
+		 * sweep_interval: expired sessions and JWT ids */
+		struct timespec to = { 1, 0 };
 		int sig = sigtimedwait(&sigs, NULL, &to);
 		if (sig < 0) {
 			size_t removed = 0;
 			if (errno != EAGAIN && errno != EINTR)
 				break;
-			if (errno == EAGAIN &&
-			    coffer_store_sweep(d.store, cofferd_now(), &removed) == 0 && removed)
+			if (errno != EAGAIN)
+				continue;
+			if (coffer_store_checkpoint(d.store) < 0)
+				cofferd_log(LOG_WARN_, "checkpoint failed",
+				            json_pack("{s:s}", "error", coffer_error_last()));
+			if (cofferd_now() - last_sweep < d.cfg.sweep_interval)
+				continue;
+			last_sweep = cofferd_now();
+			if (coffer_store_sweep(d.store, last_sweep, &removed) == 0 && removed)
 				cofferd_log(LOG_DEBUG_, "sweep",
 				            json_pack("{s:i}", "removed", (int)removed));
 			continue;

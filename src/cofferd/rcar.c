@@ -255,7 +255,8 @@ static int parse_attest(struct attest_in *a, const json_t *req, struct cofferd_r
 }
 
 /* The tee-pubkey must be a key the broker can encrypt a resource to. */
-static int check_tee_pubkey(struct cofferd *d, const json_t *jwk, struct cofferd_resp *r)
+static int check_tee_pubkey(struct cofferd *d, const json_t *jwk, struct cofferd_resp *r,
+                            coffer_jwk **out)
 {
 	coffer_jwk *k = NULL;
 	const char *kty, *alg;
@@ -282,11 +283,12 @@ static int check_tee_pubkey(struct cofferd *d, const json_t *jwk, struct cofferd
 		     (strcmp(alg, "RSA1_5") == 0 && d->cfg.allow_rsa1_5);
 	else
 		ok = false;
-	coffer_jwk_free(k);
 	if (!ok) {
+		coffer_jwk_free(k);
 		cofferd_resp_error(r, 400, "SerdeError", "tee-pubkey: unsupported key type or alg");
 		return -1;
 	}
+	*out = k;
 	return 0;
 }
 
@@ -387,7 +389,8 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 {
 	coffer_store_session s;
 	json_t *req = NULL, *claims = NULL, *annotated = NULL, *init_claims = NULL, *tv = NULL;
-	json_t *reference = NULL, *cpu0 = NULL;
+	json_t *reference = NULL, *cpu0 = NULL, *tok_claims = NULL;
+	coffer_jwk *tee_key = NULL;
 	struct attest_in a;
 	coffer_kbs_hash h;
 	uint8_t binding[COFFER_KBS_DIGEST_MAX], idg[COFFER_KBS_DIGEST_MAX];
@@ -415,7 +418,7 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 		                   "runtime-data nonce does not match the session");
 		goto out;
 	}
-	if (check_tee_pubkey(d, a.tee_pubkey, r) < 0)
+	if (check_tee_pubkey(d, a.tee_pubkey, r, &tee_key) < 0)
 		goto out;
 	if (strcmp(s.tee, "sample") == 0 && !sample_allowed(d)) {
 		cofferd_resp_error(r, 401, "AttestationError", "sample evidence is not accepted");
@@ -431,15 +434,11 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 	if (a.init_body && init_data(&a, idg, &idg_len, &init_claims, r) < 0)
 		goto out;
 
-	/* the nonce is spent by the first verification attempt */
-	error = coffer_store_session_use_nonce(d->store, s.id, cofferd_now());
-	if (error < 0) {
-		if (error == COFFER_EEXISTS)
-			cofferd_resp_error(r, 401, "AttestationError", "nonce already used");
-		else if (error == COFFER_EEXPIRED || error == COFFER_ENOTFOUND)
-			cofferd_resp_error(r, 401, "ExpiredCookie", "session expired");
-		else
-			cofferd_resp_error(r, 500, "PluginInternalError", "session store failed");
+	/* A nonce is used once: the first verification attempt spends it,
+	 * whatever its outcome (on success atomically with recording the
+	 * token, so of two concurrent attempts only one gets a token). */
+	if (s.nonce_used) {
+		cofferd_resp_error(r, 401, "AttestationError", "nonce already used");
 		goto out;
 	}
 	counted = true;
@@ -506,12 +505,27 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 		life = d->cfg.token_lifetime;
 		pthread_rwlock_unlock(&d->cfg_lock);
 		exp = cofferd_now() + life;
-		if (coffer_store_session_set_attested(d->store, s.id, token, exp) < 0) {
+		error = coffer_store_session_attest(d->store, s.id, token, exp, cofferd_now());
+		if (error == COFFER_EEXISTS) {
+			cofferd_resp_error(r, 401, "AttestationError", "nonce already used");
+			goto fail;
+		} else if (error == COFFER_EEXPIRED || error == COFFER_ENOTFOUND) {
+			cofferd_resp_error(r, 401, "ExpiredCookie", "session expired");
+			goto fail;
+		} else if (error < 0) {
 			cofferd_resp_error(r, 500, "PluginInternalError", "session store failed");
 			goto fail;
 		}
+		counted = false;
 		cofferd_resp_json(r, 200, json_pack("{s:s}", "token", token));
 		set_cookie(d, r, s.id, exp);
+		/* the resource requests that follow find the claims and the
+		 * imported key without parsing or validating them again */
+		if (cofferd_token_claims_unverified(&tok_claims, token) == 0) {
+			cofferd_tok_release(cofferd_tokcache_put(token, tok_claims, tee_key));
+			tok_claims = NULL;
+			tee_key = NULL;
+		}
 	}
 	cofferd_metrics_attestation(s.tee, true);
 	cofferd_log(LOG_INFO_, "attested",
@@ -520,12 +534,15 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 	goto out;
 fail:
 	if (counted) {
+		(void)coffer_store_session_use_nonce(d->store, s.id, cofferd_now());
 		cofferd_metrics_attestation(s.tee, false);
 		cofferd_log(LOG_INFO_, "attestation refused",
 		            json_pack("{s:s,s:i}", "tee", s.tee, "status", r->status));
 	}
 out:
 	coffer_store_session_clear(&s);
+	coffer_jwk_free(tee_key);
+	json_decref(tok_claims);
 	json_decref(req);
 	json_decref(claims);
 	json_decref(annotated);
@@ -553,53 +570,93 @@ static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char
 	return MHD_YES;
 }
 
-/* Claims of the caller: a bearer token (passport) or the session cookie
- * (background check). Sets the response on failure. */
-static int caller_claims(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
-                         json_t **claims)
+static const json_t *tee_pubkey_claim(const json_t *claims)
+{
+	return json_object_get(
+	        json_object_get(
+	                json_object_get(json_object_get(json_object_get(claims, "submods"), "cpu0"),
+	                                "ear.veraison.annotated-evidence"),
+	                "runtime_data_claims"),
+	        "tee-pubkey");
+}
+
+/* Cache the claims of a token with its imported tee-pubkey (takes claims). */
+static struct cofferd_tok *cache_token(const char *token, json_t *claims, struct cofferd_resp *r)
+{
+	const json_t *pk = tee_pubkey_claim(claims);
+	coffer_jwk *key = NULL;
+	struct cofferd_tok *t;
+
+	if (!json_is_object(pk) || coffer_jwk_from_json(&key, pk) < 0) {
+		json_decref(claims);
+		cofferd_resp_error(r, 401, "TokenVerifierError",
+		                   "token carries no usable tee-pubkey");
+		return NULL;
+	}
+	t = cofferd_tokcache_put(token, claims, key);
+	if (t == NULL)
+		cofferd_resp_error(r, 500, "PluginInternalError", "out of memory");
+	return t;
+}
+
+/* The caller's verified token: a bearer token (passport) or the session
+ * cookie (background check). Sets the response on failure. */
+static struct cofferd_tok *caller_token(struct cofferd *d, const struct cofferd_req *q,
+                                        struct cofferd_resp *r)
 {
 	coffer_store_session s;
 	const char *auth = q->authorization;
-	json_int_t exp;
+	struct cofferd_tok *t;
+	json_t *claims = NULL;
+	int64_t now = cofferd_now();
 	int error;
 
 	if (auth) {
 		if (strncmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0') {
 			cofferd_resp_error(r, 401, "TokenNotFound",
 			                   "Authorization: want a Bearer token");
-			return -1;
+			return NULL;
 		}
-		error = cofferd_token_verify(d, claims, auth + 7);
+		if ((t = cofferd_tokcache_get(auth + 7, now)) != NULL)
+			return t;
+		error = cofferd_token_verify(d, &claims, auth + 7);
 		if (error < 0) {
 			cofferd_resp_error(r, 401, "TokenVerifierError", "%s",
 			                   error == COFFER_EEXPIRED ? "token expired"
 			                                            : "token verification failed");
-			return -1;
+			return NULL;
 		}
-		return 0;
+		return cache_token(auth + 7, claims, r);
 	}
 	memset(&s, 0, sizeof(s));
 	if (load_session(d, q, r, &s) < 0)
-		return -1;
+		return NULL;
 	if (!s.attested || s.token == NULL) {
 		coffer_store_session_clear(&s);
 		cofferd_resp_error(r, 401, "TokenNotFound", "session is not attested");
-		return -1;
+		return NULL;
 	}
-	error = cofferd_token_claims_unverified(claims, s.token);
-	coffer_store_session_clear(&s);
+	/* the session's token was issued here and kept sealed: no signature
+	 * check, but its exp still applies */
+	if ((t = cofferd_tokcache_get(s.token, now)) != NULL) {
+		coffer_store_session_clear(&s);
+		return t;
+	}
+	error = cofferd_token_claims_unverified(&claims, s.token);
 	if (error < 0) {
+		coffer_store_session_clear(&s);
 		cofferd_resp_error(r, 500, "PluginInternalError", "stored token unreadable");
-		return -1;
+		return NULL;
 	}
-	exp = json_integer_value(json_object_get(*claims, "exp"));
-	if (exp <= cofferd_now()) {
-		json_decref(*claims);
-		*claims = NULL;
+	if (json_integer_value(json_object_get(claims, "exp")) <= now) {
+		coffer_store_session_clear(&s);
+		json_decref(claims);
 		cofferd_resp_error(r, 401, "TokenVerifierError", "token expired");
-		return -1;
+		return NULL;
 	}
-	return 0;
+	t = cache_token(s.token, claims, r);
+	coffer_store_session_clear(&s);
+	return t;
 }
 
 int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
@@ -607,9 +664,10 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 {
 	coffer_kbs_resource_path rp;
 	char path[3 * (COFFER_KBS_SEGMENT_MAX + 1)];
-	json_t *claims = NULL, *data = NULL, *jwe = NULL;
-	const json_t *pk;
-	coffer_jwk *key = NULL;
+	json_t *data = NULL, *jwe = NULL;
+	const json_t *claims;
+	const coffer_jwk *key;
+	struct cofferd_tok *tok;
 	coffer_secret value = COFFER_SECRET_INIT;
 	bool allowed = false;
 	int error;
@@ -619,8 +677,10 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 		cofferd_resp_error(r, 404, "InvalidRequestPath", "%s", coffer_error_last());
 		return 0;
 	}
-	if (caller_claims(d, q, r, &claims) < 0)
+	if ((tok = caller_token(d, q, r)) == NULL)
 		return 0;
+	claims = cofferd_tok_claims(tok);
+	key = cofferd_tok_key(tok);
 	data = json_pack("{s:s,s:[s,s,s],s:{}}", "plugin", "resource", "resource-path",
 	                 rp.repository, rp.type, rp.tag, "query");
 	if (data == NULL) {
@@ -636,17 +696,6 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 	if (!allowed) {
 		cofferd_resp_error(r, 403, "PolicyDeny", "resource policy denied %s", path);
 		cofferd_log(LOG_INFO_, "release denied", json_pack("{s:s}", "resource", path));
-		goto out;
-	}
-	pk = json_object_get(
-	        json_object_get(
-	                json_object_get(json_object_get(json_object_get(claims, "submods"), "cpu0"),
-	                                "ear.veraison.annotated-evidence"),
-	                "runtime_data_claims"),
-	        "tee-pubkey");
-	if (!json_is_object(pk) || coffer_jwk_from_json(&key, pk) < 0) {
-		cofferd_resp_error(r, 401, "TokenVerifierError",
-		                   "token carries no usable tee-pubkey");
 		goto out;
 	}
 	if (coffer_jwk_alg(key) && strcmp(coffer_jwk_alg(key), "RSA1_5") == 0 &&
@@ -678,9 +727,8 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 	cofferd_log(LOG_DEBUG_, "released", json_pack("{s:s}", "resource", path));
 out:
 	coffer_secret_free(&value);
-	coffer_jwk_free(key);
+	cofferd_tok_release(tok);
 	json_decref(jwe);
 	json_decref(data);
-	json_decref(claims);
 	return 0;
 }

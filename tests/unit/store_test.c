@@ -277,6 +277,35 @@ static void test_sessions(void **state)
 	assert_int_equal(coffer_store_jti_use(f->s, "", 9000), COFFER_EINVAL);
 }
 
+/* Spending the nonce and recording the token is one atomic step. */
+static void test_session_attest(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_session s = { 0 }, g = { 0 };
+
+	snprintf(s.id, sizeof(s.id), "%032x", 9);
+	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
+	snprintf(s.tee, sizeof(s.tee), "sample");
+	s.created = 100;
+	s.expires = 400;
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	assert_int_equal(coffer_store_session_attest(f->s, s.id, "t1", 900, 500), COFFER_EEXPIRED);
+	assert_int_equal(coffer_store_session_attest(f->s, s.id, "t1", 900, 200), 0);
+	/* the second attempt on the same nonce is refused and changes nothing */
+	assert_int_equal(coffer_store_session_attest(f->s, s.id, "t2", 950, 200), COFFER_EEXISTS);
+	assert_int_equal(coffer_store_session_attest(f->s, "nope", "t2", 950, 200),
+	                 COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_session_attest(f->s, s.id, NULL, 950, 200), COFFER_EINVAL);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+	assert_string_equal(g.token, "t1");
+	assert_int_equal(g.expires, 900);
+	assert_true(g.nonce_used);
+	coffer_store_session_clear(&g);
+	assert_int_equal(coffer_store_checkpoint(f->s), 0);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+	coffer_store_session_clear(&g);
+}
+
 /* Sessions live in the store: a second store on the same files (a restarted
  * broker) continues them. */
 static void test_sessions_survive_reopen(void **state)
@@ -421,6 +450,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_master_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_attest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_survive_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies_refvals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_principals_audit, setup, teardown),

@@ -69,7 +69,7 @@ static int db_error(sqlite3 *db, int rc, const char *what)
 
 static int conn_open(struct conn *c, const char *path, int busy_ms, const char *sync)
 {
-	char pragma[96];
+	char pragma[192];
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -81,8 +81,11 @@ static int conn_open(struct conn *c, const char *path, int busy_ms, const char *
 	if (rc != SQLITE_OK)
 		return db_error(c->db, rc, "open");
 	sqlite3_busy_timeout(c->db, busy_ms);
+	/* mmap: page reads without a syscall each */
 	snprintf(pragma, sizeof(pragma),
-	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;", sync);
+	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
+	         " PRAGMA mmap_size=268435456;",
+	         sync);
 	rc = sqlite3_exec(c->db, pragma, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return db_error(c->db, rc, "configure");
@@ -200,9 +203,12 @@ static int be_open(void **out, const char *path, int busy_ms)
 
 	if (b == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	/* the session connection leaves checkpoints (and their fsyncs) to
+	 * coffer_store_checkpoint, off the request path */
 	if ((error = conn_open(&b->durable, path, busy_ms, "FULL")) < 0 ||
 	    (error = migrate(&b->durable)) < 0 ||
-	    (error = conn_open(&b->fast, path, busy_ms, "NORMAL")) < 0) {
+	    (error = conn_open(&b->fast, path, busy_ms, "NORMAL")) < 0 ||
+	    (error = exec_locked(&b->fast, "PRAGMA wal_autocheckpoint=0")) < 0) {
 		be_close(b);
 		return error;
 	}
@@ -409,6 +415,61 @@ static int be_session_set_attested(void *p, const char *id, const uint8_t *seale
 	done(st);
 	pthread_mutex_unlock(&b->fast.lock);
 	return error;
+}
+
+static int be_session_attest(void *p, const char *id, const uint8_t *sealed, size_t len,
+                             int64_t expires, int64_t now)
+{
+	struct sqlite_backend *b = p;
+	static const char upd[] = "UPDATE sessions SET nonce_used = 1, attested = 1, token = ?,"
+	                          " expires = ? WHERE id = ? AND nonce_used = 0 AND expires > ?";
+	static const char sel[] = "SELECT expires FROM sessions WHERE id = ?";
+	sqlite3_stmt *st;
+	int error = COFFER_ERROR, rc;
+
+	pthread_mutex_lock(&b->fast.lock);
+	if ((st = prep(&b->fast, upd)) == NULL)
+		goto out;
+	sqlite3_bind_blob(st, 1, sealed, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, expires);
+	bind_text(st, 3, id);
+	sqlite3_bind_int64(st, 4, now);
+	if ((error = step_write(&b->fast, st, "session attest")) < 0)
+		goto out;
+	if (sqlite3_changes(b->fast.db) == 1)
+		goto out; /* error == 0 */
+	done(st);
+	if ((st = prep(&b->fast, sel)) == NULL) {
+		error = COFFER_ERROR;
+		goto out;
+	}
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
+	else if (rc != SQLITE_ROW)
+		error = db_error(b->fast.db, rc, "session attest");
+	else if (sqlite3_column_int64(st, 0) <= now)
+		error = coffer_error_set(COFFER_EEXPIRED, "session expired");
+	else
+		error = coffer_error_set(COFFER_EEXISTS, "nonce already used");
+out:
+	done(st);
+	pthread_mutex_unlock(&b->fast.lock);
+	return error;
+}
+
+static int be_checkpoint(void *p)
+{
+	struct sqlite_backend *b = p;
+	int rc;
+
+	pthread_mutex_lock(&b->durable.lock);
+	rc = sqlite3_wal_checkpoint_v2(b->durable.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	pthread_mutex_unlock(&b->durable.lock);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+		return db_error(b->durable.db, rc, "checkpoint");
+	return 0;
 }
 
 static int be_session_delete(void *p, const char *id)
@@ -1040,7 +1101,9 @@ const struct store_ops coffer_store_sqlite_ops = {
 	.session_get = be_session_get,
 	.session_use_nonce = be_session_use_nonce,
 	.session_set_attested = be_session_set_attested,
+	.session_attest = be_session_attest,
 	.session_delete = be_session_delete,
+	.checkpoint = be_checkpoint,
 	.sweep = be_sweep,
 	.resource_put = be_resource_put,
 	.resource_get = be_resource_get,

@@ -272,6 +272,30 @@ int coffer_store_session_set_attested(coffer_store *s, const char *id, const cha
 	return error;
 }
 
+int coffer_store_session_attest(coffer_store *s, const char *id, const char *token, int64_t expires,
+                                int64_t now)
+{
+	uint8_t *sealed = NULL;
+	size_t len = 0;
+	char aad[128];
+	int error;
+
+	if (!id_ok(id, 32) || token == NULL)
+		return coffer_error_set(COFFER_EINVAL, "session: id and token required");
+	if ((error = make_aad(aad, sizeof(aad), "session-token", id)) < 0 ||
+	    (error = seal(&sealed, &len, &s->master, aad, (const uint8_t *)token, strlen(token))) <
+	            0)
+		return error;
+	error = s->ops->session_attest(s->backend, id, sealed, len, expires, now);
+	free(sealed);
+	return error;
+}
+
+int coffer_store_checkpoint(coffer_store *s)
+{
+	return s->ops->checkpoint(s->backend);
+}
+
 int coffer_store_session_delete(coffer_store *s, const char *id)
 {
 	if (!id_ok(id, 32))

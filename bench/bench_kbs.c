@@ -1,0 +1,959 @@
+/*
+ * bench_kbs: load generator for cofferd (loopback only, keep-alive, one
+ * blocking connection per thread). In one run it measures:
+ *
+ *   floor     the crypto of one handshake (ES256 sign + P-256 ECDH on both
+ *             sides: ephemeral keygen + two derivations + ES256 verify) and
+ *             of one bearer GET (the JWE key agreement and wrap), single
+ *             thread, scaled to the machine's cores;
+ *   baseline  a trivial libmicrohttpd handler returning a fixed body, same
+ *             thread pool, same load;
+ *   cofferd   full handshakes (auth + attest(sample) + resource GET + JWE
+ *             decrypt on the client) and bearer-token resource GETs;
+ *
+ * and prints each result as a fraction of its floor and of the baseline.
+ *
+ *   bench_kbs [--seconds S] [--connections N] [--threads T]
+ *   bench_kbs --soak SECONDS   (bench/soak.sh: steady RSS, no fd growth,
+ *                               zero unexpected errors)
+ *
+ * cofferd comes from $COFFER_BIN_DIR (default ./bin, then build/bin).
+ */
+#define _GNU_SOURCE /* memmem */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <dlfcn.h>
+
+#include <microhttpd.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "coffer/codec.h"
+#include "coffer/jose.h"
+#include "coffer/json.h"
+#include "coffer/kbs.h"
+
+#define RESP_MAX  (256 * 1024)
+#define LAT_MAX   (4u * 1000 * 1000)
+#define RES_PATH  "bench/key/k1"
+#define RES_VALUE "0123456789abcdef0123456789abcdef"
+
+static unsigned g_port;
+static atomic_bool g_stop;
+static atomic_ulong g_errors;
+static char g_err_sample[256];
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void note_error(const char *what)
+{
+	if (atomic_fetch_add(&g_errors, 1) == 0)
+		snprintf(g_err_sample, sizeof(g_err_sample), "%s", what);
+}
+
+/* ---- a minimal HTTP/1.1 client over one keep-alive connection ---- */
+
+struct conn {
+	int fd;
+	char buf[RESP_MAX];
+	size_t have;
+	int status;
+	char *body;
+	size_t body_len;
+	char cookie[80];
+};
+
+static int conn_open(struct conn *c)
+{
+	struct sockaddr_in a;
+	int one = 1;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)g_port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	c->have = 0;
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->have = 0;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static const char *find_header(const char *hdrs, size_t n, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = hdrs; p && p < hdrs + n;) {
+		const char *eol = memchr(p, '\n', (size_t)(hdrs + n - p));
+		if (eol == NULL)
+			break;
+		if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			p += nl + 1;
+			while (*p == ' ')
+				p++;
+			return p;
+		}
+		p = eol + 1;
+	}
+	return NULL;
+}
+
+/* One request; the response body is at c->body (valid until the next). */
+static int request(struct conn *c, const char *method, const char *path, const char *extra,
+                   const char *body, size_t len)
+{
+	char head[8192];
+	int hn;
+	size_t hdr_end = 0, clen = 0, need;
+	const char *v;
+
+	if (c->fd < 0 && conn_open(c) < 0)
+		return -1;
+	/* the request line and headers go out with the body in one write */
+	hn = snprintf(head, sizeof(head),
+	              "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: %zu\r\n\r\n", method,
+	              path, extra ? extra : "", len);
+	if (hn < 0 || (size_t)hn + len >= sizeof(head)) {
+		if (hn < 0 || (size_t)hn >= sizeof(head) || send_all(c->fd, head, (size_t)hn) < 0 ||
+		    (len && send_all(c->fd, body, len) < 0))
+			goto fail;
+	} else {
+		if (len)
+			memcpy(head + hn, body, len);
+		if (send_all(c->fd, head, (size_t)hn + len) < 0)
+			goto fail;
+	}
+	c->have = 0;
+	for (;;) {
+		ssize_t r;
+		if (hdr_end == 0) {
+			char *e = c->have >= 4 ? memmem(c->buf, c->have, "\r\n\r\n", 4) : NULL;
+			if (e) {
+				hdr_end = (size_t)(e - c->buf) + 4;
+				v = find_header(c->buf, hdr_end, "Content-Length");
+				clen = v ? strtoul(v, NULL, 10) : 0;
+				if (hdr_end + clen >= sizeof(c->buf))
+					goto fail;
+			}
+		}
+		if (hdr_end && c->have >= hdr_end + clen)
+			break;
+		need = sizeof(c->buf) - 1 - c->have;
+		r = recv(c->fd, c->buf + c->have, need, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			goto fail;
+		c->have += (size_t)r;
+	}
+	c->buf[hdr_end + clen] = '\0';
+	c->status = (int)strtol(c->buf + 9, NULL, 10);
+	c->body = c->buf + hdr_end;
+	c->body_len = clen;
+	v = find_header(c->buf, hdr_end, "Set-Cookie");
+	if (v && strncmp(v, COFFER_KBS_COOKIE "=", sizeof(COFFER_KBS_COOKIE)) == 0) {
+		const char *end = strchr(v, ';');
+		size_t n = end ? (size_t)(end - v) : strcspn(v, "\r\n");
+		if (n < sizeof(c->cookie)) {
+			memcpy(c->cookie, v, n);
+			c->cookie[n] = '\0';
+		}
+	}
+	v = find_header(c->buf, hdr_end, "Connection");
+	if (v && strncasecmp(v, "close", 5) == 0)
+		conn_close(c);
+	return 0;
+fail:
+	conn_close(c);
+	return -1;
+}
+
+/* ---- the guest side of one handshake ---- */
+
+struct session {
+	coffer_jwk *tee_key;
+	char cookie_hdr[128];
+	char *token;
+};
+
+static void session_clear(struct session *s)
+{
+	coffer_jwk_free(s->tee_key);
+	free(s->token);
+	memset(s, 0, sizeof(*s));
+}
+
+static int handshake(struct conn *c, struct session *s)
+{
+	static const char auth[] = "{\"version\":\"0.4.0\",\"tee\":\"sample\",\"extra-params\":"
+	                           "{\"supported-hash-algorithms\":[\"sha384\"]}}";
+	json_t *j = NULL, *pub = NULL, *body = NULL;
+	const char *nonce;
+	uint8_t rd[COFFER_KBS_DIGEST_MAX];
+	size_t rdl = 0;
+	char *rd_b64 = NULL, *text = NULL;
+	size_t tl = 0;
+	int ret = -1;
+
+	session_clear(s);
+	c->cookie[0] = '\0';
+	if (request(c, "POST", "/kbs/v0/auth", "Content-Type: application/json\r\n", auth,
+	            sizeof(auth) - 1) < 0 ||
+	    c->status != 200 || c->cookie[0] == '\0') {
+		note_error("auth failed");
+		goto out;
+	}
+	snprintf(s->cookie_hdr, sizeof(s->cookie_hdr), "Cookie: %s\r\n", c->cookie);
+	if (coffer_json_parse(&j, c->body, c->body_len, 0) < 0 ||
+	    (nonce = json_string_value(json_object_get(j, "nonce"))) == NULL) {
+		note_error("auth: no nonce");
+		goto out;
+	}
+	/* a fresh TEE key, the binding, sample evidence carrying it */
+	if (coffer_jwk_generate(&s->tee_key, "EC", "P-256", 0) < 0 ||
+	    coffer_jwk_set_alg(s->tee_key, "ECDH-ES+A256KW") < 0 ||
+	    coffer_jwk_to_json(&pub, s->tee_key, false) < 0 ||
+	    coffer_kbs_binding_digest(rd, &rdl, COFFER_KBS_SHA384, nonce, pub, "") < 0 ||
+	    coffer_base64_encode(&rd_b64, NULL, rd, rdl, COFFER_B64_STD) < 0) {
+		note_error("client crypto failed");
+		goto out;
+	}
+	body = json_pack("{s:{s:s,s:O},s:{s:{s:s,s:s},s:s}}", "runtime-data", "nonce", nonce,
+	                 "tee-pubkey", pub, "tee-evidence", "primary_evidence", "svn", "1",
+	                 "report_data", rd_b64, "additional_evidence", "");
+	if (body == NULL || coffer_json_dump(&text, &tl, body) < 0) {
+		note_error("attest body");
+		goto out;
+	}
+	{
+		char hdrs[256];
+		snprintf(hdrs, sizeof(hdrs), "Content-Type: application/json\r\n%s", s->cookie_hdr);
+		if (request(c, "POST", "/kbs/v0/attest", hdrs, text, tl) < 0 || c->status != 200) {
+			note_error("attest failed");
+			goto out;
+		}
+	}
+	json_decref(j);
+	j = NULL;
+	if (coffer_json_parse(&j, c->body, c->body_len, 0) < 0 ||
+	    json_string_value(json_object_get(j, "token")) == NULL) {
+		note_error("attest: no token");
+		goto out;
+	}
+	s->token = strdup(json_string_value(json_object_get(j, "token")));
+	ret = s->token ? 0 : -1;
+out:
+	free(rd_b64);
+	free(text);
+	json_decref(body);
+	json_decref(pub);
+	json_decref(j);
+	return ret;
+}
+
+static int fetch_and_check(struct conn *c, struct session *s, bool bearer, bool decrypt)
+{
+	char hdr[4096];
+	coffer_secret v = COFFER_SECRET_INIT;
+	int ret = 0;
+
+	if (bearer)
+		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", s->token);
+	else
+		snprintf(hdr, sizeof(hdr), "%s", s->cookie_hdr);
+	if (request(c, "GET", "/kbs/v0/resource/" RES_PATH, hdr, NULL, 0) < 0 || c->status != 200) {
+		note_error("resource GET failed");
+		return -1;
+	}
+	if (!decrypt)
+		return 0;
+	if (coffer_jwe_decrypt(&v, c->body, c->body_len, s->tee_key, NULL) < 0 ||
+	    v.len != strlen(RES_VALUE) || memcmp(v.ptr, RES_VALUE, v.len) != 0) {
+		note_error("JWE decrypt failed");
+		ret = -1;
+	}
+	coffer_secret_free(&v);
+	return ret;
+}
+
+/* ---- load phases ---- */
+
+enum mode { M_TRIVIAL, M_HANDSHAKE, M_BEARER, M_SOAK };
+
+struct worker {
+	pthread_t th;
+	enum mode mode;
+	unsigned id;
+	uint32_t *lat; /* microseconds */
+	size_t nlat, cap;
+	unsigned long ops;
+	double t_start, t_end;
+	atomic_bool *measuring;
+};
+
+static void record(struct worker *w, double t0)
+{
+	double us = (now_s() - t0) * 1e6;
+
+	if (!atomic_load(w->measuring))
+		return;
+	w->ops++;
+	if (w->nlat < w->cap)
+		w->lat[w->nlat++] = us > 4e9 ? 4000000000u : (uint32_t)us;
+}
+
+static int admin_put(const char *data_dir, const char *path, const char *value);
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct conn *c = calloc(1, sizeof(*c));
+	struct session s;
+	unsigned long n = 0;
+
+	memset(&s, 0, sizeof(s));
+	c->fd = -1;
+	if (w->mode == M_BEARER && handshake(c, &s) < 0)
+		goto out;
+	while (!atomic_load(&g_stop)) {
+		double t0 = now_s();
+		n++;
+		switch (w->mode) {
+		case M_TRIVIAL:
+			if (request(c, "GET", "/", NULL, NULL, 0) < 0 || c->status != 200)
+				note_error("trivial GET failed");
+			break;
+		case M_HANDSHAKE:
+			if (handshake(c, &s) == 0)
+				fetch_and_check(c, &s, false, true);
+			break;
+		case M_BEARER:
+			fetch_and_check(c, &s, true, false);
+			break;
+		case M_SOAK:
+			/* a mix: handshakes, bearer GETs with a check now and then */
+			if (s.token == NULL || n % 200 == 0) {
+				if (handshake(c, &s) == 0)
+					fetch_and_check(c, &s, false, true);
+			} else {
+				fetch_and_check(c, &s, true, n % 50 == 0);
+			}
+			break;
+		}
+		record(w, t0);
+	}
+out:
+	session_clear(&s);
+	conn_close(c);
+	free(c);
+	return NULL;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct result {
+	double rate;
+	double p50_ms, p99_ms;
+	unsigned long ops;
+};
+
+static struct result run_phase(enum mode m, unsigned nconn, double seconds, double warmup)
+{
+	struct worker *w = calloc(nconn, sizeof(*w));
+	atomic_bool measuring = false;
+	struct result r = { 0 };
+	uint32_t *all;
+	size_t total = 0, per = LAT_MAX / nconn;
+	double t0;
+
+	atomic_store(&g_stop, false);
+	for (unsigned i = 0; i < nconn; i++) {
+		w[i].mode = m;
+		w[i].id = i;
+		w[i].cap = per;
+		w[i].lat = malloc(per * sizeof(uint32_t));
+		w[i].measuring = &measuring;
+		pthread_create(&w[i].th, NULL, worker_main, &w[i]);
+	}
+	{
+		struct timespec ts = { (time_t)warmup,
+			               (long)((warmup - (double)(time_t)warmup) * 1e9) };
+		nanosleep(&ts, NULL);
+	}
+	atomic_store(&measuring, true);
+	t0 = now_s();
+	{
+		struct timespec ts = { (time_t)seconds,
+			               (long)((seconds - (double)(time_t)seconds) * 1e9) };
+		nanosleep(&ts, NULL);
+	}
+	atomic_store(&measuring, false);
+	r.rate = 0;
+	{
+		double dt = now_s() - t0;
+		atomic_store(&g_stop, true);
+		for (unsigned i = 0; i < nconn; i++) {
+			pthread_join(w[i].th, NULL);
+			r.ops += w[i].ops;
+			total += w[i].nlat;
+		}
+		r.rate = (double)r.ops / dt;
+	}
+	all = malloc((total ? total : 1) * sizeof(uint32_t));
+	total = 0;
+	for (unsigned i = 0; i < nconn; i++) {
+		memcpy(all + total, w[i].lat, w[i].nlat * sizeof(uint32_t));
+		total += w[i].nlat;
+		free(w[i].lat);
+	}
+	if (total) {
+		qsort(all, total, sizeof(uint32_t), cmp_u32);
+		r.p50_ms = all[total / 2] / 1000.0;
+		r.p99_ms = all[(size_t)((double)total * 0.99)] / 1000.0;
+	}
+	free(all);
+	free(w);
+	return r;
+}
+
+/* ---- the crypto floor: raw OpenSSL EVP, keys and contexts prepared once ---- */
+
+static EVP_PKEY *p256_key(void)
+{
+	EVP_PKEY *k = NULL;
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+
+	if (c == NULL || EVP_PKEY_keygen_init(c) != 1 ||
+	    EVP_PKEY_CTX_set_group_name(c, "P-256") != 1 || EVP_PKEY_keygen(c, &k) != 1)
+		k = NULL;
+	EVP_PKEY_CTX_free(c);
+	return k;
+}
+
+static void ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z[32])
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(priv, NULL);
+	size_t zl = 32;
+
+	EVP_PKEY_derive_init(c);
+	EVP_PKEY_derive_set_peer_ex(c, peer, 0); /* validated once on import */
+	EVP_PKEY_derive(c, z, &zl);
+	EVP_PKEY_CTX_free(c);
+}
+
+static EVP_PKEY *eph_key(EVP_PKEY_CTX *kg)
+{
+	EVP_PKEY *k = NULL;
+
+	EVP_PKEY_keygen(kg, &k);
+	return k;
+}
+
+/* One handshake's crypto: ES256 sign, ephemeral P-256 keygen, ECDH on the
+ * broker and on the guest, ES256 verify. */
+static double floor_handshake_us(double seconds)
+{
+	EVP_PKEY *sig = p256_key(), *tee = p256_key();
+	EVP_PKEY_CTX *kg = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	uint8_t msg[600], der[80], z[32];
+	unsigned long n = 0;
+	double t0, dt;
+
+	memset(msg, 'a', sizeof(msg));
+	EVP_PKEY_keygen_init(kg);
+	EVP_PKEY_CTX_set_group_name(kg, "P-256");
+	t0 = now_s();
+	do {
+		EVP_MD_CTX *m = EVP_MD_CTX_new();
+		size_t dl = sizeof(der);
+		EVP_PKEY *eph;
+
+		EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, sig);
+		EVP_DigestSign(m, der, &dl, msg, sizeof(msg));
+		EVP_MD_CTX_free(m);
+		eph = eph_key(kg);
+		ecdh(eph, tee, z);
+		ecdh(tee, eph, z);
+		EVP_PKEY_free(eph);
+		m = EVP_MD_CTX_new();
+		EVP_DigestVerifyInit(m, NULL, EVP_sha256(), NULL, sig);
+		if (EVP_DigestVerify(m, der, dl, msg, sizeof(msg)) != 1)
+			note_error("floor: verify failed");
+		EVP_MD_CTX_free(m);
+		n++;
+	} while ((dt = now_s() - t0) < seconds);
+	EVP_PKEY_CTX_free(kg);
+	EVP_PKEY_free(sig);
+	EVP_PKEY_free(tee);
+	return dt * 1e6 / (double)n;
+}
+
+/* One bearer GET's JWE: ephemeral keygen, ECDH, Concat KDF (SHA-256),
+ * AES-256 key wrap of the CEK, AES-256-GCM of the value. */
+static double floor_jwe_us(double seconds)
+{
+	EVP_PKEY *tee = p256_key();
+	EVP_PKEY_CTX *kg = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	uint8_t z[32], kek[32], cek[32], wrapped[40], iv[12], ct[64], tag[16];
+	unsigned long n = 0;
+	double t0, dt;
+
+	EVP_PKEY_keygen_init(kg);
+	EVP_PKEY_CTX_set_group_name(kg, "P-256");
+	t0 = now_s();
+	do {
+		EVP_PKEY *eph = eph_key(kg);
+		EVP_MD_CTX *m = EVP_MD_CTX_new();
+		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+		static const uint8_t alg[] = "\0\0\0\x0e"
+		                             "ECDH-ES+A256KW";
+		uint8_t ctr[4] = { 0, 0, 0, 1 }, zero[4] = { 0 }, bits[4] = { 0, 0, 1, 0 };
+		unsigned int kl = 0;
+		int outl = 0;
+
+		ecdh(eph, tee, z);
+		EVP_DigestInit_ex(m, EVP_sha256(), NULL);
+		EVP_DigestUpdate(m, ctr, 4);
+		EVP_DigestUpdate(m, z, 32);
+		EVP_DigestUpdate(m, alg, sizeof(alg) - 1);
+		EVP_DigestUpdate(m, zero, 4);
+		EVP_DigestUpdate(m, zero, 4);
+		EVP_DigestUpdate(m, bits, 4);
+		EVP_DigestFinal_ex(m, kek, &kl);
+		RAND_bytes(cek, sizeof(cek));
+		RAND_bytes(iv, sizeof(iv));
+		EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+		EVP_EncryptInit_ex(c, EVP_aes_256_wrap(), NULL, kek, NULL);
+		EVP_EncryptUpdate(c, wrapped, &outl, cek, 32);
+		EVP_CIPHER_CTX_reset(c);
+		EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, cek, iv);
+		EVP_EncryptUpdate(c, NULL, &outl, (const uint8_t *)"eyJhbGciOi", 10);
+		EVP_EncryptUpdate(c, ct, &outl, (const uint8_t *)RES_VALUE, 32);
+		EVP_EncryptFinal_ex(c, ct + outl, &outl);
+		EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag);
+		EVP_CIPHER_CTX_free(c);
+		EVP_MD_CTX_free(m);
+		EVP_PKEY_free(eph);
+		n++;
+	} while ((dt = now_s() - t0) < seconds);
+	EVP_PKEY_CTX_free(kg);
+	EVP_PKEY_free(tee);
+	return dt * 1e6 / (double)n;
+}
+
+/* ---- the trivial baseline server ----
+ * libmicrohttpd is loaded at run time: bench programs link libcoffer's
+ * modules only, and the baseline must be the very library cofferd uses. */
+
+static struct {
+	struct MHD_Response *(*create)(size_t, void *, enum MHD_ResponseMemoryMode);
+	enum MHD_Result (*add_header)(struct MHD_Response *, const char *, const char *);
+	enum MHD_Result (*queue)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
+	void (*destroy)(struct MHD_Response *);
+	struct MHD_Daemon *(*start)(unsigned int, uint16_t, MHD_AcceptPolicyCallback, void *,
+	                            MHD_AccessHandlerCallback, void *, ...);
+	const union MHD_DaemonInfo *(*info)(struct MHD_Daemon *, enum MHD_DaemonInfoType, ...);
+	void (*stop)(struct MHD_Daemon *);
+} mhd;
+
+static int load_mhd(void)
+{
+	void *h = dlopen("libmicrohttpd.so.12", RTLD_NOW);
+
+	if (h == NULL)
+		return -1;
+	*(void **)&mhd.create = dlsym(h, "MHD_create_response_from_buffer");
+	*(void **)&mhd.add_header = dlsym(h, "MHD_add_response_header");
+	*(void **)&mhd.queue = dlsym(h, "MHD_queue_response");
+	*(void **)&mhd.destroy = dlsym(h, "MHD_destroy_response");
+	*(void **)&mhd.start = dlsym(h, "MHD_start_daemon");
+	*(void **)&mhd.info = dlsym(h, "MHD_get_daemon_info");
+	*(void **)&mhd.stop = dlsym(h, "MHD_stop_daemon");
+	return mhd.create && mhd.add_header && mhd.queue && mhd.destroy && mhd.start && mhd.info &&
+	                       mhd.stop
+	               ? 0
+	               : -1;
+}
+
+static enum MHD_Result trivial(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *up,
+                               size_t *up_size, void **con_cls)
+{
+	static const char body[] = "{\"ok\":true}";
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	(void)cls;
+	(void)url;
+	(void)method;
+	(void)version;
+	(void)up;
+
+	if (*con_cls == NULL) {
+		*con_cls = (void *)1;
+		return MHD_YES;
+	}
+	*up_size = 0;
+	r = mhd.create(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	mhd.add_header(r, "Content-Type", "application/json");
+	ret = mhd.queue(c, 200, r);
+	mhd.destroy(r);
+	return ret;
+}
+
+/* ---- cofferd as a child process ---- */
+
+static pid_t g_child = -1;
+static char g_dir[64];
+
+static void kill_child(void)
+{
+	if (g_child > 0) {
+		kill(g_child, SIGTERM);
+		waitpid(g_child, NULL, 0);
+		g_child = -1;
+	}
+}
+
+static const char *find_cofferd(char *buf, size_t size)
+{
+	const char *env = getenv("COFFER_BIN_DIR");
+	const char *cands[] = { env, "bin", "build/bin", "../bin", NULL };
+
+	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+		if (cands[i] == NULL)
+			continue;
+		snprintf(buf, size, "%s/cofferd", cands[i]);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+static int start_cofferd(unsigned threads)
+{
+	char exe[512], cfg[128], pf[128], data[128], text[1024];
+	FILE *f;
+
+	if (find_cofferd(exe, sizeof(exe)) == NULL) {
+		fprintf(stderr, "bench_kbs: cofferd not found (set COFFER_BIN_DIR)\n");
+		return -1;
+	}
+	snprintf(g_dir, sizeof(g_dir), "/tmp/bench-kbs-XXXXXX");
+	if (mkdtemp(g_dir) == NULL)
+		return -1;
+	snprintf(cfg, sizeof(cfg), "%s/cofferd.toml", g_dir);
+	snprintf(pf, sizeof(pf), "%s/port", g_dir);
+	snprintf(data, sizeof(data), "%s/data", g_dir);
+	snprintf(text, sizeof(text),
+	         "[server]\nlisten = \"127.0.0.1:0\"\nthreads = %u\nmax_connections = 2048\n"
+	         "[storage]\ndata_dir = \"%s\"\n[attestation]\nallow_sample = true\n"
+	         "token_lifetime = 3600\nsession_lifetime = 3600\n"
+	         "[policy]\nresource = \"allow_all\"\n[log]\nlevel = \"warn\"\n",
+	         threads, data);
+	f = fopen(cfg, "w");
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	g_child = fork();
+	if (g_child == 0) {
+		execl(exe, exe, "--dev", "--config", cfg, "--port-file", pf, (char *)NULL);
+		_exit(127);
+	}
+	atexit(kill_child);
+	for (int i = 0; i < 500; i++) {
+		FILE *p = fopen(pf, "r");
+		unsigned port = 0;
+		if (p) {
+			char line[16] = "";
+			if (fgets(line, sizeof(line), p))
+				port = (unsigned)strtoul(line, NULL, 10);
+			fclose(p);
+		}
+		if (port) {
+			g_port = port;
+			return admin_put(data, RES_PATH, RES_VALUE);
+		}
+		usleep(20000);
+	}
+	fprintf(stderr, "bench_kbs: cofferd did not start\n");
+	return -1;
+}
+
+static int admin_put(const char *data_dir, const char *path, const char *value)
+{
+	char keyp[256], full[512], *tok = NULL, *sub = NULL, *bdh = NULL, hdr[4096];
+	coffer_jwk *k = NULL;
+	uint8_t md[32];
+	unsigned int ml = 0;
+	json_t *claims;
+	struct conn *c = calloc(1, sizeof(*c));
+	int64_t now = (int64_t)time(NULL) - 1;
+	int ret = -1;
+
+	c->fd = -1;
+	snprintf(keyp, sizeof(keyp), "%s/admin.jwk", data_dir);
+	snprintf(full, sizeof(full), "/kbs/v0/resource/%s", path);
+	if (coffer_jwk_load(&k, keyp) < 0 || coffer_jwk_thumbprint(&sub, k) < 0)
+		goto out;
+	EVP_Digest(value, strlen(value), md, &ml, EVP_sha256(), NULL);
+	coffer_base64_encode(&bdh, NULL, md, ml, COFFER_B64_URL_NOPAD);
+	claims = json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:s}", "sub", sub, "iat", (json_int_t)now,
+	                   "exp", (json_int_t)(now + 60), "jti", "bench-put", "htm", "POST", "htu",
+	                   full, "bdh", bdh);
+	if (coffer_jwt_sign(&tok, k, "ES256", NULL, claims) < 0) {
+		json_decref(claims);
+		goto out;
+	}
+	json_decref(claims);
+	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", tok);
+	if (request(c, "POST", full, hdr, value, strlen(value)) == 0 && c->status == 200)
+		ret = 0;
+	else
+		fprintf(stderr, "bench_kbs: resource put failed (%d)\n", c->status);
+out:
+	conn_close(c);
+	free(c);
+	free(tok);
+	free(sub);
+	free(bdh);
+	coffer_jwk_free(k);
+	return ret;
+}
+
+/* ---- soak: RSS and fds of cofferd over time ---- */
+
+static long proc_rss_kb(pid_t pid)
+{
+	char p[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	f = fopen(p, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kb = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return kb;
+}
+
+static int proc_fds(pid_t pid)
+{
+	char p[64];
+	int n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+	d = opendir(p);
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+struct soak_arg {
+	double seconds;
+	unsigned nconn;
+	struct result r;
+};
+
+static void *soak_load(void *arg)
+{
+	struct soak_arg *a = arg;
+
+	a->r = run_phase(M_SOAK, a->nconn, a->seconds, 0.5);
+	return NULL;
+}
+
+static int soak(double seconds, unsigned nconn)
+{
+	struct soak_arg a = { seconds, nconn, { 0 } };
+	pthread_t th;
+	long rss0 = 0, rss_max = 0, rss_last = 0;
+	int fd0 = 0, fd_max = 0, fd_last = 0;
+	double t0 = now_s();
+	int sample = 0, rc;
+
+	printf("soak: %.0f s, %u connections, mixed handshakes and bearer GETs\n", seconds, nconn);
+	pthread_create(&th, NULL, soak_load, &a);
+	while (now_s() - t0 < seconds + 0.5) {
+		sleep(seconds >= 60 ? 10 : 1);
+		rss_last = proc_rss_kb(g_child);
+		fd_last = proc_fds(g_child);
+		/* the first sample after warm-up is the reference */
+		if (sample++ == 1) {
+			rss0 = rss_last;
+			fd0 = fd_last;
+		}
+		if (rss_last > rss_max)
+			rss_max = rss_last;
+		if (fd_last > fd_max)
+			fd_max = fd_last;
+		printf("  t=%4.0fs rss=%ld KiB fds=%d errors=%lu\n", now_s() - t0, rss_last,
+		       fd_last, atomic_load(&g_errors));
+		fflush(stdout);
+	}
+	pthread_join(th, NULL);
+	printf("soak: %lu ops (%.0f/s); RSS %ld -> %ld KiB (max %ld, growth %.1f%%); fds %d -> "
+	       "%d (max %d); unexpected errors %lu%s%s\n",
+	       a.r.ops, a.r.rate, rss0, rss_last, rss_max,
+	       rss0 ? 100.0 * (double)(rss_last - rss0) / (double)rss0 : 0.0, fd0, fd_last, fd_max,
+	       atomic_load(&g_errors), atomic_load(&g_errors) ? " first: " : "",
+	       atomic_load(&g_errors) ? g_err_sample : "");
+	/* steady: RSS within 10% of the post-warm-up sample, fds back to it */
+	rc = (atomic_load(&g_errors) == 0 && fd_last <= fd0 + 2 &&
+	      rss_last <= rss0 + rss0 / 10 + 1024)
+	             ? 0
+	             : 1;
+	printf("soak: %s\n", rc == 0 ? "PASS" : "FAIL");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = 5, soak_s = 0;
+	unsigned nconn = 64, threads = 0;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	struct MHD_Daemon *triv;
+	struct result base, hs, bearer;
+	double hs_us, jwe_us, hs_floor, jwe_floor;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+			seconds = strtod(argv[++i], NULL);
+		else if (strcmp(argv[i], "--connections") == 0 && i + 1 < argc)
+			nconn = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+			threads = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--soak") == 0 && i + 1 < argc)
+			soak_s = strtod(argv[++i], NULL);
+		else {
+			fprintf(stderr,
+			        "usage: bench_kbs [--seconds S] [--connections N] [--threads T] "
+			        "[--soak SECONDS]\n");
+			return 2;
+		}
+	}
+	if (seconds <= 0 || nconn == 0 || nconn > 1024)
+		return 2;
+	if (cores < 1)
+		cores = 1;
+	if (threads == 0)
+		threads = (unsigned)cores * 2;
+	signal(SIGPIPE, SIG_IGN);
+	if (start_cofferd(threads) < 0)
+		return 1;
+	if (soak_s > 0)
+		return soak(soak_s, nconn);
+
+	hs_us = floor_handshake_us(1.0);
+	jwe_us = floor_jwe_us(1.0);
+	hs_floor = (double)cores * 1e6 / hs_us;
+	jwe_floor = (double)cores * 1e6 / jwe_us;
+
+	if (load_mhd() < 0) {
+		fprintf(stderr, "bench_kbs: cannot load libmicrohttpd.so.12\n");
+		return 1;
+	}
+	triv = mhd.start(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, trivial,
+	                 NULL, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+	                 2048, MHD_OPTION_END);
+	if (triv == NULL)
+		return 1;
+	{
+		unsigned cof = g_port;
+		g_port = mhd.info(triv, MHD_DAEMON_INFO_BIND_PORT)->port;
+		base = run_phase(M_TRIVIAL, nconn, seconds, 0.5);
+		mhd.stop(triv);
+		g_port = cof;
+	}
+	hs = run_phase(M_HANDSHAKE, nconn, seconds, 0.5);
+	bearer = run_phase(M_BEARER, nconn, seconds, 1.0);
+
+	printf("machine: %ld cores; server thread pool %u; %u keep-alive connections; %.0f s "
+	       "per phase\n",
+	       cores, threads, nconn, seconds);
+	printf("crypto floor, handshake (raw EVP: ES256 sign + P-256 keygen + 2 ECDH + ES256 "
+	       "verify): "
+	       "%.1f us -> %.0f/s on %ld cores\n",
+	       hs_us, hs_floor, cores);
+	printf("crypto floor, bearer GET (raw EVP: P-256 keygen + ECDH + KDF + AES-KW + GCM): %.1f "
+	       "us "
+	       "-> %.0f/s on %ld cores\n",
+	       jwe_us, jwe_floor, cores);
+	printf("trivial MHD handler: %.0f req/s, p50 %.2f ms, p99 %.2f ms\n", base.rate,
+	       base.p50_ms, base.p99_ms);
+	printf("full handshakes (auth + attest(sample) + GET + client decrypt): %.0f/s = %.2f of "
+	       "floor (target >= 0.50), %.3f of trivial req/s; p50 %.2f ms, p99 %.2f ms\n",
+	       hs.rate, hs.rate / hs_floor, hs.rate / base.rate, hs.p50_ms, hs.p99_ms);
+	printf("bearer GETs: %.0f/s (target >= 10000) = %.2f of floor, %.3f of trivial req/s; "
+	       "p50 %.2f ms, p99 %.2f ms = %.2fx trivial p99 (target <= 2)\n",
+	       bearer.rate, bearer.rate / jwe_floor, bearer.rate / base.rate, bearer.p50_ms,
+	       bearer.p99_ms, base.p99_ms > 0 ? bearer.p99_ms / base.p99_ms : 0.0);
+	printf("unexpected errors: %lu%s%s\n", atomic_load(&g_errors),
+	       atomic_load(&g_errors) ? " (first: " : "",
+	       atomic_load(&g_errors) ? g_err_sample : "");
+	return atomic_load(&g_errors) ? 1 : 0;
+}

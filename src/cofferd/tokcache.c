@@ -1,0 +1,118 @@
+/*
+ * Verified-token cache. A bearer token that verified once stays valid until
+ * its exp (the trusted keys only change on SIGHUP, which flushes the cache),
+ * so the broker keeps, per SHA-256 of the token, its claims and the imported
+ * tee-pubkey: repeated resource requests skip the ES256 verification and the
+ * key import and validation. Entries are reference counted so a lookup
+ * outlives a concurrent eviction.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "cofferd.h"
+
+#define SLOTS 8192 /* direct-mapped; a collision evicts */
+
+struct cofferd_tok {
+	uint8_t h[32];
+	json_t *claims;
+	coffer_jwk *key;
+	int64_t exp;
+	atomic_int refs;
+};
+
+static struct cofferd_tok *slots[SLOTS];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void unref(struct cofferd_tok *t)
+{
+	if (t && atomic_fetch_sub(&t->refs, 1) == 1) {
+		json_decref(t->claims);
+		coffer_jwk_free(t->key);
+		free(t);
+	}
+}
+
+static int hash(uint8_t h[32], const char *token)
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(token, strlen(token), h, &n, EVP_sha256(), NULL) == 1 ? 0 : -1;
+}
+
+static size_t slot_of(const uint8_t h[32])
+{
+	return ((size_t)h[0] | (size_t)h[1] << 8) % SLOTS;
+}
+
+struct cofferd_tok *cofferd_tokcache_get(const char *token, int64_t now)
+{
+	uint8_t h[32];
+	struct cofferd_tok *t;
+
+	if (hash(h, token) < 0)
+		return NULL;
+	pthread_mutex_lock(&lock);
+	t = slots[slot_of(h)];
+	if (t && memcmp(t->h, h, 32) == 0 && t->exp > now)
+		atomic_fetch_add(&t->refs, 1);
+	else
+		t = NULL;
+	pthread_mutex_unlock(&lock);
+	return t;
+}
+
+struct cofferd_tok *cofferd_tokcache_put(const char *token, json_t *claims, coffer_jwk *key)
+{
+	struct cofferd_tok *t = calloc(1, sizeof(*t)), *old;
+	size_t s;
+
+	if (t == NULL || hash(t->h, token) < 0) {
+		free(t);
+		json_decref(claims);
+		coffer_jwk_free(key);
+		return NULL;
+	}
+	t->claims = claims;
+	t->key = key;
+	t->exp = json_integer_value(json_object_get(claims, "exp"));
+	atomic_store(&t->refs, 2); /* the cache's and the caller's */
+	s = slot_of(t->h);
+	pthread_mutex_lock(&lock);
+	old = slots[s];
+	slots[s] = t;
+	pthread_mutex_unlock(&lock);
+	unref(old);
+	return t;
+}
+
+const json_t *cofferd_tok_claims(const struct cofferd_tok *t)
+{
+	return t->claims;
+}
+
+const coffer_jwk *cofferd_tok_key(const struct cofferd_tok *t)
+{
+	return t->key;
+}
+
+void cofferd_tok_release(struct cofferd_tok *t)
+{
+	unref(t);
+}
+
+void cofferd_tokcache_flush(void)
+{
+	for (size_t i = 0; i < SLOTS; i++) {
+		struct cofferd_tok *t;
+		pthread_mutex_lock(&lock);
+		t = slots[i];
+		slots[i] = NULL;
+		pthread_mutex_unlock(&lock);
+		unref(t);
+	}
+}
