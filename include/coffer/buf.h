@@ -45,7 +45,8 @@ int coffer_buf_append(coffer_buf *b, const void *data, size_t len);
 int coffer_buf_puts(coffer_buf *b, const char *s);
 int coffer_buf_putc(coffer_buf *b, char c);
 int coffer_buf_printf(coffer_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int coffer_buf_vprintf(coffer_buf *b, const char *fmt, va_list ap);
+int coffer_buf_vprintf(coffer_buf *b, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
 void coffer_buf_clear(coffer_buf *b);
 /* Hand the bytes to the caller (free with free()); the buffer is emptied. */
 uint8_t *coffer_buf_detach(coffer_buf *b, size_t *len_out);

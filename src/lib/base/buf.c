@@ -35,7 +35,7 @@ void coffer_buf_init(coffer_buf *b, size_t max)
 
 int coffer_buf_reserve(coffer_buf *b, size_t extra)
 {
-	size_t need, cap;
+	size_t need = 0, cap;
 	uint8_t *p;
 
 	/* +1 keeps room for the NUL terminator */
@@ -228,7 +228,7 @@ int coffer_secret_set(coffer_secret *s, const void *data, size_t len)
 
 int coffer_secret_append(coffer_secret *s, const void *data, size_t len)
 {
-	size_t old = s->len, need;
+	size_t old = s->len, need = 0;
 	int error;
 
 	if ((error = coffer_size_add(&need, old, len)) < 0)

@@ -57,7 +57,7 @@ const char *coffer_strerror(int code)
 	}
 }
 
-static void error_vset(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void error_vset(const char *fmt, va_list ap)
 {
 	int n = vsnprintf(error_msg, sizeof(error_msg), fmt, ap);
 	if (n < 0)
