@@ -154,6 +154,22 @@ int coffer_snp_evidence_add_certs(json_t *evidence, const uint8_t *data, size_t 
 int coffer_snp_collateral_add(const char *dir, const uint8_t *data, size_t len,
                               const coffer_verify_params *p, unsigned *stored);
 
+/* HTTP GET of at most `max` bytes into a malloc'd buffer; a negative
+ * COFFER_E* code (with a message) on failure or a non-200 answer. */
+typedef int (*coffer_snp_http_get)(uint8_t **out, size_t *len, const char *url, size_t max,
+                                   void *arg);
+
+/* The AMD KDS URL of the VCEK for this report and product (docs/snp.md). */
+int coffer_snp_kds_vcek_url(char **out, const char *base, const coffer_snp_report *r,
+                            coffer_snp_product product);
+
+/* For deployments with an AMD KDS (or a caching proxy): when the evidence
+ * carries no endorsement key and the collateral cache in `dir` has no VCEK for
+ * its chip and reported TCB, fetch it from `base` with `get` and add it to the
+ * cache (verified against a trusted ARK first). The verifier stays offline. */
+int coffer_snp_kds_prefetch(const char *dir, const char *base, const json_t *evidence,
+                            const coffer_verify_params *p, coffer_snp_http_get get, void *arg);
+
 /* Forget the cache of verified endorsement-key chains (tests, benchmarks). */
 void coffer_snp_cache_clear(void);
 

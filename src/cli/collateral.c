@@ -15,7 +15,10 @@
 #include "coffer/snp.h"
 #include "coffer/tdx.h"
 #include "coffer/tdx.h"
+#include "coffer/codec.h"
+#include "coffer/json.h"
 #include "cli.h"
+#include "cli_http.h"
 #include "cli_rfc3339.h"
 
 #define COLLATERAL_FILE_MAX    ((size_t)256 * 1024)
@@ -103,6 +106,79 @@ static int add(int argc, char **argv)
 	return CLI_OK;
 }
 
+static int fetch(int argc, char **argv)
+{
+	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
+	const char *dir = getenv("COFFER_COLLATERAL"), *at = NULL, *kds = NULL, *report = NULL;
+	const char *evidence = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	json_t *ev = NULL;
+	int error;
+
+	for (int i = 1; i < argc; i++) {
+		const char **slot = NULL;
+		if (strcmp(argv[i], "--collateral") == 0)
+			slot = &dir;
+		else if (strcmp(argv[i], "--roots") == 0)
+			slot = &p.roots_dir;
+		else if (strcmp(argv[i], "--sim-root") == 0)
+			slot = &p.sim_root;
+		else if (strcmp(argv[i], "--at") == 0)
+			slot = &at;
+		else if (strcmp(argv[i], "--kds") == 0)
+			slot = &kds;
+		else if (strcmp(argv[i], "--report") == 0)
+			slot = &report;
+		else if (strcmp(argv[i], "--evidence") == 0)
+			slot = &evidence;
+		if (slot == NULL || i + 1 >= argc) {
+			cli_error("collateral", "unknown or incomplete argument '%s'", argv[i]);
+			usage(stderr);
+			return CLI_USAGE;
+		}
+		*slot = argv[++i];
+	}
+	if (kds == NULL || (report == NULL) == (evidence == NULL)) {
+		cli_error("collateral", "fetch needs --kds and one of --report, --evidence");
+		return CLI_USAGE;
+	}
+	if (dir == NULL || dir[0] == '\0')
+		dir = COLLATERAL_DEFAULT_DIR;
+	if (at != NULL && cli_parse_rfc3339(&p.now, at) != 0) {
+		cli_error("collateral", "--at: not an RFC 3339 time: '%s'", at);
+		return CLI_USAGE;
+	}
+	if ((error = coffer_file_read(&data, &len, report ? report : evidence,
+	                              COLLATERAL_FILE_MAX * 16)) < 0) {
+		cli_error("collateral", "%s: %s", report ? report : evidence, coffer_error_last());
+		return CLI_USAGE;
+	}
+	if (report) {
+		char *b64 = NULL;
+		size_t bl = 0;
+		error = coffer_base64_encode(&b64, &bl, data, len, COFFER_B64_STD);
+		if (error == 0 && (ev = json_pack("{s:s}", "attestation_report_b64", b64)) == NULL)
+			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+		free(b64);
+	} else {
+		error = coffer_json_parse(&ev, (const char *)data, len, 0);
+	}
+	free(data);
+	if (error < 0) {
+		cli_error("collateral", NULL);
+		return cli_exit_code(error);
+	}
+	error = coffer_snp_kds_prefetch(dir, kds, ev, &p, cli_http_get, NULL);
+	json_decref(ev);
+	if (error < 0) {
+		cli_error("collateral", NULL);
+		return cli_exit_code(error);
+	}
+	fprintf(stderr, "coffer collateral: the VCEK is in %s\n", dir);
+	return CLI_OK;
+}
+
 int cmd_collateral(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -115,6 +191,8 @@ int cmd_collateral(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "add") == 0)
 		return add(argc - 1, argv + 1);
+	if (strcmp(argv[1], "fetch") == 0)
+		return fetch(argc - 1, argv + 1);
 	cli_error("collateral", "unknown subcommand '%s'", argv[1]);
 	usage(stderr);
 	return CLI_USAGE;

@@ -13,6 +13,7 @@
 #include "coffer/json.h"
 #include "coffer/snp.h"
 #include "cli.h"
+#include "cli_http.h"
 #include "cli_rfc3339.h"
 
 #define EVIDENCE_MAX  ((size_t)4 * 1024 * 1024)
@@ -44,6 +45,11 @@ static void usage(FILE *f)
 	        "  --options FILE      owner checks as JSON (docs/snp.md: min_tcb, allow_debug, "
 	        "...)\n"
 	        "  --at RFC3339        verify certificates at this time (old evidence)\n"
+	        "  --kds URL           fetch a missing VCEK from this AMD KDS (e.g.\n"
+	        "                      https://kdsintf.amd.com) into --collateral [snp]\n"
+	        "  --pcs URL           fetch missing/expired TCB info and QE identity from this\n"
+	        "                      Intel PCS/PCCS (e.g. https://api.trustedservices.intel.com)\n"
+	        "                      into --collateral [tdx, sgx]\n"
 	        "Exit: 0 valid, 1 invalid (reason on stderr), 2 usage or malformed input.\n");
 }
 
@@ -106,6 +112,7 @@ static int verify(int argc, char **argv)
 {
 	const char *tee = NULL, *evidence = NULL, *report = NULL, *quote = NULL, *vcek = NULL;
 	const char *chain = NULL, *at = NULL, *rd_hex = NULL, *id_hex = NULL, *opt_file = NULL;
+	const char *kds = NULL;
 	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
 	json_t *ev = NULL, *claims = NULL, *options = NULL;
 	uint8_t *rd = NULL, *idd = NULL;
@@ -142,6 +149,10 @@ static int verify(int argc, char **argv)
 			slot = &opt_file;
 		else if (strcmp(a, "--at") == 0)
 			slot = &at;
+		else if (strcmp(a, "--kds") == 0)
+			slot = &kds;
+		else if (strcmp(a, "--pcs") == 0)
+			slot = &p.pcs_url; /* tdx/sgx: fetch missing collateral */
 		if (slot == NULL || i + 1 >= argc) {
 			cli_error("evidence", "unknown or incomplete option '%s'", a);
 			usage(stderr);
@@ -203,6 +214,19 @@ static int verify(int argc, char **argv)
 		}
 	}
 
+	if (kds) {
+		if ((strcmp(tee, "snp") != 0 && strcmp(tee, "snp-sim") != 0) ||
+		    p.collateral_dir == NULL) {
+			cli_error("evidence", "--kds needs --tee snp and --collateral DIR");
+			goto out;
+		}
+		if ((error = coffer_snp_kds_prefetch(p.collateral_dir, kds, ev, &p, cli_http_get,
+		                                     NULL)) < 0) {
+			cli_error("evidence", "%s", coffer_error_last());
+			rc = cli_exit_code(error);
+			goto out;
+		}
+	}
 	error = coffer_evidence_verify(&claims, tee, ev, &p);
 	if (error < 0) {
 		cli_error("evidence", "%s evidence is not valid: %s", tee, coffer_error_last());

@@ -76,6 +76,52 @@ expect 0 'stored' "$bin/coffer" collateral add "$V/trustee/test-vcek.pem" --coll
 expect 0 '"vmpl": 0' ev --tee snp --report "$V/trustee/test-report.bin" --collateral "$col"
 expect 1 'collateral cache' ev --tee snp --report "$V/virtee-sev/report_milan.bin" --collateral "$col"
 
+# a KDS on loopback: serves the VCEK only for the exact chip and TCB query
+kdsroot=$tmp/kds
+mkdir -p "$kdsroot"
+cp "$V/trustee/test-vcek.der" "$kdsroot/vcek.der"
+cat >"$tmp/kds.py" <<'PY'
+import http.server, sys, os
+root, portfile = sys.argv[1], sys.argv[2]
+want = ("/vcek/v1/Milan/c38427a30d4c7af9d96f7a15b97269825a64cb76a2352ffd5d18115d89ad473f"
+        "8e8c0bcd9a5d9286612bad4aadfb4426205a3b9e4fea82301135a170e477524e"
+        "?blSPL=03&teeSPL=00&snpSPL=08&ucodeSPL=115")
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        with open(os.path.join(root, "log"), "a") as f:
+            f.write(self.path + "\n")
+        if self.path != want:
+            self.send_response(404); self.end_headers(); return
+        data = open(os.path.join(root, "vcek.der"), "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers(); self.wfile.write(data)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(portfile, "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+/usr/bin/python3 "$tmp/kds.py" "$kdsroot" "$tmp/kds.port" &
+kdspid=$!
+for _ in $(seq 50); do [ -s "$tmp/kds.port" ] && break; sleep 0.1; done
+kds=http://127.0.0.1:$(cat "$tmp/kds.port")
+kcol=$tmp/kcol
+expect 0 '"vmpl": 0' ev --tee snp --report "$V/trustee/test-report.bin" --collateral "$kcol" --kds "$kds"
+[ -f "$kcol/snp/vcek/c38427a30d4c7af9d96f7a15b97269825a64cb76a2352ffd5d18115d89ad473f8e8c0bcd9a5d9286612bad4aadfb4426205a3b9e4fea82301135a170e477524e-7308000000000003.der" ] ||
+  { echo "FAIL: KDS VCEK not cached"; fail=1; }
+expect 3 'HTTP status 404' "$bin/coffer" collateral fetch --kds "$kds" --report "$V/go-sev-guest/attestation.bin" --collateral "$kcol"
+# a KDS that serves a certificate AMD did not sign: nothing is stored
+cp "$V/trustee/test-vcek-invalid-legacy.der" "$kdsroot/vcek.der"
+expect 1 'not signed by any trusted ASK' "$bin/coffer" collateral fetch --kds "$kds" \
+  --report "$V/trustee/test-report.bin" --collateral "$tmp/kcol2"
+[ ! -d "$tmp/kcol2/snp/vcek" ] || [ -z "$(ls "$tmp/kcol2/snp/vcek")" ] || { echo "FAIL: stored a bad VCEK"; fail=1; }
+kill "$kdspid" 2>/dev/null
+wait "$kdspid" 2>/dev/null
+# the cache answers without the KDS
+expect 0 '"vmpl": 0' ev --tee snp --report "$V/trustee/test-report.bin" --collateral "$kcol" --kds "$kds"
+expect 2 'needs --tee snp and --collateral' ev --tee snp --report "$V/trustee/test-report.bin" --kds "$kds"
+
 # simulated SNP
 sim=$tmp/sim
 "$bin/coffer-sim" init --dir "$sim" || { echo "FAIL: coffer-sim init"; exit 1; }

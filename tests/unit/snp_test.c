@@ -756,6 +756,44 @@ static void test_collateral(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void test_kds_url(void **state)
+{
+	size_t rl;
+	uint8_t *rep = vread("trustee/test-report.bin", &rl);
+	coffer_snp_report *r = NULL;
+	char *url = NULL;
+	(void)state;
+	assert_int_equal(coffer_snp_report_parse(&r, rep, rl), 0);
+	assert_int_equal(coffer_snp_kds_vcek_url(&url, "https://kdsintf.amd.com/", r,
+	                                         COFFER_SNP_PRODUCT_MILAN),
+	                 0);
+	assert_string_equal(url,
+	                    "https://kdsintf.amd.com/vcek/v1/Milan/"
+	                    "c38427a30d4c7af9d96f7a15b97269825a64cb76a2352ffd5d18115d89ad473f8e8c0"
+	                    "bcd9a5d9286612bad4aadfb4426205a3b9e4fea82301135a170e477524e"
+	                    "?blSPL=03&teeSPL=00&snpSPL=08&ucodeSPL=115");
+	free(url);
+	assert_int_equal(coffer_snp_kds_vcek_url(&url, "ftp://x", r, COFFER_SNP_PRODUCT_MILAN),
+	                 COFFER_EINVAL);
+	coffer_snp_report_free(r);
+	/* Turin: 8-byte hwID, fmcSPL first, the Turin TCB layout */
+	rep[0] = 3;
+	rep[0x188] = 0x1A;
+	rep[0x189] = 0x02;
+	memcpy(rep + 0x180, "\x01\x02\x03\x04\x00\x00\x00\x09", 8);
+	assert_int_equal(coffer_snp_report_parse(&r, rep, rl), 0);
+	assert_int_equal(r->product, COFFER_SNP_PRODUCT_TURIN);
+	assert_int_equal(coffer_snp_kds_vcek_url(&url, "http://127.0.0.1:1", r, r->product), 0);
+	assert_string_equal(url, "http://127.0.0.1:1/vcek/v1/Turin/c38427a30d4c7af9"
+	                         "?fmcSPL=01&blSPL=02&teeSPL=03&snpSPL=04&ucodeSPL=09");
+	free(url);
+	/* VLEK reports cannot be fetched by chip */
+	r->signing_key = COFFER_SNP_KEY_VLEK;
+	assert_int_equal(coffer_snp_kds_vcek_url(&url, "https://k", r, r->product), COFFER_EINVAL);
+	coffer_snp_report_free(r);
+	free(rep);
+}
+
 /* ---- simulated hierarchy ---- */
 
 static void sim_req(sim_snp_req *q)
@@ -976,6 +1014,29 @@ static void test_sim_crl(void **state)
 	expect_fail(coffer_evidence_verify(&claims, "snp-sim", ev, &p),
 	            "ASK certificate is revoked");
 	json_decref(ev);
+	/* the same CRL from the collateral cache */
+	{
+		char dir[] = "/tmp/snp-crl-XXXXXX", cmd[64];
+		unsigned stored = 0;
+		assert_non_null(mkdtemp(dir));
+		assert_int_equal(coffer_snp_collateral_add(dir, der, (size_t)n, &p, &stored), 0);
+		assert_int_equal(stored, 1);
+		ev = sim_evidence(&q, NULL);
+		assert_int_equal(coffer_evidence_verify(&claims, "snp-sim", ev, &p), 0);
+		json_decref(claims);
+		p.collateral_dir = dir;
+		expect_fail(coffer_evidence_verify(&claims, "snp-sim", ev, &p),
+		            "ASK certificate is revoked");
+		p.collateral_dir = NULL;
+		/* without the simulated root the CRL is not accepted */
+		p.sim_root = NULL;
+		assert_int_equal(coffer_snp_collateral_add(dir, der, (size_t)n, &p, &stored),
+		                 COFFER_EVERIFY);
+		p.sim_root = sim_root;
+		json_decref(ev);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		assert_int_equal(system(cmd), 0);
+	}
 	/* a CRL not signed by the ARK is refused */
 	assert_true(X509_CRL_sign(crl, sim->ask_key, EVP_sha384()) > 0);
 	OPENSSL_free(der);
@@ -1037,6 +1098,7 @@ int main(void)
 		cmocka_unit_test(test_vlek_expired),
 		cmocka_unit_test(test_owner_checks_real),
 		cmocka_unit_test(test_collateral),
+		cmocka_unit_test(test_kds_url),
 		cmocka_unit_test(test_sim_roundtrip),
 		cmocka_unit_test(test_sim_refusals),
 		cmocka_unit_test(test_sim_crl),
