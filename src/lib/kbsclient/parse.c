@@ -188,23 +188,13 @@ int coffer_kbs_parse_resource_jwe(json_t **out, const char *body, size_t len, co
 	*out = NULL;
 	if ((error = parse_object(&v, body, len, "resource")) < 0)
 		return error;
-	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
-		const char *s = json_string_value(json_object_get(v, members[i]));
-		if (s == NULL || !b64url_segment_ok(s, strlen(s))) {
-			error = coffer_error_set(COFFER_EINVAL,
-			                         "broker resource answer: not a flattened JWE "
-			                         "('%s' missing or not base64url)",
-			                         members[i]);
-			goto out;
-		}
-	}
-	if (json_object_get(v, "recipients") != NULL) {
+	prot = json_string_value(json_object_get(v, "protected"));
+	if (prot == NULL) {
 		error = coffer_error_set(COFFER_EINVAL,
-		                         "broker resource answer: a general JWE; expected the "
-		                         "flattened form");
+		                         "broker resource answer: not a flattened JWE (no "
+		                         "'protected' string)");
 		goto out;
 	}
-	prot = json_string_value(json_object_get(v, "protected"));
 	if ((error = coffer_base64_decode(&raw, &raw_len, prot, strlen(prot),
 	                                  COFFER_B64_URL_NOPAD)) < 0 ||
 	    (error = coffer_json_parse(&hdr, (const char *)raw, raw_len, 0)) < 0 ||
@@ -232,6 +222,22 @@ int coffer_kbs_parse_resource_jwe(json_t **out, const char *body, size_t len, co
 		                         "broker resource answer: JWE alg '%.32s' does not fit the "
 		                         "TEE key (%s)",
 		                         halg, alg);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		const char *s = json_string_value(json_object_get(v, members[i]));
+		if (s == NULL || !b64url_segment_ok(s, strlen(s))) {
+			error = coffer_error_set(COFFER_EINVAL,
+			                         "broker resource answer: not a flattened JWE "
+			                         "('%s' missing or not base64url)",
+			                         members[i]);
+			goto out;
+		}
+	}
+	if (json_object_get(v, "recipients") != NULL) {
+		error = coffer_error_set(COFFER_EINVAL,
+		                         "broker resource answer: a general JWE; expected the "
+		                         "flattened form");
 		goto out;
 	}
 	*out = v;
