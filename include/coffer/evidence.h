@@ -35,6 +35,9 @@ typedef struct coffer_verify_params {
 	const char *collateral_dir; /* cached VCEK/VLEK certs, TCB info, QE identity, CRLs */
 	const char *sim_root;       /* PEM of a simulated root to trust; NULL: never */
 	const json_t *options;      /* TEE-specific owner checks (min TCB, allow-lists...) */
+	/* TDX/SGX: Intel PCS (or PCCS) base URL; missing or expired TCB info / QE
+	 * identity is fetched into collateral_dir before verifying. NULL: never. */
+	const char *pcs_url;
 } coffer_verify_params;
 
 #define COFFER_VERIFY_PARAMS_VERSION 1

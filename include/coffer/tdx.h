@@ -192,6 +192,13 @@ int coffer_tdx_ctx_add_collateral(coffer_tdx_ctx *ctx, coffer_tdx_collateral_kin
 int coffer_tdx_collateral_add(const char *dir, const uint8_t *data, size_t len,
                               const coffer_verify_params *p, unsigned *stored);
 
+/* Fetch the TCB info for the quote's FMSPC and the QE identity from an Intel
+ * PCS / PCCS base URL (API v4) into <dir>/tdx/, unless the directory already
+ * holds verified, unexpired ones (it is the cache). Everything fetched is
+ * stored only when it verifies. *fetched = number of documents fetched. */
+int coffer_tdx_pcs_refresh(unsigned *fetched, const char *dir, const char *base_url,
+                           const uint8_t *quote, size_t len, const coffer_verify_params *p);
+
 /* Everything a verification established. Free with coffer_tdx_result_clear. */
 typedef struct coffer_tdx_result {
 	coffer_tdx_quote quote; /* view into the verified buffer */

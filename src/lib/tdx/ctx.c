@@ -12,6 +12,7 @@
  * nextUpdate (claim collateral_expiration_status). See docs/tdx.md.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,8 @@ static int load_collateral_dir(coffer_tdx_ctx *ctx, const char *dir)
 		struct dirent *de;
 		int seen = 0;
 
+		if (d == NULL && errno == ENOENT)
+			return 0; /* nothing collected yet: no collateral */
 		if (d == NULL)
 			return coffer_error_set(COFFER_EIO,
 			                        "tdx: cannot open collateral directory %s", dir);

@@ -181,6 +181,7 @@ static int verify_mode(json_t **claims_out, const json_t *ev, const coffer_verif
 	json_t *claims = NULL;
 	const uint8_t *rd, *cfg;
 	size_t cfg_len;
+	char fetch_error[512] = "";
 	int error;
 
 	memset(&r, 0, sizeof(r));
@@ -198,6 +199,14 @@ static int verify_mode(json_t **claims_out, const json_t *ev, const coffer_verif
 	error = b64_member(&el, &el_len, ev, "cc_eventlog", 64 * 1024 * 1024);
 	if (error < 0 && error != COFFER_ENOTFOUND)
 		goto out;
+	if (p->pcs_url && p->collateral_dir) {
+		unsigned fetched = 0;
+		/* a deployment with a network: refresh the cache; a failure leaves
+		 * the cache as it is (then tcb_status may be unknown) and is reported */
+		if (coffer_tdx_pcs_refresh(&fetched, p->collateral_dir, p->pcs_url, quote, qlen,
+		                           p) < 0)
+			snprintf(fetch_error, sizeof(fetch_error), "%s", coffer_error_last());
+	}
 	if ((error = ctx_get(&ctx, m, p)) < 0)
 		goto out;
 	if ((error = coffer_tdx_verify(&r, ctx, quote, qlen, p->now)) < 0)
@@ -241,6 +250,11 @@ static int verify_mode(json_t **claims_out, const json_t *ev, const coffer_verif
 		goto out;
 	if ((error = coffer_tdx_result_claims(&claims, &r)) < 0)
 		goto out;
+	if (fetch_error[0] &&
+	    json_object_set_new(claims, "collateral_fetch_error", json_string(fetch_error)) < 0) {
+		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+		goto out;
+	}
 	if (el != NULL) {
 		if (m == MODE_SGX) {
 			error = coffer_error_set(COFFER_EINVAL,
