@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "coffer/codec.h"
+#include "coffer/file.h"
 #include "coffer/kbs.h"
 #include "cli.h"
 #include "cli_admin.h"
@@ -240,5 +241,111 @@ out:
 		curl_easy_cleanup(curl);
 	free(url);
 	free(token);
+	return rc;
+}
+
+/* ---- coffer policy set (the `set` row of src/cli/policy.c) ---- */
+
+static void policy_set_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: coffer policy set --kind attestation|resource --in policy.rego [--id ID]\n"
+	        "       coffer policy set --kind release --namespace NAME --in policy.rego\n"
+	        "attestation: POST /kbs/v0/attestation-policy (policy_id ID, default "
+	        "default_cpu)\n"
+	        "resource:    POST /kbs/v0/resource-policy\n"
+	        "release:     POST /kbs/v0/release-policy/NAME (the namespace owner's policy)\n%s",
+	        cli_admin_common_help);
+}
+
+int cli_policy_set(int argc, char **argv)
+{
+	struct cli_admin a = { .cmd = "policy set" };
+	const char *kind = NULL, *in = NULL, *id = "default_cpu", *ns = NULL;
+	uint8_t *text = NULL;
+	size_t len = 0;
+	char *b64 = NULL, *body = NULL, path[512];
+	json_t *req = NULL;
+	coffer_buf resp = COFFER_BUF_INIT_MAX((size_t)1024 * 1024);
+	long status = 0;
+	int rc = CLI_USAGE, r;
+
+	if (cli_wants_help(argc, argv)) {
+		policy_set_usage(stdout);
+		return CLI_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if ((r = cli_admin_opt(&a, argc, argv, &i)) < 0)
+			return CLI_USAGE;
+		if (r)
+			continue;
+		if (strcmp(argv[i], "--kind") == 0 && i + 1 < argc)
+			kind = argv[++i];
+		else if (strcmp(argv[i], "--in") == 0 && i + 1 < argc)
+			in = argv[++i];
+		else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc)
+			id = argv[++i];
+		else if (strcmp(argv[i], "--namespace") == 0 && i + 1 < argc)
+			ns = argv[++i];
+		else {
+			cli_error(a.cmd, "unexpected argument '%s'", argv[i]);
+			policy_set_usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (kind == NULL || in == NULL) {
+		policy_set_usage(stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(kind, "release") == 0) {
+		if (ns == NULL || !coffer_kbs_segment_valid(ns, strlen(ns))) {
+			cli_error(a.cmd, "--kind release needs --namespace NAME");
+			return CLI_USAGE;
+		}
+		snprintf(path, sizeof(path), "/kbs/v0/release-policy/%s", ns);
+	} else if (strcmp(kind, "attestation") == 0) {
+		if (!coffer_kbs_segment_valid(id, strlen(id))) {
+			cli_error(a.cmd, "invalid --id '%s'", id);
+			return CLI_USAGE;
+		}
+		snprintf(path, sizeof(path), "/kbs/v0/attestation-policy");
+	} else if (strcmp(kind, "resource") == 0) {
+		snprintf(path, sizeof(path), "/kbs/v0/resource-policy");
+	} else {
+		cli_error(a.cmd, "--kind must be attestation, resource or release");
+		return CLI_USAGE;
+	}
+	if (ns && strcmp(kind, "release") != 0) {
+		cli_error(a.cmd, "--namespace goes with --kind release");
+		return CLI_USAGE;
+	}
+	if (coffer_file_read(&text, &len, in, CLI_INPUT_MAX) < 0) {
+		cli_error(a.cmd, "%s: %s", in, coffer_error_last());
+		return CLI_USAGE;
+	}
+	/* upstream's body: the Rego text as base64url without padding */
+	if (coffer_base64_encode(&b64, NULL, text, len, COFFER_B64_URL_NOPAD) < 0) {
+		rc = CLI_INTERNAL;
+		goto out;
+	}
+	if (strcmp(kind, "attestation") == 0)
+		req = json_pack("{s:s,s:s,s:s}", "type", "rego", "policy_id", id, "policy", b64);
+	else
+		req = json_pack("{s:s}", "policy", b64);
+	if (req == NULL || (body = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+		rc = CLI_INTERNAL;
+		goto out;
+	}
+	if ((rc = cli_admin_init(&a)) != CLI_OK)
+		goto out;
+	rc = cli_admin_request(&a, "POST", path, (const uint8_t *)body, strlen(body),
+	                       "application/json", &status, &resp);
+out:
+	free(text);
+	free(b64);
+	free(body);
+	json_decref(req);
+	coffer_buf_free(&resp);
+	cli_admin_free(&a);
 	return rc;
 }

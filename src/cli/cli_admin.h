@@ -43,6 +43,9 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
 int cli_admin_token(char **out, const coffer_jwk *key, const char *sub, const char *method,
                     const char *path, const uint8_t *body, size_t len, int64_t now);
 
+/* `coffer policy set` (argv[0] is "set"), listed in src/cli/policy.c. */
+int cli_policy_set(int argc, char **argv);
+
 /* Help text of the common flags. */
 extern const char cli_admin_common_help[];
 

@@ -21,6 +21,7 @@
 #include "coffer/file.h"
 #include "coffer/json.h"
 #include "coffer/kbs.h"
+#include "coffer/rego.h"
 #include "cofferd.h"
 
 #define WP           "workload-provider"
@@ -330,6 +331,23 @@ static bool utf8_text(const uint8_t *p, size_t n)
 	return ok;
 }
 
+/* A policy is stored only if the Rego engine compiles it. */
+static int check_rego(const uint8_t *text, size_t len, struct cofferd_resp *r)
+{
+	coffer_rego_module m = { "policy.rego", (const char *)text, len };
+	coffer_rego_policy *pol = NULL;
+	coffer_rego_diag diag;
+
+	memset(&diag, 0, sizeof(diag));
+	if (coffer_rego_policy_compile(&pol, &m, 1, &diag) < 0) {
+		cofferd_resp_error(r, 400, "ParsePolicyError", "%s at line %d, column %d: %s",
+		                   diag.code, diag.line, diag.col, diag.message);
+		return -1;
+	}
+	coffer_rego_policy_free(pol);
+	return 0;
+}
+
 static int admin_policy(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
                         struct admin_ctx *a, const char *kind)
 {
@@ -369,6 +387,8 @@ static int admin_policy(struct cofferd *d, const struct cofferd_req *q, struct c
 		cofferd_resp_error(r, 400, "ParsePolicyError", "policy: empty or not UTF-8");
 		goto out;
 	}
+	if (check_rego(text, len, r) < 0)
+		goto out;
 	if (spend_jti(d, a, r) < 0)
 		goto out;
 	if (coffer_store_policy_put(d->store, kind, id, (const char *)text, len, cofferd_now()) <
@@ -378,6 +398,62 @@ static int admin_policy(struct cofferd *d, const struct cofferd_req *q, struct c
 	}
 	audit(d, a, strcmp(kind, "resource") == 0 ? "policy.resource" : "policy.attestation", NULL,
 	      json_pack("{s:s,s:I}", "policy_id", id, "size", (json_int_t)len));
+	r->status = 200;
+out:
+	free(text);
+	json_decref(req);
+	return 0;
+}
+
+/* The owner's release policy of a namespace (PERSONAS.md rule 3); stored
+ * as policy kind "release", id = the namespace. */
+static int admin_release_policy(struct cofferd *d, const struct cofferd_req *q,
+                                struct cofferd_resp *r, struct admin_ctx *a, const char *ns)
+{
+	json_t *req = NULL;
+	uint8_t *text = NULL;
+	size_t len = 0;
+	char *got = NULL;
+
+	if (!coffer_kbs_segment_valid(ns, strlen(ns)))
+		return cofferd_resp_error(r, 404, "InvalidRequestPath", "bad namespace");
+	if (!has_namespace(&a->p, ns))
+		return cofferd_resp_error(r, 403, "AdminAuthAccess",
+		                          "only the owner of %s sets its release policy", ns);
+	if (strcmp(q->method, "GET") == 0) {
+		int error;
+		if (spend_jti(d, a, r) < 0)
+			return 0;
+		error = coffer_store_policy_get(&got, &len, d->store, "release", ns);
+		if (error == COFFER_ENOTFOUND)
+			return cofferd_resp_error(r, 404, "PolicyNotFound", "no release policy");
+		if (error < 0)
+			return cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+		r->body = got;
+		r->len = len;
+		r->status = 200;
+		r->content_type = "text/plain; charset=utf-8";
+		return 0;
+	}
+	if (strcmp(q->method, "POST") != 0)
+		return cofferd_resp_error(r, 405, "MethodNotAllowed", "GET or POST");
+	if (parse_json_body(&req, q, r) < 0)
+		return 0;
+	if (decode_b64_field(&text, &len, req, "policy", COFFER_B64_URL_NOPAD, r) < 0)
+		goto out;
+	if (len == 0 || !utf8_text(text, len)) {
+		cofferd_resp_error(r, 400, "ParsePolicyError", "policy: empty or not UTF-8");
+		goto out;
+	}
+	if (check_rego(text, len, r) < 0 || spend_jti(d, a, r) < 0)
+		goto out;
+	if (coffer_store_policy_put(d->store, "release", ns, (const char *)text, len,
+	                            cofferd_now()) < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+		goto out;
+	}
+	audit(d, a, "policy.release", ns,
+	      json_pack("{s:s,s:I}", "namespace", ns, "size", (json_int_t)len));
 	r->status = 200;
 out:
 	free(text);
@@ -475,6 +551,8 @@ int cofferd_handle_admin(struct cofferd *d, const struct cofferd_req *q, struct 
 		*ep = EP_ADMIN_POLICY;
 	else if (strcmp(p, "reference-value") == 0 || strncmp(p, "reference-value/", 16) == 0)
 		*ep = EP_ADMIN_REFVAL;
+	else if (strncmp(p, "release-policy/", 15) == 0)
+		*ep = EP_ADMIN_POLICY;
 	else if (strcmp(p, "admin/resources") == 0)
 		*ep = EP_ADMIN_OTHER;
 	else
@@ -488,6 +566,8 @@ int cofferd_handle_admin(struct cofferd *d, const struct cofferd_req *q, struct 
 		admin_policy(d, q, r, &a, "resource");
 	else if (strcmp(p, "attestation-policy") == 0)
 		admin_policy(d, q, r, &a, "attestation");
+	else if (strncmp(p, "release-policy/", 15) == 0)
+		admin_release_policy(d, q, r, &a, p + 15);
 	else if (*ep == EP_ADMIN_REFVAL)
 		admin_refval(d, q, r, &a, p[15] == '/' ? p + 16 : NULL);
 	else if (strcmp(q->method, "GET") == 0)

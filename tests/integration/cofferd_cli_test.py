@@ -69,6 +69,28 @@ def main():
         rc, out, err = coffer("refval", "get", "--name", "nope", *common)
         T.check("refval get of a missing name -> 1", rc == 1, err)
 
+        pol = os.path.join(wd, "p.rego")
+        with open(pol, "w") as f:
+            f.write("package policy\n\ndefault allow := false\n")
+        bad = os.path.join(wd, "bad.rego")
+        with open(bad, "w") as f:
+            f.write("package policy\nallow if {\n")
+        for kind in ("attestation", "resource"):
+            rc, out, err = coffer("policy", "set", "--kind", kind, "--in", pol, *common)
+            T.check("policy set --kind " + kind, rc == 0, err)
+        rc, out, err = coffer("policy", "set", "--kind", "release", "--namespace", "default",
+                              "--in", pol, *common)
+        T.check("policy set --kind release", rc == 0, err)
+        rc, out, err = coffer("policy", "set", "--kind", "release", "--namespace", "nobody",
+                              "--in", pol, *common)
+        T.check("policy set on a namespace it does not own -> 1", rc == 1, err)
+        rc, out, err = coffer("policy", "set", "--kind", "resource", "--in", bad, *common)
+        T.check("policy set of invalid Rego -> 2", rc == 2 and b"ParsePolicyError" in err, err)
+        rc, out, err = coffer("policy", "set", "--kind", "release", "--in", pol, *common)
+        T.check("policy set --kind release without --namespace -> 2", rc == 2, err)
+        rc, out, err = coffer("policy", "set", "--help")
+        T.check("policy set --help", rc == 0 and b"usage" in out)
+
         # environment instead of flags
         rc, out, err = coffer("refval", "get", "--name", "launch_digest",
                               env={"COFFER_BROKER": b.url, "COFFER_KEY": key})

@@ -139,6 +139,13 @@ def test_happy(b, key):
     body = json.dumps({"type": "rego", "policy_id": "default_cpu", "policy": pol}).encode()
     T.status("admin set attestation policy",
              admin(b, key, "POST", "/kbs/v0/attestation-policy", body), 200)
+    body = json.dumps({"policy": kc.b64url(b"package policy\nallow if { input.x == 1 }\n")})
+    T.status("admin set release policy (namespace owner)",
+             admin(b, key, "POST", "/kbs/v0/release-policy/default", body.encode()), 200)
+    r = admin(b, key, "GET", "/kbs/v0/release-policy/default")
+    T.check("admin get release policy", r.status == 200 and b"input.x == 1" in r.body)
+    T.status("admin release policy of a namespace it does not own",
+             admin(b, key, "POST", "/kbs/v0/release-policy/other", body.encode()), 403)
     r = admin(b, key, "GET", "/kbs/v0/admin/resources?namespace=default")
     T.check("admin list resources (metadata only)", r.status == 200 and
             [e["path"] for e in r.json()] == ["default/key/bin", "default/key/k1"] and
@@ -365,6 +372,10 @@ def test_bad_input(b, key, other_key):
         b, key, "POST", "/kbs/v0/resource-policy", b'{"policy":"@@"}'), 400)
     T.status("admin: policy missing", admin(b, key, "POST", "/kbs/v0/resource-policy", b"{}"),
              400)
+    T.status("admin: policy that does not compile", admin(
+        b, key, "POST", "/kbs/v0/resource-policy",
+        json.dumps({"policy": kc.b64url(b"package policy\nallow if {")}).encode()), 400,
+        "ParsePolicyError")
     T.status("admin: attestation policy without id", admin(
         b, key, "POST", "/kbs/v0/attestation-policy",
         json.dumps({"type": "rego", "policy": kc.b64url(b"package policy")}).encode()), 400)
