@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_admin.h"
 #include "coffer/common.h"
 #include "coffer/file.h"
 #include "coffer/rego.h"
@@ -230,6 +231,7 @@ typedef struct policy_sub {
 /* `policy set` (broker) is added here by the broker engineer. */
 static const policy_sub subs[] = {
 	{ "eval", policy_eval, "evaluate a Rego query against modules, input and data" },
+	{ "set", cli_policy_set, "set the attestation, resource or release policy on a broker" },
 };
 
 static void usage(FILE *f)
