@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""cofferd configuration: the documented keys, --check-config, HTTPS, and a
+SIGHUP with a broken file."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+
+import kbs_client as kc  # noqa: E402
+from cofferd_harness import Broker, Tests, bin_dir, workdir  # noqa: E402
+
+T = Tests()
+SRC = os.environ.get("COFFER_SOURCE_DIR", os.path.join(HERE, "..", ".."))
+
+
+def check_config(path):
+    p = subprocess.run([os.path.join(bin_dir(), "cofferd"), "--config", path,
+                        "--check-config"], capture_output=True, timeout=30)
+    return p.returncode, p.stderr.decode()
+
+
+def documented_keys():
+    keys = {}
+    section = None
+    with open(os.path.join(SRC, "docs", "cofferd.toml.md")) as f:
+        for line in f:
+            m = re.match(r"^## \[(\w+)\]", line)
+            if m:
+                section = m.group(1)
+                continue
+            m = re.match(r"^\| `(\w+)` \|", line)
+            if m and section:
+                keys.setdefault(section, []).append(m.group(1))
+    return keys
+
+
+def main():
+    wd = workdir()
+    example = os.path.join(SRC, "deploy", "cofferd.toml")
+    rc, err = check_config(example)
+    T.check("deploy/cofferd.toml passes --check-config", rc == 0, err)
+
+    text = open(example).read()
+    keys = documented_keys()
+    T.check("docs list the six sections", sorted(keys) == sorted(
+        ["server", "storage", "attestation", "policy", "admin", "log"]), str(keys))
+    missing = [k for sec in keys.values() for k in sec
+               if not re.search(r"^#? ?%s = " % k, text, re.M)]
+    T.check("deploy/cofferd.toml shows every documented key", not missing, str(missing))
+    full = os.path.join(wd, "full.toml")
+    with open(full, "w") as f:
+        f.write(re.sub(r"^# ([a-z_0-9]+ = )", r"\1", text, flags=re.M))
+    rc, err = check_config(full)
+    T.check("every documented key is accepted", rc == 0, err)
+
+    def bad(name, body, needle=""):
+        p = os.path.join(wd, "bad.toml")
+        with open(p, "w") as f:
+            f.write(body)
+        rc, err = check_config(p)
+        T.check("--check-config refuses: " + name, rc == 2 and needle in err, "%d %s" % (rc, err))
+
+    base = '[storage]\ndata_dir = "/tmp/x"\n'
+    bad("unknown key", base + "[server]\nlisten = \"127.0.0.1:1\"\nlsten = 1\n", "lsten")
+    bad("unknown section", base + "[sever]\n", "sever")
+    bad("wrong type", base + "[server]\nthreads = \"4\"\n", "threads")
+    bad("out of range", base + "[server]\nthreads = 0\n", "threads")
+    bad("admin token lifetime over 300", base + "[admin]\nmax_token_lifetime = 301\n")
+    bad("tls_cert without tls_key", base + "[server]\ntls_cert = \"c.pem\"\n", "tls")
+    bad("listen without a port", base + "[server]\nlisten = \"localhost\"\n", "listen")
+    bad("unknown resource policy", base + "[policy]\nresource = \"yes\"\n", "policy")
+    bad("no storage", "[server]\nthreads = 2\n", "data_dir")
+    bad("invalid TOML", "[server\n", "line")
+    bad("empty file", "", "data_dir")
+    os.unlink(os.path.join(wd, "bad.toml"))
+    rc, err = check_config(os.path.join(wd, "bad.toml"))
+    T.check("--check-config on a missing file -> 2", rc == 2, err)
+
+    # HTTPS with a self-signed certificate
+    cert, key = os.path.join(wd, "cert.pem"), os.path.join(wd, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-subj", "/CN=127.0.0.1", "-days", "1"], check=True, capture_output=True)
+    settings = {"server": {"tls_cert": cert, "tls_key": key},
+                "attestation": {"allow_sample": True}, "policy": {"resource": "allow_all"}}
+    b = Broker(wd, "tls", settings).start()
+    try:
+        c = kc.KbsClient("https://127.0.0.1:%d" % b.port)
+        r = c.auth()
+        T.status("HTTPS auth", r, 200)
+        T.check("HTTPS cookie is Secure",
+                any(k.lower() == "set-cookie" and "Secure" in v for k, v in r.headers))
+        r = c.attest(c.attest_body())
+        T.status("HTTPS attest", r, 200)
+        plain = kc.Http(b.url)
+        try:
+            r = plain.request("GET", "/healthz")
+            ok = r.status != 200
+        except Exception:
+            ok = True
+        T.check("plain HTTP to the HTTPS port gets nothing useful", ok)
+
+        # SIGHUP with a broken file: refused, the broker keeps running
+        with open(b.config, "a") as f:
+            f.write("\n[broken\n")
+        b.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        T.check("SIGHUP with a broken file is refused and logged",
+                "configuration rejected" in b.read_log() and b.proc.poll() is None)
+        T.status("broker still serves after the refused reload", c.auth(), 200)
+    finally:
+        rc = b.stop()
+    T.check("SIGTERM exit code 0", rc == 0, str(rc))
+    return T.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
