@@ -108,14 +108,16 @@ typedef struct coffer_audit_scope {
 bool coffer_audit_in_scope(const json_t *entry, const coffer_audit_scope *scope);
 
 /* The reader's view of an export: entries in scope as they are, the others
- * as stubs, every checkpoint, and "scope" recording what was kept. The chain
- * of the result verifies exactly when that of the input does. */
+ * as stubs, every checkpoint, and "scope" recording what was kept. A view
+ * of an export that verifies verifies too, with the same head and anchor. */
 int coffer_audit_filter(json_t **out, const json_t *export_doc, const coffer_audit_scope *scope);
 
 typedef struct coffer_audit_verify_opts {
 	int version;
 	/* Accept an export whose first entry is not seq 1 (the chain is then
-	 * trusted from its first entry on). Default: refused as a dropped head. */
+	 * trusted from its first entry on, or from the hash a checkpoint at
+	 * first_seq - 1 signed when one is given: see head_anchored). Default:
+	 * refused as a dropped head. */
 	bool allow_partial_head;
 	/* Checkpoints kept from an earlier export (compact JWS), checked against
 	 * this one as if they were in it: a later export must extend the chain
@@ -140,6 +142,7 @@ typedef struct coffer_audit_report {
 	int64_t last_seq;
 	int64_t anchored_seq; /* highest seq a verified checkpoint covers; 0: none */
 	bool unanchored_tail; /* entries after anchored_seq exist */
+	bool head_anchored;   /* a partial export's first "prev" is signed (seq first - 1) */
 	int64_t bad_seq;      /* on COFFER_EVERIFY: the seq where it was found, or 0 */
 	char head[COFFER_AUDIT_HEX_LEN + 1]; /* the hash at last_seq ("" if none) */
 } coffer_audit_report;
@@ -148,7 +151,8 @@ typedef struct coffer_audit_report {
  * allowed otherwise); each full entry's "prev" equals the previous hash and
  * its hash recomputes; each stub's hash recomputes from the previous hash and
  * its digest; every checkpoint verifies with one of `keys` (ES256) and signs
- * the chain's hash at its seq, which must lie within the export. With no keys
+ * the chain's hash at its seq, which must lie within the export (or be
+ * first_seq - 1, then matching the first entry's "prev"). With no keys
  * the checkpoints are counted in `unchecked` and anchor nothing.
  * Returns 0 when everything holds; COFFER_EVERIFY when the export was
  * tampered with (the message and report->bad_seq say where and why);

@@ -119,13 +119,14 @@ static void print_json_report(const coffer_audit_report *r, int error)
 	char *s = NULL;
 	size_t len = 0;
 
-	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s?}", "result",
+	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:s?}", "result",
 	              error == 0 ? "ok" : (error == COFFER_EVERIFY ? "tampered" : "invalid"),
 	              "entries", (json_int_t)r->entries, "full", (json_int_t)r->full, "stubs",
 	              (json_int_t)r->stubs, "checkpoints", (json_int_t)r->checkpoints, "first_seq",
 	              (json_int_t)r->first_seq, "last_seq", (json_int_t)r->last_seq, "anchored_seq",
 	              (json_int_t)r->anchored_seq, "unchecked_checkpoints",
-	              (json_int_t)r->unchecked, "unanchored_tail", r->unanchored_tail, "head",
+	              (json_int_t)r->unchecked, "unanchored_tail", r->unanchored_tail,
+	              "head_anchored", r->head_anchored, "head",
 	              r->head[0] != '\0' ? r->head : NULL);
 	if (o == NULL)
 		return;
@@ -153,6 +154,10 @@ static void print_summary(const coffer_audit_report *r)
 	printf("\n");
 	if (r->entries > 0)
 		printf("head hash: %s\n", r->head);
+	if (r->first_seq > 1)
+		printf("note: the export starts at seq %" PRId64 "; %s\n", r->first_seq,
+		       r->head_anchored ? "its first entry continues the chain a checkpoint signed"
+		                        : "nothing ties its first entry to the earlier chain");
 	if (r->unanchored_tail && r->anchored_seq > 0)
 		printf("note: entries %" PRId64 "..%" PRId64 " come after the last checkpoint "
 		       "and are not yet anchored by a broker signature\n",

@@ -119,6 +119,7 @@ write("forged_cp", entries, good_cps + [checkpoint(other, 45, entries[44]["hash"
 write("truncate", entries[:45], good_cps)               # cp at 50, ends at 45
 write("truncate_clean", entries[:45], good_cps[:4])     # consistent prefix
 write("head", entries[12:], good_cps[1:])               # starts at 13
+write("range", entries[10:], good_cps)                  # 11..50, checkpoint at 10
 
 # the reader "alpha": its entries in full, the rest as stubs
 def stub(e):
@@ -213,6 +214,13 @@ expect 0 verify --in "$tmp/good.json" "${k[@]}" --checkpoint "@$tmp/last_cp.txt"
 # a partial head when the reader accepts it
 expect 0 verify --in "$tmp/head.json" "${k[@]}" --allow-partial
 has_out "seq 13..50"
+has_out "nothing ties its first entry"
+# a range export that continues what the checkpoint before it signed
+expect 0 verify --in "$tmp/range.json" "${k[@]}" --allow-partial
+has_out "seq 11..50"
+has_out "its first entry continues the chain a checkpoint signed"
+expect 1 verify --in "$tmp/range.json" "${k[@]}"
+has_err "entries 1..10 were dropped"
 
 # the reader's scoped view
 expect 0 verify --in "$tmp/scoped.json" "${k[@]}"

@@ -488,6 +488,41 @@ static void test_partial_head(void **state)
 	json_object_set_new(entry(doc, 3), "reason", json_string("x")); /* seq 15 */
 	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), COFFER_EVERIFY);
 	assert_int_equal(r.bad_seq, 15);
+	assert_false(r.head_anchored);
+	json_decref(doc);
+
+	/* a range export from seq 11 continues what the checkpoint at 10 signed */
+	doc = build_export(N_ENTRIES, CP_EVERY);
+	es = entries_of(doc);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(json_array_remove(es, 0), 0);
+	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), 0);
+	assert_true(r.head_anchored);
+	assert_int_equal(r.first_seq, 11);
+	assert_int_equal(r.checkpoints, 5);
+	/* a first entry whose prev was replaced and the rest relinked */
+	json_object_set_new(json_array_get(es, 0), "prev",
+	                    json_string("ab000000000000000000000000000000000000000000000000000000"
+	                                "00000000"));
+	rehash_from(doc, 0);
+	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), COFFER_EVERIFY);
+	assert_int_equal(r.bad_seq, 11);
+	assert_non_null(strstr(coffer_error_last(), "does not continue"));
+	json_decref(doc);
+
+	/* a stub first: the checkpoint before it cannot be checked */
+	{
+		coffer_audit_scope none = COFFER_AUDIT_SCOPE_INIT;
+		json_t *full = build_export(N_ENTRIES, CP_EVERY);
+		assert_int_equal(coffer_audit_filter(&doc, full, &none), 0);
+		json_decref(full);
+	}
+	es = entries_of(doc);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(json_array_remove(es, 0), 0);
+	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), COFFER_EVERIFY);
+	assert_int_equal(r.bad_seq, 10);
+	assert_non_null(strstr(coffer_error_last(), "before the export starts"));
 	json_decref(doc);
 }
 

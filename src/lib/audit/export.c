@@ -437,12 +437,12 @@ static int64_t claimed_seq(const char *jws, size_t len)
 	return seq;
 }
 
-static int check_checkpoint(coffer_audit_report *r, uint8_t (*hashes)[32], const char *what,
-                            size_t idx, const char *jws, size_t len, coffer_jwk *const *keys,
-                            size_t nkeys)
+static int check_checkpoint(coffer_audit_report *r, uint8_t (*hashes)[32], const json_t *first,
+                            const char *what, size_t idx, const char *jws, size_t len,
+                            coffer_jwk *const *keys, size_t nkeys)
 {
 	char hash[COFFER_AUDIT_HEX_LEN + 1];
-	uint8_t hb[32];
+	uint8_t hb[32], prev[32];
 	int64_t seq;
 	int error;
 
@@ -472,11 +472,26 @@ static int check_checkpoint(coffer_audit_report *r, uint8_t (*hashes)[32], const
 		                ": the tail was truncated",
 		                what, idx, seq, r->entries == 0 ? "before seq " : "at seq ",
 		                r->entries == 0 ? (int64_t)1 : r->last_seq);
+	if (audit_hex32_decode(hb, hash) < 0)
+		return coffer_error_set(COFFER_ERROR, "audit: checkpoint hash lost");
+	/* a range export that starts at S+1 continues the chain a checkpoint
+	 * at S signed: the first entry's prev must be that hash */
+	if (seq == r->first_seq - 1 && first != NULL && !audit_is_stub(first) &&
+	    audit_hex32_decode(prev, json_string_value(json_object_get(first, "prev"))) == 0) {
+		if (CRYPTO_memcmp(hb, prev, 32) != 0)
+			return tampered(r, r->first_seq,
+			                "%s #%zu signs seq %" PRId64 " with another hash than the "
+			                "first entry's \"prev\": the export does not continue the "
+			                "signed chain",
+			                what, idx, seq);
+		r->head_anchored = true;
+		r->checkpoints++;
+		return 0;
+	}
 	if (seq < r->first_seq)
 		return tampered(r, seq, "%s #%zu signs seq %" PRId64 ", before the export starts",
 		                what, idx, seq);
-	if (audit_hex32_decode(hb, hash) < 0 ||
-	    CRYPTO_memcmp(hb, hashes[seq - r->first_seq], 32) != 0)
+	if (CRYPTO_memcmp(hb, hashes[seq - r->first_seq], 32) != 0)
 		return tampered(r, seq,
 		                "%s #%zu signed another hash for this seq: entries up to "
 		                "%" PRId64 " were rewritten",
@@ -527,7 +542,8 @@ int coffer_audit_verify(coffer_audit_report *report, const json_t *export_doc,
 			report->unchecked++;
 			continue;
 		}
-		if ((error = check_checkpoint(report, hashes, "checkpoint", i, json_string_value(v),
+		if ((error = check_checkpoint(report, hashes, json_array_get(entries, 0),
+		                              "checkpoint", i, json_string_value(v),
 		                              json_string_length(v), keys, nkeys)) < 0)
 			goto out;
 	}
@@ -542,9 +558,9 @@ int coffer_audit_verify(coffer_audit_report *report, const json_t *export_doc,
 			report->unchecked++;
 			continue;
 		}
-		if ((error = check_checkpoint(report, hashes, "earlier checkpoint", i, s,
-		                              strnlen(s, COFFER_AUDIT_MAX_CHECKPOINT_SIZE + 1),
-		                              keys, nkeys)) < 0)
+		if ((error = check_checkpoint(
+		             report, hashes, json_array_get(entries, 0), "earlier checkpoint", i, s,
+		             strnlen(s, COFFER_AUDIT_MAX_CHECKPOINT_SIZE + 1), keys, nkeys)) < 0)
 			goto out;
 	}
 	report->unanchored_tail = report->entries > 0 && report->last_seq > report->anchored_seq;
