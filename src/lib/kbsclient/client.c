@@ -141,6 +141,8 @@ int coffer_kbs_client_new(coffer_kbs_client **out, const coffer_kbs_client_opts 
 		coffer_kbs_client_free(c);
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	}
+	/* the session cookie lives in the handle's cookie engine */
+	curl_easy_setopt(c->curl, CURLOPT_COOKIEFILE, "");
 	if (o->init_data && memchr(o->init_data, '\0', o->init_data_len) != NULL) {
 		coffer_kbs_client_free(c);
 		return coffer_error_set(COFFER_EINVAL, "KBS client: init-data contains a NUL byte");
@@ -238,7 +240,8 @@ static int http(long *status, coffer_buf *body, coffer_kbs_client *c, enum req_k
 		CURL *h = c->curl;
 
 		coffer_buf_clear(body);
-		curl_easy_reset(h);
+		/* no curl_easy_reset: every option used is set below, and the
+		 * handle keeps its cookie engine (enabled once, in _new) */
 		curl_easy_setopt(h, CURLOPT_URL, url);
 		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -249,8 +252,6 @@ static int http(long *status, coffer_buf *body, coffer_kbs_client *c, enum req_k
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
 		curl_easy_setopt(h, CURLOPT_USERAGENT, "coffer-agent/0.1");
-		/* the session cookie lives in the handle's cookie engine */
-		curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
 		if (c->cacert) {
 			/* pinned: this CA and no other */
 			curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
