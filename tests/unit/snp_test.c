@@ -938,6 +938,25 @@ static void test_sim_refusals(void **state)
 		EVP_PKEY_free(fk);
 	}
 
+	/* a VCEK signed by the ARK itself (a two-link chain) is not AMD's profile */
+	{
+		uint8_t rep[COFFER_SNP_REPORT_SIZE], *der = NULL, *rder = NULL;
+		size_t dl = 0;
+		int rl;
+		sim_req(&q);
+		assert_int_equal(sim_snp_report(rep, sim, &q), 0);
+		assert_int_equal(
+		        sim_snp_vcek_cert(&der, &dl, sim, &q.tcb, sim->ark, sim->ark_key, NULL), 0);
+		ev = evidence_raw(rep, sizeof(rep), "VCEK", der, dl);
+		rl = i2d_X509(sim->ark, &rder);
+		chain_add(ev, "ASK", rder, (size_t)rl);
+		expect_fail(coffer_evidence_verify(&claims, "snp-sim", ev, &p),
+		            "not signed by any trusted ASK");
+		json_decref(ev);
+		OPENSSL_free(der);
+		OPENSSL_free(rder);
+	}
+
 	/* another chip (relay) with an allow-list */
 	sim_req(&q);
 	ev = sim_evidence(&q, NULL);

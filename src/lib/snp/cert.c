@@ -481,7 +481,11 @@ int snp_chain_verify(X509 *vek, enum snp_vek_kind kind, coffer_snp_product produ
 		name_cn(ccn, sizeof(ccn), X509_get_subject_name(cand));
 		/* the VCEK's issuer is an ASK ("SEV-<gen>"), the VLEK's an ASVK
 		 * ("SEV-VLEK-<gen>"): a key of the other kind never fits */
-		if ((kind == SNP_VEK_VLEK) != (strncmp(ccn, "SEV-VLEK-", 9) == 0))
+		if ((kind == SNP_VEK_VLEK) != (strncmp(ccn, "SEV-VLEK-", 9) == 0) ||
+		    strncmp(ccn, "SEV-", 4) != 0)
+			continue;
+		/* ... and never the root itself (AMD's chains have exactly three links) */
+		if (self_signed_ok(cand))
 			continue;
 		for (int j = 0; j < sk_X509_num(roots); j++) {
 			X509 *r = sk_X509_value(roots, j);
