@@ -11,6 +11,7 @@
 
 #define N_ENTRIES 50
 #define CP_EVERY  10
+#define ZERO_HEX  "0000000000000000000000000000000000000000000000000000000000000000"
 
 static coffer_jwk *g_key;   /* the broker's signing key */
 static coffer_jwk *g_pub;   /* its public half */
@@ -1018,6 +1019,58 @@ static void test_limits(void **state)
 	                 COFFER_ELIMIT);
 }
 
+/* Argument and shape refusals of the smaller functions. */
+static void test_api_refusals(void **state)
+{
+	coffer_audit_verify_opts o = COFFER_AUDIT_VERIFY_OPTS_INIT;
+	coffer_audit_scope sc = COFFER_AUDIT_SCOPE_INIT;
+	const char *names[] = { NULL };
+	coffer_audit_report r;
+	json_t *doc = build_export(3, 0), *out = NULL, *obj = json_object(), *arr = json_array();
+	char h[COFFER_AUDIT_HEX_LEN + 1];
+	uint8_t d[32];
+
+	(void)state;
+	assert_int_equal(coffer_audit_export_new(&out, obj, NULL), COFFER_EINVAL);
+	assert_int_equal(coffer_audit_export_new(&out, arr, obj), COFFER_EINVAL);
+	assert_null(out);
+	assert_int_equal(coffer_audit_export_new(&out, arr, NULL), 0);
+	assert_int_equal(json_array_size(json_object_get(out, "checkpoints")), 0);
+	json_decref(out);
+	assert_int_equal(coffer_audit_entry_digest(d, arr), COFFER_EINVAL);
+	assert_int_equal(coffer_audit_entry_hash(h, obj), COFFER_EINVAL);
+	assert_string_equal(h, "");
+	assert_int_equal(coffer_audit_stub(&out, obj), COFFER_EINVAL);
+	json_object_set_new(obj, "seq", json_integer(1));
+	json_object_set_new(obj, "digest", json_string("zz"));
+	json_object_set_new(obj, "hash", json_string(ZERO_HEX));
+	assert_int_equal(coffer_audit_stub(&out, obj), COFFER_EINVAL);
+	assert_null(out);
+	/* verify: options, keys */
+	o.version = 0;
+	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), COFFER_EINVAL);
+	o.version = COFFER_AUDIT_VERIFY_OPTS_VERSION;
+	o.nextra_checkpoints = 1;
+	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), COFFER_EINVAL);
+	assert_int_equal(coffer_audit_verify(&r, doc, NULL, 1, NULL), COFFER_EINVAL);
+	assert_int_equal(coffer_audit_verify(&r, arr, &g_pub, 1, NULL), COFFER_EINVAL);
+	/* filter: scope and input */
+	assert_int_equal(coffer_audit_filter(&out, doc, NULL), COFFER_EINVAL);
+	sc.nnamespaces = 1;
+	assert_int_equal(coffer_audit_filter(&out, doc, &sc), COFFER_EINVAL);
+	sc.namespaces = names; /* a NULL name */
+	assert_int_equal(coffer_audit_filter(&out, doc, &sc), COFFER_EINVAL);
+	assert_null(out);
+	sc.nnamespaces = 0;
+	assert_int_equal(coffer_audit_filter(&out, arr, &sc), COFFER_EINVAL);
+	json_array_append_new(entries_of(doc), json_integer(4));
+	assert_int_equal(coffer_audit_filter(&out, doc, &sc), COFFER_EINVAL);
+	assert_null(out);
+	json_decref(doc);
+	json_decref(obj);
+	json_decref(arr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1040,6 +1093,7 @@ int main(void)
 		cmocka_unit_test(test_content_rules_in_verify),
 		cmocka_unit_test(test_checkpoint_sign_verify),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_api_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
