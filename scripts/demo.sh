@@ -29,7 +29,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-X
+step=0
+bold='' plain=''
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; fi
+say() {
+  step=$((step + 1))
+  printf '\n%s%d. %s%s\n' "$bold" "$step" "$1" "$plain"
   shift
   for line in "$@"; do printf '   %s\n' "$line"; done
 }
