@@ -1015,6 +1015,21 @@ static void test_limits(void **state)
 	assert_int_equal(coffer_audit_append(&e, NULL, f), COFFER_ELIMIT);
 	assert_null(e);
 	json_decref(f);
+	/* an oversized entry in an export is refused by bound, naming its seq */
+	{
+		json_t *doc = build_export(3, 0);
+		coffer_audit_report r;
+		json_object_set_new(entry(doc, 2), "padding", json_string(big)); /* 255 bytes */
+		for (int i = 0; i < 70; i++) {
+			char name[16];
+			snprintf(name, sizeof(name), "pad%d", i);
+			json_object_set_new(entry(doc, 2), name, json_string(big));
+		}
+		assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, NULL), COFFER_ELIMIT);
+		assert_int_equal(r.bad_seq, 2);
+		assert_non_null(strstr(coffer_error_last(), "seq 2"));
+		json_decref(doc);
+	}
 	assert_int_equal(coffer_audit_export_parse(&e, "{}", COFFER_AUDIT_MAX_EXPORT + 1),
 	                 COFFER_ELIMIT);
 }

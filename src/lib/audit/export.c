@@ -378,8 +378,10 @@ static int walk_chain(coffer_audit_report *r, uint8_t (*hashes)[32], const json_
 				                seq - 1);
 			}
 			if ((error = coffer_audit_entry_digest(digest, e)) < 0) {
-				if (error == COFFER_ELIMIT)
-					return error;
+				if (error == COFFER_ELIMIT) {
+					r->bad_seq = seq;
+					return coffer_error_wrap(error, "seq %" PRId64, seq);
+				}
 				return tampered(r, seq, "cannot canonicalize: %s",
 				                coffer_error_last());
 			}
