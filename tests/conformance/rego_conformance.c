@@ -302,6 +302,7 @@ static int run_case(const char *dir, yaml_document_t *doc, yaml_node_t *cs, char
 	coffer_rego_query *q = NULL;
 	coffer_rego_diag diag;
 	int outcome = R_FAIL, r;
+	char *text = NULL;
 
 	if (!query || query->type != YAML_SCALAR_NODE) {
 		snprintf(why, wl, "no query");
@@ -315,19 +316,19 @@ static int run_case(const char *dir, yaml_document_t *doc, yaml_node_t *cs, char
 		for (yaml_node_item_t *it = mods->data.sequence.items.start;
 		     it < mods->data.sequence.items.top && nm < 64; it++) {
 			yaml_node_t *mn = yaml_document_get_node(doc, *it);
-			const char *text = (const char *)mn->data.scalar.value;
+			const char *mtext = (const char *)mn->data.scalar.value;
 			size_t len = mn->data.scalar.length;
 			char name[96];
 			snprintf(name, sizeof(name), "module%zu.rego", nm);
 			m[nm].name = strdup(name);
-			if (len < 200 && strchr(text, '\n') == NULL && strstr(text, ".rego")) {
+			if (len < 200 && strchr(mtext, '\n') == NULL && strstr(mtext, ".rego")) {
 				char path[8192];
-				int pl = snprintf(path, sizeof(path), "%s/%s", dir, text);
+				int pl = snprintf(path, sizeof(path), "%s/%s", dir, mtext);
 				if (pl < 0 || (size_t)pl >= sizeof(path))
 					continue;
 				files[nm] = read_file(path, &len);
 				if (files[nm]) {
-					text = files[nm];
+					mtext = files[nm];
 					free((void *)m[nm].name);
 					m[nm].name =
 					        strdup(mn->data.scalar.value
@@ -335,7 +336,7 @@ static int run_case(const char *dir, yaml_document_t *doc, yaml_node_t *cs, char
 					                       : name);
 				}
 			}
-			m[nm].text = text;
+			m[nm].text = mtext;
 			m[nm].len = len;
 			nm++;
 		}
@@ -346,7 +347,6 @@ static int run_case(const char *dir, yaml_document_t *doc, yaml_node_t *cs, char
 		                              &diag);
 	coffer_rego_limits lim = COFFER_REGO_LIMITS_INIT;
 	lim.lenient_builtins = strict && !truthy_scalar(strict);
-	char *text = NULL;
 	json_t *many = json_object_get(input, "many!");
 	if (r == 0 && many && json_is_array(many)) {
 		/* one evaluation per input; the results form a list */
@@ -406,9 +406,8 @@ static int run_case(const char *dir, yaml_document_t *doc, yaml_node_t *cs, char
 		outcome = R_PASS;
 	else
 		snprintf(why, wl, "got %.400s\n      want %.400s", text, w);
-	free(text);
-	text = NULL;
 out:
+	free(text);
 	json_decref(res);
 	json_decref(input);
 	json_decref(data);

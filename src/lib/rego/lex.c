@@ -95,13 +95,20 @@ static int read_u4(rg_lexer *lx, unsigned *out)
 
 static int lex_string(rg_lexer *lx, rg_tok *t)
 {
-	size_t start = lx->pos, cap;
+	size_t cap;
 	char *o;
 	size_t n = 0;
 
-	/* the decoded string is never longer than the source text */
+	/* the decoded string is never longer than its source text: find the
+	 * closing quote first so the buffer is sized to the literal */
 	adv(lx);
-	cap = lx->len - start + 1;
+	cap = 1;
+	for (size_t q = lx->pos; q < lx->len && lx->src[q] != '"' && lx->src[q] != '\n'; q++) {
+		if (lx->src[q] == '\\' && q + 1 < lx->len)
+			q++, cap++;
+		cap++;
+	}
+	cap += 4;
 	o = rg_alloc(lx->ar, cap);
 	if (o == NULL)
 		return lex_err(lx, t, "out of memory");
