@@ -60,6 +60,16 @@ static int ctx_get(coffer_tdx_ctx **out, enum mode m, const coffer_verify_params
 	                               p->sim_root ? p->sim_root : "", cdir,
 	                               (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec)) < 0)
 		goto out;
+	/* a re-created simulated root or a changed roots directory: new context */
+	if (p->sim_root && strncmp(p->sim_root, "-----BEGIN", 10) != 0 &&
+	    stat(p->sim_root, &st) == 0 &&
+	    (error = coffer_buf_printf(&key, "|%lld.%ld", (long long)st.st_mtim.tv_sec,
+	                               (long)st.st_mtim.tv_nsec)) < 0)
+		goto out;
+	if (p->roots_dir && stat(p->roots_dir, &st) == 0 &&
+	    (error = coffer_buf_printf(&key, "|%lld.%ld", (long long)st.st_mtim.tv_sec,
+	                               (long)st.st_mtim.tv_nsec)) < 0)
+		goto out;
 	pthread_mutex_lock(&glue_lock);
 	for (size_t i = 0; i < CTX_CACHE; i++) {
 		if (ctx_cache[i].key && strcmp(ctx_cache[i].key, (char *)key.ptr) == 0) {
