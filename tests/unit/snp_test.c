@@ -225,6 +225,7 @@ static void check_claims(const json_t *c, const struct pos_vector *v)
 	assert_true(json_is_boolean(json_object_get(c, "policy_debug_allowed")));
 	assert_int_equal(json_is_true(json_object_get(c, "policy_debug_allowed")), v->debug);
 	assert_true(json_is_false(json_object_get(c, "simulated")));
+	assert_string_equal(json_string_value(json_object_get(c, "root")), "amd");
 }
 
 static void test_positive_vectors(void **state)
@@ -848,6 +849,7 @@ static void test_sim_roundtrip(void **state)
 	if (coffer_evidence_verify(&claims, "snp-sim", ev, &p) != 0)
 		fail_msg("snp-sim: %s", coffer_error_last());
 	assert_true(json_is_true(json_object_get(claims, "simulated")));
+	assert_string_equal(json_string_value(json_object_get(claims, "root")), "sim");
 	expect_claim(claims, "measurement",
 	             "111111111111111111111111111111111111111111111111111111111111111111111111111"
 	             "111111111111111111111");
@@ -859,6 +861,31 @@ static void test_sim_roundtrip(void **state)
 	assert_true(json_is_true(json_object_get(claims, "simulated")));
 	json_decref(claims);
 	json_decref(ev);
+	/* an operator's roots directory: the bundle (ASK + ARK) of the sim;
+	 * only the self-signed ARK becomes an anchor */
+	{
+		coffer_verify_params p2 = COFFER_VERIFY_PARAMS_INIT;
+		char rdir[160];
+		uint8_t rep[COFFER_SNP_REPORT_SIZE], *der = NULL;
+		size_t dl = 0;
+		json_t *ev2;
+		snprintf(rdir, sizeof(rdir), "%s/snp", simdir);
+		p2.roots_dir = rdir; /* holds ark.pem, ask.pem and cert_chain.pem */
+		assert_int_equal(sim_snp_report(rep, sim, &q), 0);
+		assert_int_equal(sim_snp_vcek_cert(&der, &dl, sim, &q.tcb, NULL, NULL, NULL), 0);
+		ev2 = evidence_raw(rep, sizeof(rep), "VCEK", der, dl); /* no ASK in it */
+		OPENSSL_free(der);
+		if (coffer_evidence_verify(&claims, "snp", ev2, &p2) != 0)
+			fail_msg("roots_dir: %s", coffer_error_last());
+		assert_string_equal(json_string_value(json_object_get(claims, "root")),
+		                    "configured");
+		assert_true(json_is_false(json_object_get(claims, "simulated")));
+		json_decref(claims);
+		/* snp-sim ignores roots_dir */
+		expect_fail(coffer_evidence_verify(&claims, "snp-sim", ev2, &p2),
+		            "no simulated root");
+		json_decref(ev2);
+	}
 	/* versions 2 and 5 */
 	q.version = 2;
 	ev = sim_evidence(&q, NULL);

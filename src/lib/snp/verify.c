@@ -691,6 +691,11 @@ static int claims_build(json_t **out, const struct snp_run *run)
 		SET("current_mit_vector", json_integer((json_int_t)r->current_mit_vector));
 	}
 	SET("simulated", json_boolean(run->root_kind == 2));
+	/* which anchor the chain ended at: AMD's built-in ARKs, one from the
+	 * operator's roots directory, or the configured simulator root */
+	SET("root", json_string(run->root_kind == 0   ? "amd"
+	                        : run->root_kind == 1 ? "configured"
+	                                              : "sim"));
 #undef SET
 #undef SETHEX
 	if (!ok) {
