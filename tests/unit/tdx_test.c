@@ -648,6 +648,13 @@ static void test_collateral_dir(void **state)
 	assert_string_equal(json_string_value(json_object_get(claims, "tcb_status")), "OutOfDate");
 	assert_string_equal(
 	        json_string_value(json_object_get(claims, "collateral_expiration_status")), "1");
+	assert_non_null(json_object_get(claims, "tcb"));
+	json_decref(claims);
+	/* a collateral directory that does not exist yet: no collateral */
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev, NULL,
+	                              "/nonexistent/tdx-collateral", NOW_2025),
+	                 0);
+	assert_string_equal(json_string_value(json_object_get(claims, "tcb_status")), "unknown");
 	json_decref(claims);
 	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev,
 	                              "{\"min_tcb_status\":\"UpToDate\"}", dir, NOW_2025),
@@ -747,6 +754,13 @@ static void test_sgx_v3(void **state)
 	                              NOW_2026),
 	                 COFFER_EINVAL);
 	json_decref(ev);
+	/* certification data type 1 (PPID in clear, PCK certificate elsewhere) */
+	q = vread("sgx/intel-dcap-qvl-sample/quote.dat", &len);
+	ctx = ctx_plain();
+	assert_int_equal(coffer_tdx_verify(&r, ctx, q, len, 1600000000), COFFER_EUNSUPPORTED);
+	assert_non_null(strstr(coffer_error_last(), "type 5"));
+	coffer_tdx_ctx_free(ctx);
+	free(q);
 	/* the 2019 sample's chain ends at Intel's test root, not the real one */
 	q = vread("sgx/intel-dcap-sampleData-2019/quote.dat", &len);
 	ctx = ctx_plain();
