@@ -45,13 +45,14 @@ typedef struct coffer_rego_diag {
 /* Bounds of one evaluation. 0 in a field means "the default". */
 typedef struct coffer_rego_limits {
 	int version;
-	uint64_t max_steps;   /* expression evaluations; default 10,000,000 */
-	size_t max_memory;    /* bytes allocated by one evaluation; default 64 MiB */
-	unsigned max_depth;   /* nested rule/function/comprehension calls; default 512 */
-	size_t max_output;    /* bytes of the serialized result; default 1 MiB */
-	int lenient_builtins; /* 1: a builtin error makes the expression undefined
-	                         (OPA's non-strict mode); 0 (default): it is an error */
-	int64_t now_ns;       /* time.now_ns(); 0: the real clock */
+	uint64_t max_steps;  /* expression evaluations; default 10,000,000 */
+	size_t max_memory;   /* bytes allocated by one evaluation; default 64 MiB */
+	unsigned max_depth;  /* nested rule/function/comprehension calls; default 512 */
+	size_t max_output;   /* bytes of the serialized result; default 1 MiB */
+	int strict_builtins; /* 0 (default, as OPA and the Kata agent): a builtin
+	                        error (e.g. to_number("x")) makes the expression
+	                        undefined; 1: it is an evaluation error */
+	int64_t now_ns;      /* time.now_ns(); 0: the real clock */
 } coffer_rego_limits;
 
 #define COFFER_REGO_LIMITS_VERSION 1

@@ -346,7 +346,8 @@ static int run_case(const char *dir, yaml_document_t *doc, yaml_node_t *cs, char
 		r = coffer_rego_query_compile(&q, pol, (const char *)query->data.scalar.value,
 		                              &diag);
 	coffer_rego_limits lim = COFFER_REGO_LIMITS_INIT;
-	lim.lenient_builtins = strict && !truthy_scalar(strict);
+	/* the suite's cases are strict unless they say `strict: false` */
+	lim.strict_builtins = !(strict && !truthy_scalar(strict));
 	json_t *many = json_object_get(input, "many!");
 	if (r == 0 && many && json_is_array(many)) {
 		/* one evaluation per input; the results form a list */

@@ -149,7 +149,7 @@ static void ctx_init(rg_ctx *c, const coffer_rego_query *q, const coffer_rego_li
 	c->pol = q->pol;
 	c->max_steps = lim && lim->max_steps ? lim->max_steps : DEF_STEPS;
 	c->max_depth = lim && lim->max_depth ? lim->max_depth : DEF_DEPTH;
-	c->lenient = lim ? lim->lenient_builtins != 0 : false;
+	c->lenient = !(lim && lim->strict_builtins);
 	c->now_ns = lim ? lim->now_ns : 0;
 	rg_arena_init(&c->ar, lim && lim->max_memory ? lim->max_memory : DEF_MEMORY);
 	c->stack_base = (uintptr_t)&probe;
@@ -171,7 +171,7 @@ static int ctx_error(rg_ctx *c, coffer_rego_diag *diag)
 		code = "eval_limit_error";
 		msg = "memory limit exceeded";
 	}
-	diag_set(diag, code, "", c->err_line, c->err_col, msg);
+	diag_set(diag, code, c->err_file ? c->err_file : "query", c->err_line, c->err_col, msg);
 	if (strcmp(code, "eval_limit_error") == 0)
 		return coffer_error_set(COFFER_ELIMIT, "rego: %s", msg);
 	return coffer_error_set(COFFER_EINVAL, "rego: %s: %s", code, msg);

@@ -30,6 +30,7 @@ int rg_error(rg_ctx *c, const char *code, const char *fmt, ...)
 	va_end(ap);
 	c->err_line = c->cur_line;
 	c->err_col = c->cur_col;
+	c->err_file = c->cur_file;
 	return RG_EERR;
 }
 
@@ -48,6 +49,7 @@ int rg_bierr(rg_ctx *c, const char *fmt, ...)
 	va_end(ap);
 	c->err_line = c->cur_line;
 	c->err_col = c->cur_col;
+	c->err_file = c->cur_file;
 	return RG_EERR;
 }
 
@@ -1785,10 +1787,12 @@ static int rule_value(rg_ctx *c, rg_node *n, rv **out)
 	c->memo_state[n->id] = 1;
 	memset(&u, 0, sizeof(u));
 	int sl = c->cur_line, sc = c->cur_col;
+	const char *sf = c->cur_file;
 	for (size_t i = 0; i < n->nrules && res >= 0; i++) {
 		rg_rule *r = n->rules[i];
 		c->cur_line = r->line;
 		c->cur_col = r->col;
+		c->cur_file = r->file;
 		if (n->kind == R_COMPLETE) {
 			size_t before = u.vals.n;
 			res = eval_rule_chain(c, r, &u, complete_body_k);
@@ -1806,6 +1810,8 @@ static int rule_value(rg_ctx *c, rg_node *n, rv **out)
 	}
 	c->cur_line = sl;
 	c->cur_col = sc;
+	if (res >= 0)
+		c->cur_file = sf;
 	c->depth--;
 	if (res < 0) {
 		c->memo_state[n->id] = 0;
@@ -1912,9 +1918,11 @@ static int call_user(rg_ctx *c, rg_node *n, rv **args, size_t nargs, rv **out)
 		return res;
 	}
 	memset(&cu, 0, sizeof(cu));
+	const char *sf = c->cur_file;
 	for (size_t i = 0; i < n->nrules && res >= 0; i++) {
 		rg_rule *r0 = n->rules[i];
 		rv **fr = NULL;
+		c->cur_file = r0->file;
 		if (r0->nslots) {
 			fr = rg_alloc(&c->ar, (size_t)r0->nslots * sizeof(rv *));
 			if (!fr) {
@@ -1935,6 +1943,7 @@ static int call_user(rg_ctx *c, rg_node *n, rv **args, size_t nargs, rv **out)
 	c->depth--;
 	if (res < 0)
 		return res;
+	c->cur_file = sf;
 	if (cu.vals.n > 1)
 		return rg_error(c, "eval_conflict_error",
 		                "functions must not produce multiple outputs for same inputs");

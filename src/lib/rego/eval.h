@@ -38,6 +38,7 @@ struct rg_ctx {
 	bool lenient;
 	int64_t now_ns;
 	int cur_line, cur_col;
+	const char *cur_file, *err_file;
 	bool err_set;
 	char err_code[32];
 	char err_msg[256];
