@@ -575,6 +575,45 @@ static int dec_text_rc(const char *text, const coffer_jwk *k)
 	return rc;
 }
 
+/* The ephemeral key of a JWE must be on the curve (invalid-curve attacks). */
+static void test_jwe_epk_off_curve(void **state)
+{
+	static const char *const crvs[] = { "P-256", "P-384", "P-521" };
+	(void)state;
+	for (size_t c = 0; c < 3; c++) {
+		coffer_jwk *k = gen("EC", crvs[c], 0);
+		json_t *j = NULL, *h;
+		size_t n, yl;
+		uint8_t *p, *y;
+		char *s, *ys;
+		assert_int_equal(coffer_jwe_encrypt(&j, k, NULL, (const uint8_t *)"abc", 3), 0);
+		p = b64d(json_string_value(json_object_get(j, "protected")), &n);
+		h = json_loadb((const char *)p, n, 0, NULL);
+		y = b64d(json_string_value(json_object_get(json_object_get(h, "epk"), "y")), &yl);
+		for (size_t bit = 0; bit < 3; bit++) {
+			json_t *t = json_deep_copy(j), *h2 = json_deep_copy(h);
+			y[yl - 1 - bit * 5] ^= (uint8_t)(1u << bit);
+			ys = b64e(y, yl);
+			json_object_set_new(json_object_get(h2, "epk"), "y", json_string(ys));
+			s = json_dumps(h2, JSON_COMPACT);
+			free(ys);
+			ys = b64e((const uint8_t *)s, strlen(s));
+			json_object_set_new(t, "protected", json_string(ys));
+			assert_int_equal(decrypt_rc(t, k), COFFER_EINVAL);
+			free(s);
+			free(ys);
+			json_decref(t);
+			json_decref(h2);
+			y[yl - 1 - bit * 5] ^= (uint8_t)(1u << bit);
+		}
+		free(y);
+		free(p);
+		json_decref(h);
+		json_decref(j);
+		coffer_jwk_free(k);
+	}
+}
+
 static void test_jwe_malformed(void **state)
 {
 	coffer_jwk *ec = gen("EC", "P-256", 0);
@@ -672,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_jwe_rsa),
 		cmocka_unit_test(test_jwe_compact_general),
 		cmocka_unit_test(test_jwe_rsa1_5),
+		cmocka_unit_test(test_jwe_epk_off_curve),
 		cmocka_unit_test(test_jwe_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -496,10 +496,21 @@ typedef struct jwe_msg {
 /* Merge the header sources; RFC 7516 section 7.2.1: they must be disjoint. */
 static int merge_headers(json_t **out, const json_t *const *srcs, size_t n)
 {
-	json_t *m = json_object();
+	json_t *m, *only = NULL, *v;
 	const char *key;
-	json_t *v;
+	size_t present = 0;
 
+	for (size_t i = 0; i < n; i++)
+		if (srcs[i] != NULL) {
+			only = (json_t *)srcs[i];
+			present++;
+		}
+	if (present == 1) {
+		/* the common case (compact, flattened): nothing to merge */
+		*out = json_incref(only);
+		return 0;
+	}
+	m = json_object();
 	if (m == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
