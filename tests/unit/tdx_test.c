@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <openssl/sha.h>
 #include <unistd.h>
 
@@ -719,6 +720,58 @@ static void test_collateral_store(void **state)
 	rm_tree(dir);
 }
 
+/* --- concurrent verifications share one context (broker threads) ---------- */
+
+typedef struct thr_arg {
+	json_t *ev;
+	const char *coll;
+	int failures;
+} thr_arg;
+
+static void *thr_main(void *p)
+{
+	thr_arg *a = p;
+
+	for (int i = 0; i < 40; i++) {
+		json_t *claims = NULL;
+		coffer_verify_params vp = COFFER_VERIFY_PARAMS_INIT;
+		vp.now = NOW_2025;
+		vp.collateral_dir = a->coll;
+		if (coffer_verifier_tdx.verify(&claims, a->ev, &vp) != 0 ||
+		    strcmp(json_string_value(json_object_get(claims, "tcb_status")), "OutOfDate") !=
+		            0)
+			a->failures++;
+		json_decref(claims);
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	char dir[] = "/tmp/tdx_test_thrXXXXXX";
+	json_t *ev = evidence_of("tdx/trustee/tdx_quote_6.dat", NULL);
+	pthread_t t[4];
+	thr_arg a[4];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	store_file(dir, "tdx/go-tdx-guest/tcbinfo_issuer_chain.pem", 0);
+	store_file(dir, "tdx/trustee/tcbInfo.json", 0);
+	store_file(dir, "tdx/trustee/enclaveIdentity.json", 0);
+	for (int i = 0; i < 4; i++) {
+		a[i].ev = ev;
+		a[i].coll = dir;
+		a[i].failures = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, thr_main, &a[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(a[i].failures, 0);
+	}
+	json_decref(ev);
+	rm_tree(dir);
+}
+
 /* --- SGX quote v3 -------------------------------------------------------------- */
 
 static void test_sgx_v3(void **state)
@@ -1252,6 +1305,7 @@ int main(void)
 		cmocka_unit_test(test_binding),
 		cmocka_unit_test(test_collateral_dir),
 		cmocka_unit_test(test_collateral_store),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_sgx_v3),
 		cmocka_unit_test(test_eventlog_replay),
 		cmocka_unit_test(test_eventlog_verifier),
