@@ -218,10 +218,9 @@ static void test_limit_memory(void **state)
 	(void)state;
 	coffer_rego_limits lim = COFFER_REGO_LIMITS_INIT;
 	lim.max_memory = 1024 * 1024;
-	expect_limit(
-	        "package t\ns := concat(\"\", [sprintf(\"%d\", [x]) | some x in numbers.range(1, "
-	        "200000)])\n",
-	        "count(data.t.s)", &lim);
+	expect_limit("package t\ns := concat(\"\", [format_int(x, 10) | some x in numbers.range(1, "
+	             "200000)])\n",
+	             "count(data.t.s)", &lim);
 }
 
 static void test_limit_depth(void **state)
