@@ -53,6 +53,9 @@ typedef struct coffer_rego_limits {
 	                        error (e.g. to_number("x")) makes the expression
 	                        undefined; 1: it is an evaluation error */
 	int64_t now_ns;      /* time.now_ns(); 0: the real clock */
+	size_t max_stack;    /* bytes of C stack one evaluation may use; default
+	                         3 MiB: evaluate on threads with >= 4 MiB of stack,
+	                         or lower this for smaller stacks */
 } coffer_rego_limits;
 
 #define COFFER_REGO_LIMITS_VERSION 1

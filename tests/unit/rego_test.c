@@ -232,6 +232,10 @@ static void test_limit_depth(void **state)
 	lim.max_depth = 8;
 	expect_limit("package t\nf(0) := 0\nf(x) := y { x > 0; y := f(x - 1) + 1 }\n",
 	             "data.t.f(20)", &lim);
+	/* the C stack bound alone stops deep recursion too */
+	lim.max_depth = 100000;
+	lim.max_stack = 64 * 1024;
+	expect_limit("package t\nf(x) := y { y := f(x + 1) }\n", "data.t.f(0)", &lim);
 	expect("package t\nf(0) := 0\nf(x) := y { x > 0; y := f(x - 1) + 1 }\n", "data.t.f(20)",
 	       NULL, "[{\"x\":20}]");
 	/* a rule that depends on itself is an error, not a loop */

@@ -153,7 +153,7 @@ static void ctx_init(rg_ctx *c, const coffer_rego_query *q, const coffer_rego_li
 	c->now_ns = lim ? lim->now_ns : 0;
 	rg_arena_init(&c->ar, lim && lim->max_memory ? lim->max_memory : DEF_MEMORY);
 	c->stack_base = (uintptr_t)&probe;
-	c->stack_limit = STACK_LIMIT;
+	c->stack_limit = lim && lim->max_stack ? lim->max_stack : STACK_LIMIT;
 }
 
 static void ctx_fini(rg_ctx *c)

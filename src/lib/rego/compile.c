@@ -938,6 +938,14 @@ static int res_rule(cctx *c, rg_rule *r)
 			return -1;
 	for (rg_rule *b = r; b; b = b->els) {
 		size_t mark = scope_push(c);
+		if (b != r) {
+			/* else branches carry the head's shape (set at compile time:
+			 * evaluation never writes to the shared policy) */
+			b->kind = r->kind;
+			b->key = r->key;
+			b->dyn = r->dyn;
+			b->ndyn = r->ndyn;
+		}
 		if (res_body(c, &b->body))
 			return -1;
 		if (b == r) {

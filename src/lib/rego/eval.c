@@ -1754,12 +1754,7 @@ static int eval_rule_chain(rg_ctx *c, rg_rule *r0, rcoll_ud *u, vk bodyk)
 	for (rg_rule *b = r0; b; b = b->els) {
 		u->r = b;
 		u->found = false;
-		if (b != r0) {
-			/* else branches carry the head's shape */
-			b->key = r0->key;
-			b->dyn = r0->dyn;
-			b->ndyn = r0->ndyn;
-		}
+
 		res = eval_body(c, fr, &b->body, 0, bodyk, u);
 		if (res < 0)
 			return res;
