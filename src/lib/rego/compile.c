@@ -12,6 +12,10 @@ typedef struct scope_ent {
 	const char *name;
 	int slot;
 	int level;
+	bool pre;     /* declared ahead by the body pre-pass */
+	bool used;    /* referenced since */
+	bool claimed; /* taken by its := or some */
+	bool arg;     /* a function argument */
 } scope_ent;
 
 typedef struct cctx {
@@ -284,11 +288,21 @@ static int declare(cctx *c, const char *name, int line, int col, bool strict)
 {
 	if (strict) {
 		/* := and some introduce a new variable: the name must not already
-		 * be a local of this rule (argument, earlier use or declaration) */
-		for (size_t i = c->nents; i > 0; i--)
-			if (strcmp(c->ents[i - 1].name, name) == 0)
-				return cerr(c, line, col, "var `%s` used before definition below",
-				            name);
+		 * be a local of this rule (argument, earlier use or declaration),
+		 * except the slot the body pre-pass reserved for this declaration */
+		for (size_t i = c->nents; i > 0; i--) {
+			scope_ent *e = &c->ents[i - 1];
+			if (strcmp(e->name, name) != 0)
+				continue;
+			if (e->pre && !e->claimed && !e->used && e->level == c->level) {
+				e->claimed = true;
+				return e->slot;
+			}
+			/* a nested scope (comprehension, every) may shadow */
+			if (e->level != c->level && !e->arg)
+				continue;
+			return cerr(c, line, col, "var `%s` used before definition below", name);
+		}
 	}
 	if (c->nents == c->cap) {
 		size_t nc = c->cap ? c->cap * 2 : 16;
@@ -306,6 +320,10 @@ static int declare(cctx *c, const char *name, int line, int col, bool strict)
 	c->ents[c->nents].name = name;
 	c->ents[c->nents].slot = s;
 	c->ents[c->nents].level = c->level;
+	c->ents[c->nents].pre = false;
+	c->ents[c->nents].used = false;
+	c->ents[c->nents].claimed = false;
+	c->ents[c->nents].arg = false;
 	c->nents++;
 	return s;
 }
@@ -313,8 +331,10 @@ static int declare(cctx *c, const char *name, int line, int col, bool strict)
 static int lookup(cctx *c, const char *name)
 {
 	for (size_t i = c->nents; i > 0; i--)
-		if (strcmp(c->ents[i - 1].name, name) == 0)
+		if (strcmp(c->ents[i - 1].name, name) == 0) {
+			c->ents[i - 1].used = true;
 			return c->ents[i - 1].slot;
+		}
 	return -1;
 }
 
@@ -636,12 +656,14 @@ static int res_term(cctx *c, rg_term *t)
 	case T_SCOMP:
 	case T_OCOMP: {
 		size_t mark = scope_push(c);
+		t->u.comp.slot_lo = c->nslots;
 		if (res_body(c, &t->u.comp.body))
 			return -1;
 		if (t->u.comp.key && res_term(c, t->u.comp.key))
 			return -1;
 		if (res_term(c, t->u.comp.head))
 			return -1;
+		t->u.comp.slot_hi = c->nslots;
 		scope_pop(c, mark);
 		return 0;
 	}
@@ -866,12 +888,14 @@ static int res_lit(cctx *c, rg_lit *l)
 		if (res_term(c, l->coll))
 			return -1;
 		size_t mark = scope_push(c);
+		l->slot_lo = c->nslots;
 		if (l->key && declare_pattern(c, l->key, false))
 			return -1;
 		if (declare_pattern(c, l->val, false))
 			return -1;
 		if (res_body(c, &l->body))
 			return -1;
+		l->slot_hi = c->nslots;
 		scope_pop(c, mark);
 		break;
 	}
@@ -919,12 +943,393 @@ static int res_lit(cctx *c, rg_lit *l)
 	return 0;
 }
 
+/* ---- body pre-pass and ordering (OPA's safety reordering) ---- */
+
+/* names in binding positions of a pattern term */
+static int pre_pattern(cctx *c, rg_term *t, bool shadow)
+{
+	switch (t->k) {
+	case T_VAR: {
+		const char *name = t->u.var.name;
+		if (strcmp(name, "_") == 0)
+			return 0;
+		for (size_t i = c->nents; i > 0; i--)
+			if (strcmp(c->ents[i - 1].name, name) == 0)
+				return 0; /* already known: nothing to reserve */
+		if (!shadow) {
+			rg_term tmp = *t;
+			if (resolve_global(c, &tmp))
+				return 0;
+			if (c->failed)
+				return -1;
+		}
+		if (declare(c, name, t->line, t->col, false) < 0)
+			return -1;
+		c->ents[c->nents - 1].pre = true;
+		return 0;
+	}
+	case T_ARRAY:
+		for (size_t i = 0; i < t->u.coll.n; i++)
+			if (pre_pattern(c, t->u.coll.items[i], shadow))
+				return -1;
+		return 0;
+	case T_OBJECT:
+		for (size_t i = 0; i < t->u.obj.n; i++)
+			if (pre_pattern(c, t->u.obj.vals[i], shadow))
+				return -1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ref index variables (bound by iteration), outside comprehensions */
+static int pre_refvars(cctx *c, rg_term *t)
+{
+	switch (t->k) {
+	case T_REF:
+		if (pre_refvars(c, t->u.ref.head))
+			return -1;
+		for (size_t i = 0; i < t->u.ref.n; i++) {
+			rg_term *e = t->u.ref.path[i];
+			if (e->k == T_VAR ? pre_pattern(c, e, false) : pre_refvars(c, e))
+				return -1;
+		}
+		return 0;
+	case T_ARRAY:
+	case T_SET:
+		for (size_t i = 0; i < t->u.coll.n; i++)
+			if (pre_refvars(c, t->u.coll.items[i]))
+				return -1;
+		return 0;
+	case T_OBJECT:
+		for (size_t i = 0; i < t->u.obj.n; i++)
+			if (pre_refvars(c, t->u.obj.keys[i]) || pre_refvars(c, t->u.obj.vals[i]))
+				return -1;
+		return 0;
+	case T_CALL:
+		for (size_t i = 0; i < t->u.call.n; i++)
+			if (pre_refvars(c, t->u.call.args[i]))
+				return -1;
+		return 0;
+	case T_BINOP:
+		return pre_refvars(c, t->u.bin.a) || pre_refvars(c, t->u.bin.b) ? -1 : 0;
+	case T_MEMBER:
+		if (t->u.mem.key && pre_refvars(c, t->u.mem.key))
+			return -1;
+		return pre_refvars(c, t->u.mem.val) || pre_refvars(c, t->u.mem.coll) ? -1 : 0;
+	default:
+		return 0;
+	}
+}
+
+/* reserve slots for every variable the body binds at its own level, so a
+ * use that comes first in the text (or inside a comprehension) refers to it */
+static int predeclare(cctx *c, rg_body *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		rg_lit *l = b->lits[i];
+		int r = 0;
+		switch (l->kind) {
+		case L_SOME:
+			for (size_t j = 0; j < l->body.n && !r; j++)
+				r = pre_pattern(c, (rg_term *)l->body.lits[j], true);
+			break;
+		case L_SOMEIN:
+			r = pre_refvars(c, l->coll);
+			if (!r && l->key)
+				r = pre_pattern(c, l->key, true);
+			if (!r)
+				r = pre_pattern(c, l->val, true);
+			break;
+		case L_EXPR: {
+			rg_term *e = l->expr;
+			if (l->neg)
+				break;
+			if (e->k == T_BINOP && e->op == OP_ASSIGN) {
+				r = pre_refvars(c, e->u.bin.b);
+				if (!r)
+					r = pre_pattern(c, e->u.bin.a, true);
+			} else if (e->k == T_BINOP && e->op == OP_UNIFY) {
+				r = pre_pattern(c, e->u.bin.a, false);
+				if (!r)
+					r = pre_pattern(c, e->u.bin.b, false);
+				if (!r)
+					r = pre_refvars(c, e->u.bin.a);
+				if (!r)
+					r = pre_refvars(c, e->u.bin.b);
+			} else {
+				r = pre_refvars(c, e);
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
+/* variables a literal needs bound and those it binds (slots in [lo, hi)) */
+typedef struct dep {
+	uint8_t *need, *bind, *pa, *pb;
+	int lo, hi;
+} dep;
+
+static void dep_mark(uint8_t *set, const dep *d, int slot)
+{
+	if (slot >= d->lo && slot < d->hi)
+		set[slot - d->lo] = 1;
+}
+
+static void dep_term(dep *d, rg_term *t, uint8_t *pat);
+static void dep_body(dep *d, rg_body *b, int ilo, int ihi);
+
+/* everything referenced inside a nested scope, except its own slots */
+static void dep_inner_term(dep *d, rg_term *t, int ilo, int ihi)
+{
+	dep in = *d;
+	uint8_t *tmp = calloc((size_t)(d->hi - d->lo) + 1, 1);
+	if (!tmp)
+		return;
+	in.bind = tmp;
+	in.pa = tmp;
+	dep_term(&in, t, NULL);
+	(void)ilo;
+	(void)ihi;
+	free(tmp);
+}
+
+static void dep_body(dep *d, rg_body *b, int ilo, int ihi)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		rg_lit *l = b->lits[i];
+		if (l->expr)
+			dep_inner_term(d, l->expr, ilo, ihi);
+		if (l->coll)
+			dep_inner_term(d, l->coll, ilo, ihi);
+		if (l->kind == L_EVERY)
+			dep_body(d, &l->body, ilo, ihi);
+		for (size_t w = 0; w < l->nwith; w++)
+			dep_inner_term(d, l->withs[w].value, ilo, ihi);
+	}
+}
+
+/* pat: where pattern variables go (NULL: value position) */
+static void dep_term(dep *d, rg_term *t, uint8_t *pat)
+{
+	switch (t->k) {
+	case T_VAR:
+		if (t->vres == VR_LOCAL)
+			dep_mark(pat ? pat : d->need, d, t->u.var.slot);
+		return;
+	case T_REF:
+		dep_term(d, t->u.ref.head, NULL);
+		for (size_t i = 0; i < t->u.ref.n; i++) {
+			rg_term *e = t->u.ref.path[i];
+			if (e->k == T_VAR && e->vres == VR_LOCAL)
+				dep_mark(d->bind, d, e->u.var.slot); /* iteration binds it */
+			else
+				dep_term(d, e, NULL);
+		}
+		return;
+	case T_ARRAY:
+		for (size_t i = 0; i < t->u.coll.n; i++)
+			dep_term(d, t->u.coll.items[i], pat);
+		return;
+	case T_SET:
+		for (size_t i = 0; i < t->u.coll.n; i++)
+			dep_term(d, t->u.coll.items[i], NULL);
+		return;
+	case T_OBJECT:
+		for (size_t i = 0; i < t->u.obj.n; i++) {
+			dep_term(d, t->u.obj.keys[i], NULL);
+			dep_term(d, t->u.obj.vals[i], pat);
+		}
+		return;
+	case T_ACOMP:
+	case T_SCOMP:
+	case T_OCOMP: {
+		/* outer variables used inside must be bound first */
+		dep in = *d;
+		uint8_t *tmp = calloc((size_t)(d->hi - d->lo) + 1, 1);
+		if (!tmp)
+			return;
+		in.bind = tmp;
+		dep_body(&in, &t->u.comp.body, t->u.comp.slot_lo, t->u.comp.slot_hi);
+		if (t->u.comp.key)
+			dep_term(&in, t->u.comp.key, NULL);
+		dep_term(&in, t->u.comp.head, NULL);
+		free(tmp);
+		/* the comprehension's own slots are not needs */
+		for (int s = t->u.comp.slot_lo; s < t->u.comp.slot_hi; s++)
+			if (s >= d->lo && s < d->hi)
+				d->need[s - d->lo] = 0;
+		return;
+	}
+	case T_CALL: {
+		size_t n = t->u.call.n, ar = n;
+		if (t->u.call.bi && t->u.call.bi->arity >= 0)
+			ar = (size_t)t->u.call.bi->arity;
+		else if (t->u.call.fn)
+			ar = t->u.call.fn->kind == R_FUNC ? t->u.call.fn->arity : 0;
+		for (size_t i = 0; i < n; i++)
+			dep_term(d, t->u.call.args[i], i == ar ? d->bind : NULL);
+		return;
+	}
+	case T_BINOP:
+		dep_term(d, t->u.bin.a, NULL);
+		dep_term(d, t->u.bin.b, NULL);
+		return;
+	case T_NEG:
+		dep_term(d, t->u.neg.a, NULL);
+		return;
+	case T_MEMBER:
+		if (t->u.mem.key)
+			dep_term(d, t->u.mem.key, NULL);
+		dep_term(d, t->u.mem.val, NULL);
+		dep_term(d, t->u.mem.coll, NULL);
+		return;
+	default:
+		return;
+	}
+}
+
+static void dep_lit(dep *d, rg_lit *l)
+{
+	rg_term *e = l->expr;
+
+	switch (l->kind) {
+	case L_SOMEIN:
+		dep_term(d, l->coll, NULL);
+		if (l->key)
+			dep_term(d, l->key, d->bind);
+		dep_term(d, l->val, d->bind);
+		break;
+	case L_EVERY: {
+		dep_term(d, l->coll, NULL);
+		dep in = *d;
+		uint8_t *tmp = calloc((size_t)(d->hi - d->lo) + 1, 1);
+		if (tmp) {
+			in.bind = tmp;
+			dep_body(&in, &l->body, l->slot_lo, l->slot_hi);
+			free(tmp);
+		}
+		for (int s = l->slot_lo; s < l->slot_hi; s++)
+			if (s >= d->lo && s < d->hi)
+				d->need[s - d->lo] = 0;
+		break;
+	}
+	case L_EXPR:
+		if (l->neg) {
+			/* nothing is bound by a negation: all of it must be */
+			uint8_t *save = d->bind;
+			d->bind = d->need;
+			dep_term(d, e, NULL);
+			d->bind = save;
+		} else if (e->k == T_BINOP && e->op == OP_ASSIGN) {
+			dep_term(d, e->u.bin.b, NULL);
+			dep_term(d, e->u.bin.a, d->bind);
+		} else if (e->k == T_BINOP && e->op == OP_UNIFY) {
+			dep_term(d, e->u.bin.a, d->pa);
+			dep_term(d, e->u.bin.b, d->pb);
+		} else {
+			dep_term(d, e, NULL);
+		}
+		break;
+	default:
+		break;
+	}
+	for (size_t w = 0; w < l->nwith; w++)
+		dep_term(d, l->withs[w].value, NULL);
+}
+
+/* stable greedy order: the first literal whose needs are met goes next */
+static int order_body(cctx *c, rg_body *b, int lo, int hi)
+{
+	size_t n = b->n, w = (size_t)(hi - lo) + 1;
+	int res = 0;
+
+	if (n < 2 || hi <= lo)
+		return 0;
+	uint8_t *sets = calloc(n * 4 * w + w, 1);
+	rg_lit **out = rg_alloc(c->ar, n * sizeof(rg_lit *));
+	bool *done = calloc(n, sizeof(bool));
+	if (!sets || !out || !done) {
+		res = -1;
+		goto out;
+	}
+	uint8_t *bound = sets + n * 4 * w;
+	for (size_t i = 0; i < n; i++) {
+		dep d = { sets + (i * 4) * w,
+			  sets + (i * 4 + 1) * w,
+			  sets + (i * 4 + 2) * w,
+			  sets + (i * 4 + 3) * w,
+			  lo,
+			  hi };
+		dep_lit(&d, b->lits[i]);
+	}
+	bool changed = false;
+	for (size_t k = 0; k < n; k++) {
+		size_t pick = n;
+		for (size_t i = 0; i < n && pick == n; i++) {
+			if (done[i])
+				continue;
+			uint8_t *need = sets + (i * 4) * w, *pa = sets + (i * 4 + 2) * w,
+			        *pb = sets + (i * 4 + 3) * w;
+			bool ok = true, a_ok = true, b_ok = true;
+			for (size_t s = 0; s < w && ok; s++)
+				if (need[s] && !bound[s] && !pa[s] && !pb[s])
+					ok = false;
+			for (size_t s = 0; s < w; s++) {
+				if (pa[s] && !bound[s])
+					a_ok = false;
+				if (pb[s] && !bound[s])
+					b_ok = false;
+			}
+			if (ok && (a_ok || b_ok))
+				pick = i;
+		}
+		if (pick == n) {
+			/* nothing is ready: keep the source order for the rest (an
+			 * unsafe variable is then reported when evaluated) */
+			for (size_t i = 0; i < n; i++)
+				if (!done[i]) {
+					pick = i;
+					break;
+				}
+		}
+		if (pick != k)
+			changed = true;
+		done[pick] = true;
+		out[k] = b->lits[pick];
+		uint8_t *bind = sets + (pick * 4 + 1) * w, *pa = sets + (pick * 4 + 2) * w,
+		        *pb = sets + (pick * 4 + 3) * w;
+		for (size_t s = 0; s < w; s++)
+			if (bind[s] || pa[s] || pb[s])
+				bound[s] = 1;
+	}
+	if (changed)
+		b->lits = out;
+out:
+	free(sets);
+	free(done);
+	if (res)
+		return cerr(c, 0, 0, "out of memory");
+	return 0;
+}
+
 static int res_body(cctx *c, rg_body *b)
 {
+	int lo = c->nslots;
+	if (predeclare(c, b))
+		return -1;
 	for (size_t i = 0; i < b->n; i++)
 		if (res_lit(c, b->lits[i]))
 			return -1;
-	return 0;
+	return order_body(c, b, lo, c->nslots);
 }
 
 static int res_rule(cctx *c, rg_rule *r)
@@ -936,6 +1341,8 @@ static int res_rule(cctx *c, rg_rule *r)
 	for (size_t i = 0; i < r->nargs; i++)
 		if (declare_pattern(c, r->args[i], false))
 			return -1;
+	for (size_t i = 0; i < c->nents; i++)
+		c->ents[i].arg = true;
 	for (rg_rule *b = r; b; b = b->els) {
 		size_t mark = scope_push(c);
 		if (b != r) {

@@ -272,6 +272,7 @@ struct rg_term {
 			rg_term *key; /* OCOMP */
 			rg_term *head;
 			rg_body body;
+			int slot_lo, slot_hi; /* slots declared inside */
 		} comp;
 		struct {
 			const char *name; /* dotted */
@@ -318,7 +319,8 @@ struct rg_lit {
 	rg_term *expr; /* L_EXPR */
 	/* L_SOMEIN / L_EVERY */
 	rg_term *key, *val, *coll;
-	rg_body body; /* L_EVERY */
+	rg_body body;         /* L_EVERY */
+	int slot_lo, slot_hi; /* L_EVERY: slots declared inside */
 	/* L_SOME: declared vars only, nothing to evaluate */
 	rg_with *withs;
 	size_t nwith;
