@@ -186,7 +186,7 @@ static int sign_common(char **out, const coffer_jwk *k, const char *alg, const j
 	coffer_buf hdr = COFFER_BUF_INIT_MAX(JOSE_MAX_HEADER);
 	coffer_buf b = COFFER_BUF_INIT;
 	EVP_MD_CTX *mc = NULL;
-	uint8_t sig[1024], raw[2 * 66];
+	uint8_t sig[JOSE_RSA_MAX_BITS / 8], raw[2 * 66];
 	size_t siglen = sizeof(sig);
 	const jws_alg *a;
 	int error;
