@@ -186,6 +186,8 @@ struct cofferd_tok *cofferd_tokcache_put(const char *token, json_t *claims, coff
 const json_t *cofferd_tok_claims(const struct cofferd_tok *t);
 const coffer_jwk *cofferd_tok_key(const struct cofferd_tok *t);
 void cofferd_tok_release(struct cofferd_tok *t);
+/* Drop entries whose token expired (the main loop, once a second). */
+void cofferd_tokcache_sweep(int64_t now);
 void cofferd_tokcache_flush(void);
 
 /* Admin bootstrap (admin.c). */

@@ -268,6 +268,7 @@ int main(int argc, char **argv)
 				break;
 			if (errno != EAGAIN)
 				continue;
+			cofferd_tokcache_sweep(cofferd_now());
 			if (coffer_store_checkpoint(d.store) < 0)
 				cofferd_log(LOG_WARN_, "checkpoint failed",
 				            json_pack("{s:s}", "error", coffer_error_last()));

@@ -105,6 +105,20 @@ void cofferd_tok_release(struct cofferd_tok *t)
 	unref(t);
 }
 
+void cofferd_tokcache_sweep(int64_t now)
+{
+	for (size_t i = 0; i < SLOTS; i++) {
+		struct cofferd_tok *t = NULL;
+		pthread_mutex_lock(&lock);
+		if (slots[i] && slots[i]->exp <= now) {
+			t = slots[i];
+			slots[i] = NULL;
+		}
+		pthread_mutex_unlock(&lock);
+		unref(t);
+	}
+}
+
 void cofferd_tokcache_flush(void)
 {
 	for (size_t i = 0; i < SLOTS; i++) {

@@ -136,7 +136,11 @@ class Broker:
 
 
 def workdir():
-    return tempfile.mkdtemp(prefix="cofferd-test-")
+    d = tempfile.mkdtemp(prefix="cofferd-test-")
+    if not os.environ.get("COFFER_KEEP_TMP"):
+        import shutil
+        atexit.register(shutil.rmtree, d, True)
+    return d
 
 
 class Tests:

@@ -84,7 +84,7 @@ static int conn_open(struct conn *c, const char *path, int busy_ms, const char *
 	/* mmap: page reads without a syscall each */
 	snprintf(pragma, sizeof(pragma),
 	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
-	         " PRAGMA mmap_size=268435456;",
+	         " PRAGMA mmap_size=67108864;",
 	         sync);
 	rc = sqlite3_exec(c->db, pragma, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
