@@ -3900,6 +3900,101 @@ static int bi_time_diff(rg_ctx *c, rv **args, rv **out)
 	OUT(rv_arr(A(c), items, 6));
 }
 
+/* ---- json.filter: keep only the given paths ("a/b/c" or ["a", "b"]) ---- */
+
+static rv *jf_filter(rg_ctx *c, rv *v, rv **paths, size_t n, size_t depth)
+{
+	rv_vec keep = { 0 }, ks = { 0 }, vs = { 0 };
+	static rv *none[1];
+
+	for (size_t i = 0; i < n; i++)
+		if (paths[i]->u.a.n == depth)
+			return v; /* a path ends here: the whole value */
+	if (rv_force(v))
+		return NULL;
+	size_t cnt = v->kind == RV_ARR || v->kind == RV_SET || v->kind == RV_OBJ ? rv_len(v) : 0;
+	if (v->kind != RV_ARR && v->kind != RV_SET && v->kind != RV_OBJ)
+		return NULL;
+	for (size_t j = 0; j < cnt; j++) {
+		rv *key = v->kind == RV_OBJ ? v->u.o.keys[j] : v->u.a.items[j];
+		rv *child = v->kind == RV_OBJ ? v->u.o.vals[j] : v->u.a.items[j];
+		char idx[32];
+		int il = snprintf(idx, sizeof(idx), "%zu", j);
+		rv_vec sub = { 0 };
+		for (size_t i = 0; i < n; i++) {
+			rv *seg = paths[i]->u.a.items[depth];
+			bool m;
+			if (v->kind == RV_ARR) /* array elements by their decimal index */
+				m = seg->kind == RV_STR && il > 0 && seg->u.s.len == (size_t)il &&
+				    memcmp(seg->u.s.s, idx, (size_t)il) == 0;
+			else
+				m = rv_eq(seg, key);
+			if (m && rv_vec_push(A(c), &sub, paths[i]))
+				return NULL;
+		}
+		if (sub.n == 0)
+			continue;
+		rv *fc = jf_filter(c, child, sub.v, sub.n, depth + 1);
+		if (!fc)
+			continue;
+		if (v->kind == RV_OBJ) {
+			if (rv_vec_push(A(c), &ks, key) || rv_vec_push(A(c), &vs, fc))
+				return NULL;
+		} else if (rv_vec_push(A(c), &keep, fc)) {
+			return NULL;
+		}
+	}
+	if (v->kind == RV_OBJ)
+		return rv_obj(A(c), ks.v ? ks.v : none, vs.v ? vs.v : none, ks.n, NULL);
+	if (v->kind == RV_SET)
+		return rv_set(A(c), keep.v ? keep.v : none, keep.n);
+	return rv_arr(A(c), keep.v ? keep.v : none, keep.n);
+}
+
+static int bi_json_filter(rg_ctx *c, rv **args, rv **out)
+{
+	rv **items = NULL;
+	size_t n = 0;
+	rv_vec paths = { 0 };
+
+	if (args[0]->kind != RV_OBJ)
+		return rg_bierr(c, "json.filter: operand 1 must be object");
+	if (!coll_items(c, args[1], &items, &n))
+		return rg_bierr(c, "json.filter: operand 2 must be array or set");
+	for (size_t i = 0; i < n; i++) {
+		rv *p = items[i], *arr;
+		if (p->kind == RV_STR) {
+			/* "a/b/c", a leading '/' ignored */
+			const char *s = p->u.s.s;
+			size_t len = p->u.s.len, st = 0;
+			rv_vec segs = { 0 };
+			if (len > 0 && s[0] == '/')
+				st = 1;
+			for (size_t k = st; k <= len; k++) {
+				if (k == len || s[k] == '/') {
+					rv *seg = rv_str(A(c), s + st, k - st);
+					if (!seg || rv_vec_push(A(c), &segs, seg))
+						return rg_oom(c);
+					st = k + 1;
+				}
+			}
+			arr = rv_arr(A(c), segs.v, segs.n);
+		} else if (p->kind == RV_ARR) {
+			if (rv_force(p))
+				return rg_oom(c);
+			arr = p;
+		} else {
+			return rg_bierr(c, "json.filter: paths must be strings or arrays");
+		}
+		if (!arr || rv_vec_push(A(c), &paths, arr))
+			return rg_oom(c);
+	}
+	static rv *none[1];
+	rv *r = paths.n ? jf_filter(c, args[0], paths.v, paths.n, 0)
+	                : rv_obj(A(c), none, none, 0, NULL);
+	OUT(r);
+}
+
 static const rg_builtin builtins[] = {
 	{ "abs", 1, bi_abs, false },
 	{ "all", 1, bi_all, false },
@@ -3949,6 +4044,7 @@ static const rg_builtin builtins[] = {
 	{ "is_object", 1, bi_is_object, false },
 	{ "is_set", 1, bi_is_set, false },
 	{ "is_string", 1, bi_is_string, false },
+	{ "json.filter", 2, bi_json_filter, false },
 	{ "json.is_valid", 1, bi_json_is_valid, false },
 	{ "json.marshal", 1, bi_json_marshal, false },
 	{ "json.patch", 2, bi_json_patch, false },
