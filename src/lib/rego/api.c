@@ -158,7 +158,7 @@ static void ctx_init(rg_ctx *c, const coffer_rego_query *q, const coffer_rego_li
 
 static void ctx_fini(rg_ctx *c)
 {
-	rg_builtins_cleanup(c);
+	rg_builtins_fini(c);
 	rg_arena_free(&c->ar);
 }
 

@@ -1506,6 +1506,13 @@ void rg_builtins_cleanup(rg_ctx *c)
 	c->bi_cache = NULL;
 }
 
+void rg_builtins_fini(rg_ctx *c)
+{
+	rg_builtins_cleanup(c);
+	pcre2_match_context_free(c->bi_match);
+	c->bi_match = NULL;
+}
+
 static pcre2_code *re_get(rg_ctx *c, const rv *pat, bool *bad)
 {
 	int errcode;
@@ -1523,16 +1530,15 @@ static pcre2_code *re_get(rg_ctx *c, const rv *pat, bool *bad)
 		*bad = true;
 		return NULL;
 	}
+	if (count >= 64) {
+		/* bounded cache: start over (codes are only used within one call) */
+		rg_builtins_cleanup(c);
+	}
 	re_cache_ent *e = calloc(1, sizeof(*e));
 	char *p = malloc(pat->u.s.len + 1);
-	if (!e || !p || count > 64) {
+	if (!e || !p) {
 		free(e);
 		free(p);
-		/* not cached: leak-free single use is impossible here, so cache anyway */
-		if (count > 64) {
-			rg_builtins_cleanup(c);
-			return re_get(c, pat, bad);
-		}
 		pcre2_code_free(code);
 		return NULL;
 	}
@@ -1546,11 +1552,13 @@ static pcre2_code *re_get(rg_ctx *c, const rv *pat, bool *bad)
 	return code;
 }
 
-static pcre2_match_context *match_ctx(void)
+/* one match context per evaluation (freed by rg_builtins_cleanup) */
+static pcre2_match_context *match_ctx_of(rg_ctx *c)
 {
-	static __thread pcre2_match_context *mc;
+	pcre2_match_context *mc = c->bi_match;
 	if (!mc) {
 		mc = pcre2_match_context_create(NULL);
+		c->bi_match = mc;
 		if (mc) {
 			pcre2_set_match_limit(mc, 1000000);
 			pcre2_set_depth_limit(mc, 10000);
@@ -1560,9 +1568,9 @@ static pcre2_match_context *match_ctx(void)
 }
 
 /* returns 1 match, 0 no match, <0 error; ovector in md */
-static int re_exec(pcre2_code *code, const rv *s, size_t start, pcre2_match_data *md)
+static int re_exec(rg_ctx *c, pcre2_code *code, const rv *s, size_t start, pcre2_match_data *md)
 {
-	int r = pcre2_match(code, (PCRE2_SPTR)s->u.s.s, s->u.s.len, start, 0, md, match_ctx());
+	int r = pcre2_match(code, (PCRE2_SPTR)s->u.s.s, s->u.s.len, start, 0, md, match_ctx_of(c));
 	if (r == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (r < 0)
@@ -1581,7 +1589,7 @@ static int bi_regex_match(rg_ctx *c, rv **args, rv **out)
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
 	if (!md)
 		return rg_oom(c);
-	int r = re_exec(code, args[1], 0, md);
+	int r = re_exec(c, code, args[1], 0, md);
 	pcre2_match_data_free(md);
 	if (r < 0)
 		return rg_bierr(c, "regex.match: match error %d", r);
@@ -1618,7 +1626,7 @@ static int regex_all(rg_ctx *c, rv *pat, rv *s, int64_t limit, int mode, rv **ou
 	size_t start = 0, last = 0;
 	int r = 0;
 	while ((limit < 0 || (int64_t)res.n < limit) && start <= s->u.s.len) {
-		r = re_exec(code, s, start, md);
+		r = re_exec(c, code, s, start, md);
 		if (r <= 0)
 			break;
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
@@ -1732,7 +1740,7 @@ static int bi_regex_replace(rg_ctx *c, rv **args, rv **out)
 		        code, (PCRE2_SPTR)args[0]->u.s.s, args[0]->u.s.len, 0,
 		        PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH |
 		                PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_SUBSTITUTE_UNKNOWN_UNSET,
-		        NULL, match_ctx(), (PCRE2_SPTR)(rep.p ? rep.p : ""), rep.n,
+		        NULL, match_ctx_of(c), (PCRE2_SPTR)(rep.p ? rep.p : ""), rep.n,
 		        (PCRE2_UCHAR *)buf, &outlen);
 		if (r == PCRE2_ERROR_NOMEMORY) {
 			cap = outlen + 1;

@@ -44,6 +44,7 @@ struct rg_ctx {
 	char err_msg[256];
 	int err_line, err_col;
 	void *bi_cache;          /* per-evaluation regex cache (builtins.c) */
+	void *bi_match;          /* per-evaluation PCRE2 match context */
 	unsigned char nonce[32]; /* per-evaluation seed of rand.intn / uuid.rfc4122 */
 	bool have_nonce;
 };
@@ -51,6 +52,7 @@ struct rg_ctx {
 typedef int (*rg_qsol_fn)(rg_ctx *c, void *ud, rv **frame, rv *value);
 int rg_eval_query(rg_ctx *c, const coffer_rego_query *q, rg_qsol_fn fn, void *ud);
 void rg_builtins_cleanup(rg_ctx *c);
+void rg_builtins_fini(rg_ctx *c); /* end of an evaluation */
 unsigned char *rg_ctx_nonce(rg_ctx *c);
 
 #endif
