@@ -57,11 +57,13 @@ typedef struct coffer_attester_opts {
 typedef struct coffer_attester coffer_attester;
 
 /* `tee`: "sample", "snp", "tdx", or NULL / "auto" to detect (configfs-tsm
- * provider, then /dev/sev-guest, then sample if allowed). When nothing fits
+ * provider, then /dev/sev-guest, then sample if allowed). "snp-sim" and
+ * "tdx-sim" read the same kernel interfaces (filled by coffer-sim in tests)
+ * and announce the simulated TEE to the broker. When nothing fits
  * the error names every path that was tried. */
 int coffer_attester_open(coffer_attester **out, const char *tee, const coffer_attester_opts *opts);
 
-/* The KBS tee string ("sample", "snp", "tdx"). */
+/* The KBS tee string ("sample", "snp", "tdx", "snp-sim", "tdx-sim"). */
 const char *coffer_attester_tee(const coffer_attester *a);
 /* How the evidence is obtained, for logs ("configfs-tsm", "sev-guest ioctl",
  * "sample (development only, no hardware protection)"). */

@@ -39,7 +39,10 @@ static void path_in(char *out, size_t cap, const char *name)
 	snprintf(out, cap, "%s/%s", tmpdir, name);
 }
 
-/* Start fake_tsm on tmpdir/tsm; returns its pid once its watch is ready. */
+static const char *sim_dir_arg;
+
+/* Start fake_tsm on tmpdir/tsm; returns its pid once its watch is ready.
+ * With sim_dir_arg set, coffer-sim fills the outblob. */
 static pid_t start_fake(const char *provider, const char *report, const char *aux, int race)
 {
 	char root[300], ready[300];
@@ -68,6 +71,12 @@ static pid_t start_fake(const char *provider, const char *report, const char *au
 	}
 	if (race)
 		args[n++] = "--race";
+	if (sim_dir_arg) {
+		args[n++] = "--sim";
+		args[n++] = COFFER_SIM_PATH;
+		args[n++] = "--sim-dir";
+		args[n++] = sim_dir_arg;
+	}
 	args[n] = NULL;
 	if (fake_pid > 0) {
 		/* left over from a failed test */
@@ -509,6 +518,102 @@ static void test_tsm_low_level(void **state)
 	rm_tree(tmpdir);
 }
 
+/* The simulated TEEs of coffer-sim behind the fake kernel interface: the
+ * report/quote carries our REPORT_DATA and the SNP auxblob the simulated
+ * certificate table. */
+static int sim_ready(char *dir, size_t cap)
+{
+	struct stat st;
+	char cmd[800];
+
+	if (stat(COFFER_SIM_PATH, &st) != 0)
+		return 0;
+	path_in(dir, cap, "sim");
+	snprintf(cmd, sizeof(cmd), "'%s' init --dir '%s' >/dev/null", COFFER_SIM_PATH, dir);
+	assert_int_equal(system(cmd), 0);
+	return 1;
+}
+
+static void test_tsm_snp_sim(void **state)
+{
+	char root[300], dev[300], ccel[300], sim[300];
+	coffer_attester_opts o;
+	coffer_attester *a = NULL;
+	json_t *ev = NULL, *chain;
+	uint8_t rd[64], *got;
+	size_t len;
+	pid_t pid;
+
+	(void)state;
+	mk_tmp();
+	if (!sim_ready(sim, sizeof(sim))) {
+		rm_tree(tmpdir);
+		skip();
+	}
+	o = opts_for_tmp(root, dev, ccel, sizeof(root));
+	o.tsm_wait_ms = 5000;
+	sim_dir_arg = sim;
+	pid = start_fake("sev_guest", NULL, NULL, 0);
+	sim_dir_arg = NULL;
+	for (size_t i = 0; i < sizeof(rd); i++)
+		rd[i] = (uint8_t)(0x5a + i);
+	assert_int_equal(coffer_attester_open(&a, "snp-sim", &o), 0);
+	assert_string_equal(coffer_attester_tee(a), "snp-sim");
+	assert_int_equal(coffer_attester_evidence(&ev, a, rd, sizeof(rd)), 0);
+	got = b64_member(ev, "attestation_report_b64", &len);
+	assert_int_equal(len, 1184);
+	assert_memory_equal(got + 0x50, rd, 64);
+	chain = json_object_get(ev, "cert_chain");
+	assert_true(json_is_array(chain));
+	assert_int_equal(json_array_size(chain), 3);
+	assert_string_equal(
+	        json_string_value(json_object_get(json_array_get(chain, 0), "cert_type")), "VCEK");
+	free(got);
+	json_decref(ev);
+	coffer_attester_free(a);
+	stop_fake(pid);
+	rm_tree(tmpdir);
+}
+
+static void test_tsm_tdx_sim(void **state)
+{
+	char root[300], dev[300], ccel[300], sim[300];
+	coffer_attester_opts o;
+	coffer_attester *a = NULL;
+	json_t *ev = NULL;
+	uint8_t rd[64], *got;
+	size_t len;
+	pid_t pid;
+
+	(void)state;
+	mk_tmp();
+	if (!sim_ready(sim, sizeof(sim))) {
+		rm_tree(tmpdir);
+		skip();
+	}
+	o = opts_for_tmp(root, dev, ccel, sizeof(root));
+	o.tsm_wait_ms = 5000;
+	sim_dir_arg = sim;
+	pid = start_fake("tdx_guest", NULL, NULL, 0);
+	sim_dir_arg = NULL;
+	for (size_t i = 0; i < sizeof(rd); i++)
+		rd[i] = (uint8_t)(0xc0 ^ i);
+	assert_int_equal(coffer_attester_open(&a, "tdx-sim", &o), 0);
+	assert_string_equal(coffer_attester_tee(a), "tdx-sim");
+	assert_int_equal(coffer_attester_evidence(&ev, a, rd, sizeof(rd)), 0);
+	got = b64_member(ev, "quote", &len);
+	/* DCAP v4: 48-byte header, REPORT_DATA at body offset 520 */
+	assert_true(len > 632);
+	assert_int_equal(got[0], 4);
+	assert_memory_equal(got + 568, rd, 64);
+	assert_true(json_is_null(json_object_get(ev, "cc_eventlog")));
+	free(got);
+	json_decref(ev);
+	coffer_attester_free(a);
+	stop_fake(pid);
+	rm_tree(tmpdir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +628,8 @@ int main(void)
 		cmocka_unit_test(test_tsm_tdx_recorded),
 		cmocka_unit_test(test_tsm_generation_race),
 		cmocka_unit_test(test_tsm_no_answer),
+		cmocka_unit_test(test_tsm_snp_sim),
+		cmocka_unit_test(test_tsm_tdx_sim),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (fake_pid > 0)

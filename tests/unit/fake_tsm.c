@@ -12,7 +12,10 @@
  *                              field is replaced by the inblob (so the
  *                              signature no longer verifies: mechanics only)
  *            [--gen PROGRAM]   run PROGRAM PROVIDER INBLOB_HEX OUTFILE AUXFILE
- *                              (e.g. a wrapper around coffer-sim) instead
+ *            [--sim COFFER_SIM --sim-dir DIR]
+ *                              fill outblob (and the SNP auxblob) from the
+ *                              simulated TEEs: coffer-sim snp-report /
+ *                              tdx-quote with the inblob as REPORT_DATA
  *            [--auxblob FILE]  auxblob content (SNP certificate table)
  *            [--race]          bump generation twice (another writer)
  *            [--ready FILE]    created once the watch is in place
@@ -32,7 +35,7 @@
 
 #define MAX_ENTRIES 256
 
-static const char *root, *provider, *report_file, *gen_prog, *aux_file, *ready_file;
+static const char *root, *provider, *report_file, *gen_prog, *aux_file, *ready_file, *sim, *sim_dir;
 static int race;
 static volatile sig_atomic_t stop;
 
@@ -167,7 +170,7 @@ static void answer(int slot)
 	}
 	entries[slot].gen += race ? 2 : 1;
 	put_gen(dir, entries[slot].gen);
-	if (gen_prog) {
+	if (gen_prog || sim) {
 		char hex[129], outp[PATH_MAX], auxp[PATH_MAX];
 		pid_t pid;
 		int st = 0;
@@ -176,7 +179,17 @@ static void answer(int slot)
 		snprintf(auxp, sizeof(auxp), "%s/.gen-aux", dir);
 		pid = fork();
 		if (pid == 0) {
-			execl(gen_prog, gen_prog, provider, hex, outp, auxp, (char *)NULL);
+			int devnull = open("/dev/null", O_WRONLY);
+			if (devnull >= 0)
+				dup2(devnull, 1);
+			if (gen_prog)
+				execl(gen_prog, gen_prog, provider, hex, outp, auxp, (char *)NULL);
+			else if (strcmp(provider, "sev_guest") == 0)
+				execl(sim, sim, "snp-report", "--dir", sim_dir, "--report-data",
+				      hex, "--out", outp, "--auxblob", auxp, (char *)NULL);
+			else
+				execl(sim, sim, "tdx-quote", "--dir", sim_dir, "--report-data", hex,
+				      "--out", outp, (char *)NULL);
 			_exit(127);
 		}
 		if (pid > 0)
@@ -261,15 +274,20 @@ int main(int argc, char **argv)
 			aux_file = v;
 		else if (strcmp(a, "--ready") == 0)
 			ready_file = v;
+		else if (strcmp(a, "--sim") == 0)
+			sim = v;
+		else if (strcmp(a, "--sim-dir") == 0)
+			sim_dir = v;
 		else {
 			fprintf(stderr, "fake_tsm: unknown option %s\n", a);
 			return 2;
 		}
 		i++;
 	}
-	if (root == NULL || provider == NULL) {
+	if (root == NULL || provider == NULL || (sim != NULL) != (sim_dir != NULL)) {
 		fprintf(stderr, "usage: fake_tsm --root DIR --provider NAME [--report FILE | --gen "
-		                "PROG] [--auxblob FILE] [--race] [--ready FILE]\n");
+		                "PROG | --sim COFFER_SIM --sim-dir DIR] [--auxblob FILE] [--race] "
+		                "[--ready FILE]\n");
 		return 2;
 	}
 	memset(&sa, 0, sizeof(sa));

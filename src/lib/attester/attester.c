@@ -24,6 +24,7 @@ enum attester_kind {
 
 struct coffer_attester {
 	enum attester_kind kind;
+	bool sim; /* announce "snp-sim" / "tdx-sim": evidence from coffer-sim */
 	char *tsm_root;
 	char *sev_guest;
 	char *ccel;
@@ -47,9 +48,9 @@ const char *coffer_attester_tee(const coffer_attester *a)
 		return "sample";
 	case KIND_SNP_TSM:
 	case KIND_SNP_IOCTL:
-		return "snp";
+		return a->sim ? "snp-sim" : "snp";
 	case KIND_TDX_TSM:
-		return "tdx";
+		return a->sim ? "tdx-sim" : "tdx";
 	}
 	return "unknown";
 }
@@ -134,14 +135,24 @@ int coffer_attester_open(coffer_attester **out, const char *tee, const coffer_at
 		                        opts->version);
 	if (tee && strcmp(tee, "auto") == 0)
 		tee = NULL;
-	if (tee && strcmp(tee, "sample") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "tdx") != 0)
+	if (tee && strcmp(tee, "sample") != 0 && strcmp(tee, "snp") != 0 &&
+	    strcmp(tee, "tdx") != 0 && strcmp(tee, "snp-sim") != 0 && strcmp(tee, "tdx-sim") != 0)
 		return coffer_error_set(COFFER_EUNSUPPORTED,
-		                        "attester: unknown TEE '%s' (expected sample, snp, tdx or "
-		                        "auto)",
+		                        "attester: unknown TEE '%s' (expected sample, snp, tdx, "
+		                        "snp-sim, tdx-sim or auto)",
 		                        tee);
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	/* the simulated TEEs speak the real kernel interfaces; only the name
+	 * the broker hears differs, so it picks the simulator's root */
+	if (tee && strcmp(tee, "snp-sim") == 0) {
+		a->sim = true;
+		tee = "snp";
+	} else if (tee && strcmp(tee, "tdx-sim") == 0) {
+		a->sim = true;
+		tee = "tdx";
+	}
 	a->tsm_root = dup_or(opts->tsm_root, COFFER_TSM_ROOT_DEFAULT);
 	a->sev_guest = dup_or(opts->sev_guest, COFFER_SEV_GUEST_DEFAULT);
 	a->ccel = dup_or(opts->ccel, COFFER_CCEL_DEFAULT);
