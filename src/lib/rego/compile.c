@@ -732,6 +732,9 @@ static int fold(cctx *c, rg_term *t)
 
 static int res_with(cctx *c, rg_with *w)
 {
+	char name[256];
+	size_t off = 0;
+	int r;
 	rg_term *tg = w->target;
 	const char *head;
 	size_t n = 0;
@@ -777,9 +780,7 @@ static int res_with(cctx *c, rg_with *w)
 	}
 function:
 	/* function replacement: builtin or user function by dotted name */
-	char name[256];
-	size_t off = 0;
-	int r = snprintf(name, sizeof(name), "%s", head);
+	r = snprintf(name, sizeof(name), "%s", head);
 	if (r < 0 || (size_t)r >= sizeof(name))
 		return cerr(c, tg->line, tg->col, "name too long");
 	off = (size_t)r;
