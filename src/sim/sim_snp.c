@@ -169,8 +169,10 @@ static int add_int_ext(X509 *x, const char *oid, uint8_t v)
 int sim_snp_vcek_cert(uint8_t **der, size_t *len, const sim_snp *s, const coffer_snp_tcb *tcb,
                       X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *key)
 {
-	static const uint8_t product[] = { 0x16, 0x08, 'M', 'i', 'l', 'a', 'n', '-', 'B', '0' };
+	static const uint8_t milan[] = { 0x16, 0x08, 'M', 'i', 'l', 'a', 'n', '-', 'B', '0' };
+	static const uint8_t turin[] = { 0x16, 0x05, 'T', 'u', 'r', 'i', 'n' };
 	static const uint8_t structver[] = { 0x02, 0x01, 0x01 };
+	bool is_turin = s->product == COFFER_SNP_PRODUCT_TURIN;
 	X509 *x = NULL;
 	unsigned char *p = NULL;
 	int n, error;
@@ -182,12 +184,15 @@ int sim_snp_vcek_cert(uint8_t **der, size_t *len, const sim_snp *s, const coffer
 	if ((error = base_cert(&x, "SEV-VCEK", key ? key : s->vcek_key, issuer, 0)) < 0)
 		return error;
 	if ((error = add_raw_ext(x, "1.3.6.1.4.1.3704.1.1", structver, sizeof(structver))) < 0 ||
-	    (error = add_raw_ext(x, "1.3.6.1.4.1.3704.1.2", product, sizeof(product))) < 0 ||
+	    (error = add_raw_ext(x, "1.3.6.1.4.1.3704.1.2", is_turin ? turin : milan,
+	                         is_turin ? sizeof(turin) : sizeof(milan))) < 0 ||
+	    (is_turin && (error = add_int_ext(x, "1.3.6.1.4.1.3704.1.3.9", tcb->fmc)) < 0) ||
 	    (error = add_int_ext(x, "1.3.6.1.4.1.3704.1.3.1", tcb->bootloader)) < 0 ||
 	    (error = add_int_ext(x, "1.3.6.1.4.1.3704.1.3.2", tcb->tee)) < 0 ||
 	    (error = add_int_ext(x, "1.3.6.1.4.1.3704.1.3.3", tcb->snp)) < 0 ||
 	    (error = add_int_ext(x, "1.3.6.1.4.1.3704.1.3.8", tcb->microcode)) < 0 ||
-	    (error = add_raw_ext(x, "1.3.6.1.4.1.3704.1.4", s->chip_id, 64)) < 0 ||
+	    /* Turin VCEKs carry the first 8 bytes of the chip id */
+	    (error = add_raw_ext(x, "1.3.6.1.4.1.3704.1.4", s->chip_id, is_turin ? 8 : 64)) < 0 ||
 	    (error = sign_pss(x, issuer_key)) < 0)
 		goto out;
 	if ((n = i2d_X509(x, &p)) <= 0) {
@@ -216,18 +221,30 @@ void sim_snp_free(sim_snp *s)
 
 int sim_snp_create(sim_snp **out)
 {
+	return sim_snp_create_product(out, COFFER_SNP_PRODUCT_MILAN, SIM_RSA_BITS);
+}
+
+int sim_snp_create_product(sim_snp **out, coffer_snp_product product, int rsa_bits)
+{
 	sim_snp *s = calloc(1, sizeof(*s));
+	char ark[32], ask[32];
 	int error;
 
 	*out = NULL;
 	if (s == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	s->product = COFFER_SNP_PRODUCT_MILAN;
-	if ((error = sim_snp_rsa_key(&s->ark_key, SIM_RSA_BITS)) < 0 ||
-	    (error = sim_snp_rsa_key(&s->ask_key, SIM_RSA_BITS)) < 0 ||
+	if (product != COFFER_SNP_PRODUCT_MILAN && product != COFFER_SNP_PRODUCT_TURIN) {
+		free(s);
+		return coffer_error_set(COFFER_EUNSUPPORTED, "sim: Milan or Turin only");
+	}
+	s->product = product;
+	snprintf(ark, sizeof(ark), "ARK-%s", coffer_snp_product_name(product));
+	snprintf(ask, sizeof(ask), "SEV-%s", coffer_snp_product_name(product));
+	if ((error = sim_snp_rsa_key(&s->ark_key, rsa_bits)) < 0 ||
+	    (error = sim_snp_rsa_key(&s->ask_key, rsa_bits)) < 0 ||
 	    (error = p384_key(&s->vcek_key)) < 0 ||
-	    (error = sim_snp_ca_cert(&s->ark, "ARK-Milan", s->ark_key, NULL, NULL)) < 0 ||
-	    (error = sim_snp_ca_cert(&s->ask, "SEV-Milan", s->ask_key, s->ark, s->ark_key)) < 0)
+	    (error = sim_snp_ca_cert(&s->ark, ark, s->ark_key, NULL, NULL)) < 0 ||
+	    (error = sim_snp_ca_cert(&s->ask, ask, s->ask_key, s->ark, s->ark_key)) < 0)
 		goto out;
 	if (RAND_bytes(s->chip_id, sizeof(s->chip_id)) != 1) {
 		error = coffer_error_set_ssl(COFFER_ERROR, "sim: random");
@@ -463,8 +480,9 @@ int sim_snp_report(uint8_t out[COFFER_SNP_REPORT_SIZE], const sim_snp *s, const 
 	memset(b + 0x160, 0xff, 32); /* report_id_ma: no migration agent */
 	put_le64(b + 0x180, tcb);    /* reported */
 	if (version >= 3) {
-		b[0x188] = 0x19; /* Milan: family 19h model 01h stepping 1 */
-		b[0x189] = 0x01;
+		/* Milan: family 19h model 01h; Turin: family 1Ah model 02h */
+		b[0x188] = s->product == COFFER_SNP_PRODUCT_TURIN ? 0x1A : 0x19;
+		b[0x189] = s->product == COFFER_SNP_PRODUCT_TURIN ? 0x02 : 0x01;
 		b[0x18A] = 0x01;
 	}
 	memcpy(b + 0x1A0, req->chip_id_set ? req->chip_id : s->chip_id, 64);

@@ -38,6 +38,10 @@ typedef struct sim_snp_req {
 
 /* New hierarchy (RSA-4096 keys: this takes a few seconds). */
 int sim_snp_create(sim_snp **out);
+/* ... for Milan or Turin (Turin: fmcSPL, 8-byte hwID, CPUID family 1Ah), with
+ * RSA keys of `rsa_bits` (tests use 2048 to save time; AMD's are 4096). The
+ * files of sim_snp_save/load are Milan only. */
+int sim_snp_create_product(sim_snp **out, coffer_snp_product product, int rsa_bits);
 void sim_snp_free(sim_snp *s);
 /* DIR/snp/{ark,ask}.pem (certificates), {ark,ask,vcek}.key (0600), chip_id. */
 int sim_snp_save(const sim_snp *s, const char *dir);

@@ -1097,6 +1097,87 @@ static void test_sim_crl(void **state)
 	X509_CRL_free(crl);
 }
 
+/* Turin: the fmc TCB component, fmcSPL, the 8-byte hwID, CPUID family 1Ah */
+static void test_sim_turin(void **state)
+{
+	sim_snp *t = NULL;
+	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
+	char root[160];
+	FILE *f;
+	sim_snp_req q;
+	uint8_t rep[COFFER_SNP_REPORT_SIZE], *der = NULL, *ask = NULL;
+	size_t dl = 0;
+	int al;
+	json_t *ev, *claims = NULL;
+	coffer_snp_tcb other;
+	(void)state;
+
+	assert_int_equal(sim_snp_create_product(&t, COFFER_SNP_PRODUCT_TURIN, 2048), 0);
+	snprintf(root, sizeof(root), "%s/turin_ark.pem", simdir);
+	f = fopen(root, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_X509(f, t->ark), 1);
+	fclose(f);
+	p.sim_root = root;
+	al = i2d_X509(t->ask, &ask);
+	assert_true(al > 0);
+
+	sim_req(&q);
+	q.tcb.fmc = 2;
+	q.tcb.bootloader = 3;
+	q.tcb.tee = 1;
+	q.tcb.snp = 4;
+	q.tcb.microcode = 9;
+	assert_int_equal(sim_snp_report(rep, t, &q), 0);
+	assert_int_equal(rep[0x180], 2); /* Turin layout: fmc in byte 0 */
+	assert_int_equal(rep[0x183], 4);
+	assert_int_equal(sim_snp_vcek_cert(&der, &dl, t, &q.tcb, NULL, NULL, NULL), 0);
+	ev = evidence_raw(rep, sizeof(rep), "VCEK", der, dl);
+	chain_add(ev, "ASK", ask, (size_t)al);
+	OPENSSL_free(der);
+	if (coffer_evidence_verify(&claims, "snp-sim", ev, &p) != 0)
+		fail_msg("Turin: %s", coffer_error_last());
+	assert_string_equal(json_string_value(json_object_get(claims, "product")), "Turin");
+	expect_int(claims, "reported_tcb_fmc", 2);
+	expect_int(claims, "reported_tcb_bootloader", 3);
+	expect_int(claims, "reported_tcb_tee", 1);
+	expect_int(claims, "reported_tcb_snp", 4);
+	expect_int(claims, "reported_tcb_microcode", 9);
+	json_decref(claims);
+	/* the owner's minimum for fmc applies on Turin */
+	p.options = json_pack("{s:{s:i}}", "min_tcb", "fmc", 3);
+	expect_fail(coffer_evidence_verify(&claims, "snp-sim", ev, &p),
+	            "fmc 2 is below the minimum 3");
+	json_decref((json_t *)p.options);
+	p.options = NULL;
+	json_decref(ev);
+
+	/* a VCEK whose fmcSPL differs */
+	other = q.tcb;
+	other.fmc = 1;
+	assert_int_equal(sim_snp_vcek_cert(&der, &dl, t, &other, NULL, NULL, NULL), 0);
+	ev = evidence_raw(rep, sizeof(rep), "VCEK", der, dl);
+	chain_add(ev, "ASK", ask, (size_t)al);
+	OPENSSL_free(der);
+	expect_fail(coffer_evidence_verify(&claims, "snp-sim", ev, &p),
+	            "differs from the report's reported TCB");
+	json_decref(ev);
+
+	/* a Turin VCEK for a Milan report (the Milan sim's report) */
+	sim_req(&q);
+	assert_int_equal(sim_snp_report(rep, sim, &q), 0);
+	assert_int_equal(sim_snp_vcek_cert(&der, &dl, t, &q.tcb, NULL, NULL, NULL), 0);
+	ev = evidence_raw(rep, sizeof(rep), "VCEK", der, dl);
+	chain_add(ev, "ASK", ask, (size_t)al);
+	OPENSSL_free(der);
+	expect_fail(coffer_evidence_verify(&claims, "snp-sim", ev, &p),
+	            "the VCEK is for Turin but the report comes from a Milan CPU");
+	json_decref(ev);
+
+	OPENSSL_free(ask);
+	sim_snp_free(t);
+}
+
 static void test_sim_files(void **state)
 {
 	sim_snp *loaded = NULL;
@@ -1148,6 +1229,7 @@ int main(void)
 		cmocka_unit_test(test_sim_roundtrip),
 		cmocka_unit_test(test_sim_refusals),
 		cmocka_unit_test(test_sim_crl),
+		cmocka_unit_test(test_sim_turin),
 		cmocka_unit_test(test_sim_files),
 	};
 
