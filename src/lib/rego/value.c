@@ -590,7 +590,7 @@ json_t *rv_to_json(const rv *v)
 	case RV_ARR:
 		if (v->u.a.lazy != NULL)
 			return json_deep_copy(v->u.a.lazy);
-		/* fall through */
+		__attribute__((fallthrough));
 	case RV_SET:
 		j = json_array();
 		if (j == NULL)
