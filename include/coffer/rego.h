@@ -31,9 +31,11 @@ typedef struct coffer_rego_module {
 } coffer_rego_module;
 
 /* Where compilation or evaluation failed. `code` is one of
- * "rego_parse_error", "rego_compile_error", "rego_type_error" (compile),
- * "eval_conflict_error", "eval_builtin_error", "eval_type_error",
- * "eval_limit_error", "eval_internal_error" (evaluation). */
+ * "rego_parse_error", "rego_compile_error" (compile: file, line and column
+ * of the offending text), "eval_conflict_error", "eval_builtin_error",
+ * "eval_type_error", "rego_unsafe_var_error", "rego_recursion_error",
+ * "eval_limit_error", "eval_internal_error" (evaluation: the module file and
+ * the position of the rule or expression being evaluated). */
 typedef struct coffer_rego_diag {
 	char code[32];
 	char file[128];
