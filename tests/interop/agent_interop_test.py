@@ -51,6 +51,38 @@ def agent(url, *args, key="EC-P256"):
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+
+def tls_checks():
+    """HTTPS with a pinned CA: the broker's CA works, any other CA is a clear
+    TLS error (exit 3) before a byte of evidence leaves the TEE."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="agent-tls-")
+    p = lambda n: os.path.join(d, n)
+    for ca in ("ca", "other"):
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", p(ca + ".key"), "-out", p(ca + ".pem"), "-days", "2",
+                "-subj", "/CN=test %s" % ca)
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", p("srv.key"), "-out", p("srv.csr"), "-subj", "/CN=127.0.0.1")
+    with open(p("ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", p("srv.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+            "-CAcreateserial", "-out", p("srv.pem"), "-days", "2", "-extfile", p("ext"))
+    srv = kbs_broker.serve(tls=(p("srv.pem"), p("srv.key")))
+    url = "https://127.0.0.1:%d" % srv.server_address[1]
+    rc, out, err = agent(url, "--cacert", p("ca.pem"), "get-resource", "kbs:///r/t/good")
+    check(rc == 0 and out == b"value-of-good", "https with the pinned CA", err)
+    before = srv.state.attests
+    rc, out, err = agent(url, "--cacert", p("other.pem"), "get-resource", "kbs:///r/t/good")
+    check(rc == 3 and "TLS" in err and out == b"" and srv.state.attests == before,
+          "https with another CA: refused with a TLS error, no evidence sent", err)
+    srv.shutdown()
+    subprocess.run(["rm", "-rf", d])
+
+
 def main():
     srv = kbs_broker.serve()
     st = srv.state
@@ -114,6 +146,7 @@ def main():
     control(url, token="ok")
 
     srv.shutdown()
+    tls_checks()
     print("%d passed, %d failed" % (PASSED, FAILED))
     return 0 if FAILED == 0 else 1
 

@@ -248,8 +248,14 @@ class Server(ThreadingHTTPServer):
         pass  # a client that hangs up on an oversized answer is expected
 
 
-def serve(port=0):
+def serve(port=0, tls=None):
+    """tls: (certfile, keyfile) to answer over HTTPS."""
     srv = Server(("127.0.0.1", port), Handler)
+    if tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     srv.state = State()
     t = threading.Thread(target=srv.serve_forever, daemon=True)
