@@ -70,6 +70,8 @@ int cofferd_config_finish(struct cofferd_config *c);
 
 enum cofferd_log_level { LOG_DEBUG_ = 0, LOG_INFO_, LOG_WARN_, LOG_ERROR_ };
 void cofferd_log_set_level(const char *level);
+/* True when lines of `lvl` are written: check before building fields. */
+bool cofferd_log_enabled(enum cofferd_log_level lvl);
 /* `fields` is a JSON object whose members are added to the line (stolen). */
 void cofferd_log(enum cofferd_log_level lvl, const char *msg, json_t *fields);
 
@@ -171,7 +173,9 @@ int cofferd_handle_admin(struct cofferd *d, const struct cofferd_req *q, struct 
 
 /* Tokens (token.c). */
 int cofferd_token_init(struct cofferd *d);
-int cofferd_token_issue(struct cofferd *d, char **token, const json_t *submod_cpu0);
+/* Sign an EAR token; *claims_out (optional) receives its claims. */
+int cofferd_token_issue(struct cofferd *d, char **token, json_t **claims_out,
+                        const json_t *submod_cpu0);
 int cofferd_token_verify(struct cofferd *d, json_t **claims, const char *token);
 /* Claims of a token this broker issued and stored sealed (no signature check). */
 int cofferd_token_claims_unverified(json_t **claims, const char *token);
@@ -186,6 +190,10 @@ struct cofferd_tok *cofferd_tokcache_put(const char *token, json_t *claims, coff
 const json_t *cofferd_tok_claims(const struct cofferd_tok *t);
 const coffer_jwk *cofferd_tok_key(const struct cofferd_tok *t);
 void cofferd_tok_release(struct cofferd_tok *t);
+/* The attested session `sid` -> its token entry (takes a new reference). */
+void cofferd_tokcache_put_session(const char *sid, struct cofferd_tok *t);
+/* The entry of an attested, unexpired session, referenced; NULL: ask the store. */
+struct cofferd_tok *cofferd_tokcache_get_session(const char *sid, int64_t now);
 /* Drop entries whose token expired (the main loop, once a second). */
 void cofferd_tokcache_sweep(int64_t now);
 void cofferd_tokcache_flush(void);

@@ -4,6 +4,7 @@
  * nonce-bound key or a token (STYLE.md, "From curl").
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,12 @@
 
 #include "cofferd.h"
 
-static enum cofferd_log_level min_level = LOG_INFO_;
+static _Atomic enum cofferd_log_level min_level = LOG_INFO_;
+
+bool cofferd_log_enabled(enum cofferd_log_level lvl)
+{
+	return lvl >= min_level;
+}
 
 void cofferd_log_set_level(const char *level)
 {

@@ -495,7 +495,7 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 	cpu0 = json_pack("{s:s,s:O,s:s,s:O}", "ear.status", status, "ear.trustworthiness-vector",
 	                 tv, "ear.appraisal-policy-id", policy_id,
 	                 "ear.veraison.annotated-evidence", annotated);
-	if (cpu0 == NULL || cofferd_token_issue(d, &token, cpu0) < 0) {
+	if (cpu0 == NULL || cofferd_token_issue(d, &token, &tok_claims, cpu0) < 0) {
 		cofferd_resp_error(r, 500, "PluginInternalError", "token: %s", coffer_error_last());
 		goto fail;
 	}
@@ -521,11 +521,13 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 		set_cookie(d, r, s.id, exp);
 		/* the resource requests that follow find the claims and the
 		 * imported key without parsing or validating them again */
-		if (cofferd_token_claims_unverified(&tok_claims, token) == 0) {
-			cofferd_tok_release(cofferd_tokcache_put(token, tok_claims, tee_key));
-			tok_claims = NULL;
-			tee_key = NULL;
+		{
+			struct cofferd_tok *t = cofferd_tokcache_put(token, tok_claims, tee_key);
+			cofferd_tokcache_put_session(s.id, t);
+			cofferd_tok_release(t);
 		}
+		tok_claims = NULL;
+		tee_key = NULL;
 	}
 	cofferd_metrics_attestation(s.tee, true);
 	cofferd_log(LOG_INFO_, "attested",
@@ -628,6 +630,8 @@ static struct cofferd_tok *caller_token(struct cofferd *d, const struct cofferd_
 		}
 		return cache_token(auth + 7, claims, r);
 	}
+	if (q->cookie_session && (t = cofferd_tokcache_get_session(q->cookie_session, now)))
+		return t;
 	memset(&s, 0, sizeof(s));
 	if (load_session(d, q, r, &s) < 0)
 		return NULL;
@@ -655,6 +659,7 @@ static struct cofferd_tok *caller_token(struct cofferd *d, const struct cofferd_
 		return NULL;
 	}
 	t = cache_token(s.token, claims, r);
+	cofferd_tokcache_put_session(s.id, t);
 	coffer_store_session_clear(&s);
 	return t;
 }
@@ -724,7 +729,8 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 	}
 	r->status = 200;
 	r->content_type = "application/json";
-	cofferd_log(LOG_DEBUG_, "released", json_pack("{s:s}", "resource", path));
+	if (cofferd_log_enabled(LOG_DEBUG_))
+		cofferd_log(LOG_DEBUG_, "released", json_pack("{s:s}", "resource", path));
 out:
 	coffer_secret_free(&value);
 	cofferd_tok_release(tok);

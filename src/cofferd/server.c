@@ -280,7 +280,8 @@ respond:
 	{
 		double secs = elapsed(&st->start);
 		cofferd_metrics_request(ep, r.status, secs);
-		if (ep != EP_METRICS && ep != EP_HEALTHZ)
+		if (ep != EP_METRICS && ep != EP_HEALTHZ &&
+		    cofferd_log_enabled(r.status >= 500 ? LOG_ERROR_ : LOG_DEBUG_))
 			cofferd_log(r.status >= 500 ? LOG_ERROR_ : LOG_DEBUG_, "request",
 			            json_pack("{s:s,s:s,s:i,s:f}", "method", method, "endpoint",
 			                      ep_log_name(ep), "status", r.status, "ms",

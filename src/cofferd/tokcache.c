@@ -26,6 +26,14 @@ struct cofferd_tok {
 };
 
 static struct cofferd_tok *slots[SLOTS];
+
+/* session id -> the token its attestation produced: an attested session
+ * never changes until it expires, so the cookie path can skip the store */
+struct sess_slot {
+	char sid[33];
+	struct cofferd_tok *t;
+};
+static struct sess_slot sess[SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void unref(struct cofferd_tok *t)
@@ -105,28 +113,79 @@ void cofferd_tok_release(struct cofferd_tok *t)
 	unref(t);
 }
 
+static size_t sess_slot_of(const char *sid)
+{
+	size_t h = 5381;
+
+	for (const char *p = sid; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return h % SLOTS;
+}
+
+void cofferd_tokcache_put_session(const char *sid, struct cofferd_tok *t)
+{
+	struct cofferd_tok *old;
+	size_t s;
+
+	if (t == NULL || strlen(sid) >= sizeof(sess[0].sid))
+		return;
+	s = sess_slot_of(sid);
+	atomic_fetch_add(&t->refs, 1);
+	pthread_mutex_lock(&lock);
+	old = sess[s].t;
+	memcpy(sess[s].sid, sid, strlen(sid) + 1);
+	sess[s].t = t;
+	pthread_mutex_unlock(&lock);
+	unref(old);
+}
+
+struct cofferd_tok *cofferd_tokcache_get_session(const char *sid, int64_t now)
+{
+	struct cofferd_tok *t = NULL;
+	size_t s;
+
+	if (strlen(sid) >= sizeof(sess[0].sid))
+		return NULL;
+	s = sess_slot_of(sid);
+	pthread_mutex_lock(&lock);
+	if (sess[s].t && strcmp(sess[s].sid, sid) == 0 && sess[s].t->exp > now) {
+		t = sess[s].t;
+		atomic_fetch_add(&t->refs, 1);
+	}
+	pthread_mutex_unlock(&lock);
+	return t;
+}
+
 void cofferd_tokcache_sweep(int64_t now)
 {
 	for (size_t i = 0; i < SLOTS; i++) {
-		struct cofferd_tok *t = NULL;
+		struct cofferd_tok *t = NULL, *u = NULL;
 		pthread_mutex_lock(&lock);
 		if (slots[i] && slots[i]->exp <= now) {
 			t = slots[i];
 			slots[i] = NULL;
 		}
+		if (sess[i].t && sess[i].t->exp <= now) {
+			u = sess[i].t;
+			sess[i].t = NULL;
+		}
 		pthread_mutex_unlock(&lock);
 		unref(t);
+		unref(u);
 	}
 }
 
 void cofferd_tokcache_flush(void)
 {
 	for (size_t i = 0; i < SLOTS; i++) {
-		struct cofferd_tok *t;
+		struct cofferd_tok *t, *u;
 		pthread_mutex_lock(&lock);
 		t = slots[i];
 		slots[i] = NULL;
+		u = sess[i].t;
+		sess[i].t = NULL;
 		pthread_mutex_unlock(&lock);
 		unref(t);
+		unref(u);
 	}
 }

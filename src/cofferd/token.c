@@ -162,7 +162,7 @@ out:
 	return error;
 }
 
-int cofferd_token_issue(struct cofferd *d, char **token, const json_t *cpu0)
+int cofferd_token_issue(struct cofferd *d, char **token, json_t **claims_out, const json_t *cpu0)
 {
 	json_t *claims = NULL, *hdr = NULL;
 	int64_t now = cofferd_now(), life;
@@ -192,6 +192,10 @@ int cofferd_token_issue(struct cofferd *d, char **token, const json_t *cpu0)
 		goto out;
 	}
 	error = coffer_jwt_sign(token, d->signing_key, "ES256", hdr, claims);
+	if (error == 0 && claims_out) {
+		*claims_out = claims;
+		claims = NULL;
+	}
 out:
 	free(jti);
 	json_decref(hdr);
