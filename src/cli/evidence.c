@@ -48,7 +48,8 @@ static void usage(FILE *f)
 	        "  --kds URL           fetch a missing VCEK from this AMD KDS (e.g.\n"
 	        "                      https://kdsintf.amd.com) into --collateral [snp]\n"
 	        "  --pcs URL           fetch missing/expired TCB info and QE identity from this\n"
-	        "                      Intel PCS/PCCS (e.g. https://api.trustedservices.intel.com)\n"
+	        "                      Intel PCS/PCCS (e.g. "
+	        "https://api.trustedservices.intel.com)\n"
 	        "                      into --collateral [tdx, sgx]\n"
 	        "Exit: 0 valid, 1 invalid (reason on stderr), 2 usage or malformed input.\n");
 }
