@@ -349,6 +349,20 @@ int rg_arith(rg_ctx *c, int op, rv *a, rv *b, rv **out)
 
 /* ---- argument helpers ---- */
 
+/* a number as int64 (doubles truncated, saturated at the int64 range: a
+ * cast of an out-of-range double is undefined behaviour) */
+static int64_t num_i64(const rv *v)
+{
+	if (v->isint)
+		return v->u.n.i;
+	double d = trunc(rv_num_d(v));
+	if (!(d > -9223372036854775808.0))
+		return INT64_MIN;
+	if (!(d < 9223372036854775808.0))
+		return INT64_MAX;
+	return (int64_t)d;
+}
+
 #define NEED(i, K, what)                                                                         \
 	do {                                                                                     \
 		if (args[i]->kind != (K))                                                        \
@@ -709,7 +723,8 @@ static int bi_format_int(rg_ctx *c, rv **args, rv **out)
 	if (base != 2 && base != 8 && base != 10 && base != 16)
 		return rg_bierr(c, "format_int: operand 2 must be one of {2, 8, 10, 16}");
 	double d = rv_num_d(args[0]);
-	int64_t v = args[0]->isint ? args[0]->u.n.i : (int64_t)trunc(d);
+	int64_t v = num_i64(args[0]);
+	(void)d;
 	bool neg = v < 0;
 	uint64_t u = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 	size_t p = sizeof(buf);
@@ -1344,13 +1359,15 @@ static int bi_sprintf(rg_ctx *c, rv **args, rv **out)
 		char spec[32];
 		size_t sl = 0;
 		spec[sl++] = '%';
-		while (i < fn && strchr("+-# 0", f[i]) && sl < 8)
+		while (i < fn && f[i] != '\0' && strchr("+-# 0", f[i]) && sl < 8)
 			spec[sl++] = f[i++];
-		while (i < fn && isdigit((unsigned char)f[i]) && sl < 16)
+		/* width and precision: at most 4 digits each, so a hostile format
+		 * cannot make snprintf pad for billions of characters */
+		for (int d = 0; i < fn && isdigit((unsigned char)f[i]) && d < 4; d++)
 			spec[sl++] = f[i++];
 		if (i < fn && f[i] == '.') {
 			spec[sl++] = f[i++];
-			while (i < fn && isdigit((unsigned char)f[i]) && sl < 24)
+			for (int d = 0; i < fn && isdigit((unsigned char)f[i]) && d < 4; d++)
 				spec[sl++] = f[i++];
 		}
 		if (i >= fn) {
@@ -1362,7 +1379,7 @@ static int bi_sprintf(rg_ctx *c, rv **args, rv **out)
 			return rg_bierr(c, "sprintf: no argument specified for format verb %zu",
 			                ai + 1);
 		rv *v = items[ai++];
-		char tmp[512];
+		char tmp[16384];
 		int r = -1;
 		switch (verb) {
 		case 'd':
@@ -2749,7 +2766,7 @@ static int time_arg(rg_ctx *c, rv *v, int64_t *ns, int64_t *tzoff)
 {
 	*tzoff = 0;
 	if (v->kind == RV_NUM) {
-		*ns = v->isint ? v->u.n.i : (int64_t)rv_num_d(v);
+		*ns = num_i64(v);
 		return 1;
 	}
 	if (v->kind == RV_ARR) {
@@ -2757,8 +2774,7 @@ static int time_arg(rg_ctx *c, rv *v, int64_t *ns, int64_t *tzoff)
 			return rg_oom(c);
 		if (v->u.a.n < 1 || v->u.a.items[0]->kind != RV_NUM)
 			return rg_bierr(c, "time: operand must be number or [ns, tz]");
-		*ns = v->u.a.items[0]->isint ? v->u.a.items[0]->u.n.i
-		                             : (int64_t)rv_num_d(v->u.a.items[0]);
+		*ns = num_i64(v->u.a.items[0]);
 		if (v->u.a.n > 1) {
 			rv *tz = v->u.a.items[1];
 			if (tz->kind != RV_STR)
@@ -2849,7 +2865,7 @@ static int bi_time_add_date(rg_ctx *c, rv **args, rv **out)
 		return r;
 	if ((r = need_int(c, args[3], "time.add_date", &dd)) <= 0)
 		return r;
-	ns = args[0]->isint ? args[0]->u.n.i : (int64_t)rv_num_d(args[0]);
+	ns = num_i64(args[0]);
 	int64_t sub = ns % 1000000000;
 	if (sub < 0)
 		sub += 1000000000;
@@ -3409,7 +3425,7 @@ static int bi_rand_intn(rg_ctx *c, rv **args, rv **out)
 	if (n == 0)
 		OUT(rv_int(A(c), 0));
 	if (n < 0)
-		n = -n;
+		n = n == INT64_MIN ? INT64_MAX : -n;
 	int r = seeded_digest(c, args[0], args[1], d);
 	if (r)
 		return r;
@@ -3713,7 +3729,7 @@ static int bi_time_format(rg_ctx *c, rv **args, rv **out)
 	if (nsv->kind != RV_NUM)
 		return rg_bierr(c, "time.format: expects `ns` to be a number");
 	tm_parts t;
-	parts_from_ns(nsv->isint ? nsv->u.n.i : (int64_t)rv_num_d(nsv), &t);
+	parts_from_ns(num_i64(nsv), &t);
 	rg_sbuf b = { A(c), NULL, 0, 0, 0, false };
 	go_format(&b, layout, ll, &t);
 	if (b.failed)
