@@ -584,6 +584,8 @@ json_t *rv_to_json(const rv *v)
 	case RV_NUM:
 		if (v->isint)
 			return json_integer((json_int_t)v->u.n.i);
+		if (isnan(v->u.n.d) || isinf(v->u.n.d))
+			return json_null(); /* JSON has no infinities */
 		return json_real(v->u.n.d);
 	case RV_STR:
 		return json_stringn(v->u.s.s, v->u.s.len);
