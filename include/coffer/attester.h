@@ -46,6 +46,10 @@ typedef struct coffer_attester_opts {
 	bool allow_sample;
 	/* SNP VMPL asked for through configfs-tsm `privlevel` / the ioctl (0). */
 	unsigned vmpl;
+	/* SNP evidence carries the upstream JSON object form of the report
+	 * ("attestation_report", for Trustee brokers) instead of the raw
+	 * report in base64 ("attestation_report_b64", Coffer's form). */
+	bool snp_report_object;
 } coffer_attester_opts;
 
 #define COFFER_ATTESTER_OPTS_VERSION 1
@@ -72,7 +76,8 @@ const char *coffer_attester_source(const coffer_attester *a);
 /* Evidence for `report_data` (at most 64 bytes; SNP/TDX zero-pad it), as the
  * `primary_evidence` JSON of PROTOCOL.md section 1:
  *   sample {"svn","report_data"}
- *   snp    {"attestation_report_b64","cert_chain": null|[{"cert_type","data"}]}
+ *   snp    {"attestation_report_b64" | "attestation_report": {...},
+ *           "cert_chain": null|[{"cert_type","data"}]}
  *   tdx    {"quote","cc_eventlog": <base64>|null} */
 int coffer_attester_evidence(json_t **out, coffer_attester *a, const uint8_t *report_data,
                              size_t len);

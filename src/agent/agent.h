@@ -25,6 +25,7 @@ struct agent_config {
 	char *tsm_root;
 	char *sev_guest;
 	char *ccel;
+	char *snp_report; /* "base64" (default) | "object" */
 	unsigned retries;
 	unsigned backoff_ms;
 	long timeout_ms;

@@ -18,8 +18,9 @@ void agent_config_defaults(struct agent_config *c)
 
 void agent_config_free(struct agent_config *c)
 {
-	char **strs[] = { &c->listen,    &c->broker,   &c->cacert,    &c->tee,  &c->key_type,
-		          &c->init_data, &c->tsm_root, &c->sev_guest, &c->ccel, &c->port_file };
+	char **strs[] = { &c->listen,   &c->broker,    &c->cacert,    &c->tee,
+		          &c->key_type, &c->init_data, &c->tsm_root,  &c->sev_guest,
+		          &c->ccel,     &c->port_file, &c->snp_report };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -94,7 +95,7 @@ int agent_config_load(struct agent_config *c, const char *path)
 		                               "init_data" };
 	static const char *const k_broker[] = { "url",     "cacert",     "key_type",
 		                                "retries", "backoff_ms", "timeout_ms" };
-	static const char *const k_att[] = { "tsm_root", "sev_guest", "ccel" };
+	static const char *const k_att[] = { "tsm_root", "sev_guest", "ccel", "snp_report" };
 	static const char *const k_lim[] = { "rate_per_second", "max_connections", "max_body" };
 	const coffer_toml_value *root, *t;
 	coffer_toml *doc = NULL;
@@ -134,11 +135,12 @@ int agent_config_load(struct agent_config *c, const char *path)
 		if (to)
 			c->timeout_ms = to;
 	}
-	if ((error = section(&t, root, "attester", k_att, 3)) < 0)
+	if ((error = section(&t, root, "attester", k_att, 4)) < 0)
 		goto bad;
 	if (t && ((error = get_str(&c->tsm_root, t, "tsm_root")) < 0 ||
 	          (error = get_str(&c->sev_guest, t, "sev_guest")) < 0 ||
-	          (error = get_str(&c->ccel, t, "ccel")) < 0))
+	          (error = get_str(&c->ccel, t, "ccel")) < 0 ||
+	          (error = get_str(&c->snp_report, t, "snp_report")) < 0))
 		goto bad;
 	if ((error = section(&t, root, "limits", k_lim, 3)) < 0)
 		goto bad;

@@ -46,6 +46,12 @@ int agent_setup(struct agent *a, bool need_broker)
 	ao.sev_guest = a->cfg.sev_guest;
 	ao.ccel = a->cfg.ccel;
 	ao.allow_sample = a->cfg.allow_sample;
+	if (a->cfg.snp_report && strcmp(a->cfg.snp_report, "object") == 0)
+		ao.snp_report_object = true;
+	else if (a->cfg.snp_report && strcmp(a->cfg.snp_report, "base64") != 0)
+		return coffer_error_set(COFFER_EINVAL,
+		                        "snp_report must be \"base64\" or \"object\", not '%s'",
+		                        a->cfg.snp_report);
 	if ((error = coffer_attester_open(&a->att, a->cfg.tee, &ao)) < 0)
 		return coffer_error_wrap(error, "attester");
 	if (strcmp(coffer_attester_tee(a->att), "sample") == 0)

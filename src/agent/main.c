@@ -50,6 +50,8 @@ static void usage(FILE *f)
 	           "  --key-type K         EC-P256 (default) | EC-P521 | RSA\n"
 	           "  --retries N          network retries per request, 1..20 (default 3)\n"
 	           "  --serve-tee-key      enable /aa/token (hands out the TEE private key)\n"
+	           "  --snp-report F       base64 (default, Coffer) | object (upstream JSON, "
+	           "Trustee)\n"
 	           "  --tsm-root DIR, --sev-guest PATH, --ccel PATH   kernel paths (tests)\n"
 	           "  --version, --help\n");
 }
@@ -262,6 +264,8 @@ int main(int argc, char **argv)
 			dst = &flags.sev_guest;
 		} else if (strcmp(o, "--ccel") == 0) {
 			dst = &flags.ccel;
+		} else if (strcmp(o, "--snp-report") == 0) {
+			dst = &flags.snp_report;
 		} else {
 			fprintf(stderr, "coffer-agent: unknown option %s (see --help)\n", o);
 			return EXIT_USAGE;
@@ -283,11 +287,11 @@ int main(int argc, char **argv)
 		char **from[] = { &flags.broker,   &flags.cacert,    &flags.tee,
 			          &flags.listen,   &flags.port_file, &flags.init_data,
 			          &flags.key_type, &flags.tsm_root,  &flags.sev_guest,
-			          &flags.ccel };
+			          &flags.ccel,     &flags.snp_report };
 		char **to[] = { &a.cfg.broker,   &a.cfg.cacert,    &a.cfg.tee,
 			        &a.cfg.listen,   &a.cfg.port_file, &a.cfg.init_data,
 			        &a.cfg.key_type, &a.cfg.tsm_root,  &a.cfg.sev_guest,
-			        &a.cfg.ccel };
+			        &a.cfg.ccel,     &a.cfg.snp_report };
 		for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++)
 			if (*from[i]) {
 				free(*to[i]);

@@ -188,6 +188,14 @@ def sim_chain(work):
               "%s: evidence through configfs-tsm, verified by the broker, secret released" % tee,
               err + open(os.path.join(d, "cofferd.log")).read()[-600:])
         check(os.listdir(tsm) == [], "%s: the configfs-tsm entry was removed" % tee, os.listdir(tsm))
+        if tee == "snp-sim":
+            # the upstream JSON object form of the report, read by the broker too
+            rc, out, err = run([b("coffer-agent"), "--broker", br.url, "--tee", tee, "--tsm-root",
+                                tsm, "--sev-guest", os.path.join(d, "no-device"),
+                                "--snp-report", "object", "get-resource",
+                                "kbs:///default/key/sim"])
+            check(rc == 0 and out == b"released-to-" + tee.encode(),
+                  "snp-sim: the upstream report object form is accepted too", err)
         # the default resource policy releases nothing to sample evidence
         rc, out, err = run([b("coffer-agent"), "--broker", br.url, "--tee", "sample",
                             "get-resource", "kbs:///default/key/sim"])

@@ -17,6 +17,7 @@
 
 #include "coffer/attester.h"
 #include "coffer/codec.h"
+#include "attester/attester_internal.h"
 
 static char tmpdir[256];
 static pid_t fake_pid = -1;
@@ -614,6 +615,41 @@ static void test_tsm_tdx_sim(void **state)
 	rm_tree(tmpdir);
 }
 
+/* The upstream object form against a report serialized by upstream (virtee)
+ * itself: trustee's e2e evidence.json and the report.bin rebuilt from it. */
+static void test_snp_report_object(void **state)
+{
+	char bin[600], js[600];
+	uint8_t *raw;
+	size_t len;
+	json_t *mine = NULL, *theirs, *rep;
+	json_error_t jerr;
+	const char *key;
+	json_t *v;
+	size_t n = 0;
+
+	(void)state;
+	if (vector(bin, sizeof(bin), "snp/trustee-e2e-genoa/report.bin") == NULL ||
+	    vector(js, sizeof(js), "snp/trustee-e2e-genoa/evidence.json") == NULL)
+		skip();
+	raw = test_read_file(bin, &len);
+	theirs = json_load_file(js, 0, &jerr);
+	assert_non_null(theirs);
+	rep = json_object_get(theirs, "attestation_report");
+	assert_int_equal(attester_snp_report_json(&mine, raw, len), 0);
+	json_object_foreach(rep, key, v)
+	{
+		if (!json_equal(v, json_object_get(mine, key)))
+			fail_msg("member %s differs from upstream's serialization", key);
+		n++;
+	}
+	assert_true(n >= 27);
+	assert_int_equal(attester_snp_report_json(&v, raw, 100), COFFER_EINVAL);
+	json_decref(mine);
+	json_decref(theirs);
+	free(raw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -630,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_tsm_no_answer),
 		cmocka_unit_test(test_tsm_snp_sim),
 		cmocka_unit_test(test_tsm_tdx_sim),
+		cmocka_unit_test(test_snp_report_object),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (fake_pid > 0)

@@ -30,6 +30,7 @@ struct coffer_attester {
 	char *ccel;
 	unsigned wait_ms;
 	unsigned vmpl;
+	bool snp_object;
 };
 
 /* configfs-tsm may move `generation` under us when another process uses the
@@ -158,6 +159,7 @@ int coffer_attester_open(coffer_attester **out, const char *tee, const coffer_at
 	a->ccel = dup_or(opts->ccel, COFFER_CCEL_DEFAULT);
 	a->wait_ms = opts->tsm_wait_ms;
 	a->vmpl = opts->vmpl;
+	a->snp_object = opts->snp_report_object;
 	if (a->tsm_root == NULL || a->sev_guest == NULL || a->ccel == NULL) {
 		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
 		goto fail;
@@ -244,8 +246,17 @@ static int snp_evidence(json_t *ev, const coffer_attester *a, const uint8_t rd[6
 	}
 	if (certs && (error = coffer_snp_cert_table_to_json(&chain, certs, certs_len)) < 0)
 		goto out;
-	if ((error = set_b64(ev, "attestation_report_b64", report, SNP_REPORT_SIZE)) < 0)
+	if (a->snp_object) {
+		json_t *obj = NULL;
+		if ((error = attester_snp_report_json(&obj, report, SNP_REPORT_SIZE)) < 0)
+			goto out;
+		if (json_object_set_new(ev, "attestation_report", obj) < 0) {
+			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+			goto out;
+		}
+	} else if ((error = set_b64(ev, "attestation_report_b64", report, SNP_REPORT_SIZE)) < 0) {
 		goto out;
+	}
 	if (json_object_set_new(ev, "cert_chain", chain ? chain : json_null()) < 0) {
 		chain = NULL;
 		error = coffer_error_set(COFFER_ENOMEM, "out of memory");

@@ -22,6 +22,9 @@ int attester_sev_guest_report(uint8_t **report, size_t *report_len, uint8_t **ce
                               size_t *certs_len, const char *dev, const uint8_t user_data[64],
                               unsigned vmpl);
 
+/* The upstream JSON object form of a raw SNP report. */
+int attester_snp_report_json(json_t **out, const uint8_t *report, size_t len);
+
 /* Probe the configfs-tsm provider: creates and removes one entry. */
 int attester_tsm_probe(char provider[32], const char *root, unsigned wait_ms);
 
