@@ -51,6 +51,17 @@ static const char *const migrations[] = {
 	"CREATE TABLE audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
 	" actor TEXT NOT NULL, action TEXT NOT NULL, namespace TEXT, record TEXT NOT NULL);"
 	"CREATE INDEX audit_namespace ON audit(namespace, seq);",
+	/* 2: sessions clustered on their id (no separate key index) and no
+	 * expiry index: each session write touches one b-tree instead of three;
+	 * the sweep scans the table once a sweep_interval */
+	"CREATE TABLE sessions_v2(id TEXT PRIMARY KEY, nonce TEXT NOT NULL, tee TEXT NOT NULL,"
+	" hash_algs TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, expires INTEGER NOT NULL,"
+	" nonce_used INTEGER NOT NULL DEFAULT 0, attested INTEGER NOT NULL DEFAULT 0, token BLOB)"
+	" WITHOUT ROWID;"
+	"INSERT INTO sessions_v2 SELECT id, nonce, tee, hash_algs, created, expires, nonce_used,"
+	" attested, token FROM sessions;"
+	"DROP TABLE sessions;"
+	"ALTER TABLE sessions_v2 RENAME TO sessions;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
