@@ -289,7 +289,13 @@ int main(int argc, char **argv)
 	/* stop accepting, let in-flight requests finish, then close the store */
 	cofferd_log(LOG_INFO_, "stopping", NULL);
 	atomic_store(&d.stopping, true);
-	MHD_quiesce_daemon(daemon);
+	{
+		/* quiescing hands the listening socket back: closing it makes new
+		 * connections fail at once instead of waiting in the backlog */
+		MHD_socket ls = MHD_quiesce_daemon(daemon);
+		if (ls != MHD_INVALID_SOCKET)
+			close(ls);
+	}
 	for (int i = 0; i < DRAIN_SECONDS * 100 && atomic_load(&d.inflight) > 0; i++) {
 		struct timespec ms10 = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ms10, NULL);

@@ -450,6 +450,67 @@ def test_restart(b, key):
     T.status("auth session continues after restart", c2.attest(c2.attest_body()), 200)
 
 
+def test_two_brokers(b, wd):
+    """A second broker on the same store continues the first one's sessions."""
+    b2 = Broker(wd, "second", dict(b.settings))
+    b2.write_config(b.settings)
+    # same data directory: same database, master key and signing key
+    with open(b2.config) as f:
+        cfg = f.read().replace(b2.data, b.data)
+    with open(b2.config, "w") as f:
+        f.write(cfg)
+    b2.data = b.data
+    b2.start()
+    try:
+        c = kc.KbsClient(b.url)
+        c.auth()
+        c.http = kc.Http(b2.url)
+        T.status("session from broker A attested on broker B", c.attest(c.attest_body()), 200)
+        c.http = kc.Http(b.url)
+        r = c.get_resource("default/key/k1")
+        T.check("and its resource fetched from broker A", r.status == 200 and
+                c.decrypt(r.body) == b"secret-one", str(r.status))
+        r = c.get_resource("default/key/k1", bearer=c.token, cookie=False)
+        T.status("B's token accepted by A as a bearer token", r, 200)
+    finally:
+        b2.stop()
+
+
+def test_graceful_stop(b, key):
+    """SIGTERM lets a request in flight finish; the write is durable."""
+    value = b"v" * (256 * 1024)
+    path = "/kbs/v0/resource/default/key/inflight"
+    tok = kc.admin_jwt(key, "POST", path, value)
+    sock = socket.create_connection(("127.0.0.1", b.port), timeout=20)
+    sock.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                 b"Content-Length: %d\r\n\r\n" % (path.encode(), tok.encode(), len(value)))
+    sock.sendall(value[:1000])
+    time.sleep(0.2)
+    b.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    T.check("broker waits for the request in flight", b.proc.poll() is None)
+    refused = False
+    try:
+        socket.create_connection(("127.0.0.1", b.port), timeout=2).close()
+    except OSError:
+        refused = True
+    T.check("no new connections once stopping", refused)
+    sock.sendall(value[1000:])
+    head = sock.recv(4096)
+    sock.close()
+    T.check("the request in flight is answered 200", head.startswith(b"HTTP/1.1 200"),
+            head[:80])
+    rc = b.proc.wait(20)
+    T.check("then it exits 0", rc == 0, str(rc))
+    b.proc = None
+    b.start()
+    c = kc.KbsClient(b.url)
+    c.handshake()
+    r = c.get_resource("default/key/inflight")
+    T.check("the write made during shutdown is there", r.status == 200 and
+            c.decrypt(r.body) == value)
+
+
 def test_dev_mode(wd):
     b = Broker(wd, "dev", dev=True).start()
     try:
@@ -499,6 +560,8 @@ def main():
                 'cofferd_attestations_total{tee="sample",result="failure"}' in m and
                 'cofferd_releases_total{decision="allowed"}' in m)
         test_restart(b, key)
+        test_two_brokers(b, wd)
+        test_graceful_stop(b, key)
         log = b.read_log()
         T.check("log lines are JSON", all(json.loads(line) for line in log.splitlines()
                                           if line.startswith("{")))
