@@ -42,7 +42,7 @@ bench: build
 
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOFFER_FUZZ=ON -DCOFFER_BENCH=OFF >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
+	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
 	@echo "libFuzzer targets in build-fuzz/fuzz/*_fuzz; corpora in tests/fuzz/corpus/"
 
 demo: build

@@ -113,12 +113,17 @@ function(coffer_fuzz_target name)
     target_include_directories(${name}_fuzz PRIVATE ${CMAKE_SOURCE_DIR}/src/lib)
     target_link_libraries(${name}_fuzz PRIVATE ${mods} ${F_LIBS})
     set_target_properties(${name}_fuzz PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+    set_property(GLOBAL APPEND PROPERTY COFFER_FUZZERS ${name}_fuzz)
   endif()
 endfunction()
 
 # libcoffer itself: every module, as one shared and one static library.
 function(coffer_finalize)
   get_property(mods GLOBAL PROPERTY COFFER_MODULE_LIST)
+  if(COFFER_FUZZ)
+    get_property(fuzzers GLOBAL PROPERTY COFFER_FUZZERS)
+    add_custom_target(fuzzers DEPENDS ${fuzzers})
+  endif()
   add_library(libcoffer SHARED ${CMAKE_SOURCE_DIR}/cmake/empty.c)
   # Raw --whole-archive: modules link each other, which CMake's WHOLE_ARCHIVE
   # feature refuses when a module also appears as a plain dependency.
