@@ -163,6 +163,31 @@ def test_happy(b, key):
     T.check("healthz", r.status == 200 and r.json() == {"status": "ok"})
 
 
+def test_trusted_issuer(b, trusted, other):
+    """A bearer token from a configured trusted issuer (passport model)."""
+    tee_key, tee_pub = kc.new_tee_key()
+    now = int(time.time())
+    claims = {"iss": "other-as", "iat": now, "exp": now + 60, "submods": {"cpu0": {
+        "ear.status": "affirming", "ear.veraison.annotated-evidence": {
+            "runtime_data_claims": {"tee-pubkey": tee_pub}}}}}
+    t = jwt.JWT(header={"alg": "ES256"}, claims=claims)
+    t.make_signed_token(trusted)
+    c = kc.KbsClient(b.url)
+    r = c.get_resource("default/key/k1", bearer=t.serialize(), cookie=False)
+    T.check("bearer token from a trusted_jwks issuer", r.status == 200 and
+            c.decrypt(r.body, key=tee_key) == b"secret-one", "%d %s" % (r.status, r.body[:200]))
+    claims.pop("exp")
+    t = jwt.JWT(header={"alg": "ES256"}, claims=claims)
+    t.make_signed_token(trusted)
+    T.status("trusted issuer's token without exp", c.get_resource(
+        "default/key/k1", bearer=t.serialize(), cookie=False), 401)
+    claims["exp"] = now + 60
+    t = jwt.JWT(header={"alg": "ES256"}, claims=claims)
+    t.make_signed_token(other)
+    T.status("same token signed by an untrusted key", c.get_resource(
+        "default/key/k1", bearer=t.serialize(), cookie=False), 401)
+
+
 def test_bad_input(b, key, other_key):
     before = snapshot(b.db())
 
@@ -543,12 +568,17 @@ def main():
     pub_path = os.path.join(wd, "keys", "admin.pub.jwk")
     with open(pub_path, "w") as f:
         f.write(key.export_public())
-    settings = {"attestation": {"allow_sample": True},
+    trusted = jwk.JWK.generate(kty="EC", crv="P-256")
+    trusted_path = os.path.join(wd, "keys", "trusted.jwks")
+    with open(trusted_path, "w") as f:
+        f.write(json.dumps({"keys": [json.loads(trusted.export_public())]}))
+    settings = {"attestation": {"allow_sample": True, "trusted_jwks": [trusted_path]},
                 "policy": {"resource": "allow_all"},
                 "admin": {"bootstrap_key": pub_path, "bootstrap_namespaces": ["default"]}}
     b = Broker(wd, "main", settings).start()
     try:
         test_happy(b, key)
+        test_trusted_issuer(b, trusted, other)
         test_bad_input(b, key, other)
         test_sample_refused(b, settings)
         r = raw(b, "GET", "/metrics")
