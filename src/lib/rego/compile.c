@@ -223,7 +223,15 @@ static int place_rule(cctx *c, rg_rule *r)
 	while (nstatic < limit && r->hpath[nstatic]->k == T_CONST &&
 	       r->hpath[nstatic]->u.val->kind == RV_STR)
 		nstatic++;
-	if (r->kind == R_FUNC || r->kind == R_SET) {
+	if (r->kind == R_SET && nstatic != limit) {
+		/* p[x][y] contains v: an object (keyed by the dynamic parts) of sets */
+		r->kind = R_OBJ;
+		r->set_leaf = true;
+		r->value = r->key;
+		r->key = NULL;
+		r->dyn = r->hpath + nstatic;
+		r->ndyn = limit - nstatic;
+	} else if (r->kind == R_FUNC || r->kind == R_SET) {
 		if (nstatic != limit)
 			return cerr(c, r->line, r->col, "rule head must be a constant path");
 	} else {
@@ -756,6 +764,25 @@ static int res_with(cctx *c, rg_with *w)
 		if (e->k != T_CONST || e->u.val->kind != RV_STR)
 			return cerr(c, e->line, e->col, "with target path must be constant");
 		path[n++] = e->u.val->u.s.s;
+	}
+	/* a target written through an import alias: expand to its full path */
+	if (c->mod && strcmp(head, "input") != 0 && strcmp(head, "data") != 0) {
+		for (size_t i = 0; i < c->mod->nimports; i++) {
+			rg_import *im = &c->mod->imports[i];
+			if (strcmp(im->alias, head) != 0)
+				continue;
+			const char **full = rg_alloc(c->ar, (im->n + np + 1) * sizeof(char *));
+			if (!full)
+				return cerr(c, tg->line, tg->col, "out of memory");
+			for (size_t j = 1; j < im->n; j++)
+				full[j - 1] = im->path[j];
+			for (size_t j = 0; j < n; j++)
+				full[im->n - 1 + j] = path[j];
+			head = im->path[0];
+			n += im->n - 1;
+			path = full;
+			break;
+		}
 	}
 	if (strcmp(head, "input") == 0 || strcmp(head, "data") == 0) {
 		if (res_term(c, w->value))

@@ -1656,8 +1656,8 @@ static int obj_val_k(rg_ctx *c, void *ud, rv *v)
 	memcpy(ks, u->dkeys, nd * sizeof(rv *));
 	rv *kp = rv_arr(&c->ar, ks, nd);
 	RG_TRY_ALLOC(c, kp);
-	/* same key path: values must agree */
-	for (size_t i = 0; i < u->keys.n; i++)
+	/* same key path: values must agree (sets collect them all) */
+	for (size_t i = 0; i < u->keys.n && !u->r->set_leaf; i++)
 		if (rv_eq(u->keys.v[i], kp)) {
 			if (!rv_eq(u->vals.v[i], v))
 				return rg_error(c, "eval_conflict_error",
@@ -1699,7 +1699,8 @@ static int obj_body_k(rg_ctx *c, void *ud, rv *v)
 }
 
 /* build nested objects from key paths */
-static rv *build_nested(rg_ctx *c, rv **kps, rv **vals, size_t n, size_t depth, int *conflict)
+static rv *build_nested(rg_ctx *c, rv **kps, rv **vals, size_t n, size_t depth, int *conflict,
+                        bool set_leaf)
 {
 	/* group by kps[i][depth] */
 	rv_vec ks = { 0 }, vs = { 0 };
@@ -1713,11 +1714,28 @@ static rv *build_nested(rg_ctx *c, rv **kps, rv **vals, size_t n, size_t depth, 
 		rv *k = kps[i]->u.a.items[depth];
 		size_t len = kps[i]->u.a.n;
 		if (depth + 1 == len) {
+			rv *leaf = vals[i];
 			done[i] = true;
-			for (size_t j = i + 1; j < n; j++)
-				if (!done[j] && rv_eq(kps[j]->u.a.items[depth], k))
-					*conflict = 1;
-			if (rv_vec_push(&c->ar, &ks, k) || rv_vec_push(&c->ar, &vs, vals[i]))
+			if (set_leaf) {
+				rv_vec elems = { 0 };
+				if (rv_vec_push(&c->ar, &elems, vals[i]))
+					return NULL;
+				for (size_t j = i + 1; j < n; j++)
+					if (!done[j] && kps[j]->u.a.n == len &&
+					    rv_eq(kps[j]->u.a.items[depth], k)) {
+						done[j] = true;
+						if (rv_vec_push(&c->ar, &elems, vals[j]))
+							return NULL;
+					}
+				leaf = rv_set(&c->ar, elems.v, elems.n);
+				if (!leaf)
+					return NULL;
+			} else {
+				for (size_t j = i + 1; j < n; j++)
+					if (!done[j] && rv_eq(kps[j]->u.a.items[depth], k))
+						*conflict = 1;
+			}
+			if (rv_vec_push(&c->ar, &ks, k) || rv_vec_push(&c->ar, &vs, leaf))
 				return NULL;
 			continue;
 		}
@@ -1733,7 +1751,7 @@ static rv *build_nested(rg_ctx *c, rv **kps, rv **vals, size_t n, size_t depth, 
 			if (rv_vec_push(&c->ar, &gk, kps[j]) || rv_vec_push(&c->ar, &gv, vals[j]))
 				return NULL;
 		}
-		rv *sub = build_nested(c, gk.v, gv.v, gk.n, depth + 1, conflict);
+		rv *sub = build_nested(c, gk.v, gv.v, gk.n, depth + 1, conflict, set_leaf);
 		if (!sub || rv_vec_push(&c->ar, &ks, k) || rv_vec_push(&c->ar, &vs, sub))
 			return NULL;
 	}
@@ -1836,7 +1854,8 @@ static int rule_value(rg_ctx *c, rg_node *n, rv **out)
 		RG_TRY_ALLOC(c, v);
 	} else {
 		int conflict = 0;
-		v = build_nested(c, u.keys.v, u.vals.v, u.keys.n, 0, &conflict);
+		v = build_nested(c, u.keys.v, u.vals.v, u.keys.n, 0, &conflict,
+		                 n->nrules && n->rules[0]->set_leaf);
 		RG_TRY_ALLOC(c, v);
 		if (conflict)
 			return rg_error(c, "eval_conflict_error", "object keys must be unique");

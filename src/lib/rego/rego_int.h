@@ -340,6 +340,7 @@ struct rg_rule {
 	bool has_value; /* head had = / := value */
 	bool contains;  /* `contains` (multi-value) */
 	bool has_body;  /* written with a body (possibly empty) */
+	bool set_leaf;  /* p[x][y] contains v: a partial object of sets */
 	rg_term **dyn;  /* dynamic head path components after the static prefix */
 	size_t ndyn;
 	rg_term *value; /* NULL -> true */
