@@ -330,12 +330,22 @@ static const char *annotated_key(const char *tee)
 	return tee;
 }
 
-static void verify_params(struct cofferd *d, coffer_verify_params *p)
+static bool is_sim_tee(const char *tee)
+{
+	size_t n = strlen(tee);
+
+	return n > 4 && strcmp(tee + n - 4, "-sim") == 0;
+}
+
+static void verify_params(struct cofferd *d, coffer_verify_params *p, const char *tee)
 {
 	p->now = cofferd_now();
 	p->roots_dir = d->cfg.roots_dir;
 	p->collateral_dir = d->cfg.collateral_dir;
-	p->sim_root = d->cfg.sim_root;
+	/* the simulated root is handed to the simulated TEEs only: evidence
+	 * sent as `snp` or `tdx` must chain to the vendor's root even on a
+	 * broker configured for tests */
+	p->sim_root = is_sim_tee(tee) ? d->cfg.sim_root : NULL;
 }
 
 /* Each additional device binds H(JCS({nonce, tee-pubkey})). */
@@ -361,11 +371,11 @@ static int verify_additional(struct cofferd *d, json_t *annotated, const struct 
 		cofferd_resp_error(r, 400, "SerdeError", "binding: %s", coffer_error_last());
 		goto out;
 	}
-	verify_params(d, &p);
 	p.report_data = dg;
 	p.report_data_len = dg_len;
 	json_object_foreach(add, tee, ev)
 	{
+		verify_params(d, &p, tee);
 		if (strcmp(tee, "sample") == 0 && !sample_allowed(d)) {
 			cofferd_resp_error(r, 401, "AttestationError",
 			                   "sample evidence is not accepted");
@@ -442,7 +452,7 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 		goto out;
 	}
 	counted = true;
-	verify_params(d, &p);
+	verify_params(d, &p, s.tee);
 	p.report_data = binding;
 	p.report_data_len = binding_len;
 	if (a.init_body) {
