@@ -942,11 +942,9 @@ static int bi_strings_any_suffix_match(rg_ctx *c, rv **args, rv **out)
 
 static locale_t utf8_locale(void)
 {
-	static locale_t loc;
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, init_utf8_locale);
-	loc = g_utf8_locale;
-	return loc;
+	return g_utf8_locale;
 }
 
 static int case_map(rg_ctx *c, rv **args, rv **out, bool up)
