@@ -44,6 +44,7 @@ struct cofferd_config {
 	char *roots_dir;
 	char *collateral_dir;
 	char *sim_root;
+	char *tee_options; /* JSON file: {"snp": {...}, "tdx": {...}} owner checks */
 	bool allow_rsa1_5;
 	int64_t sweep_interval;
 	/* [policy] */
@@ -127,6 +128,7 @@ struct cofferd {
 	size_t jwks_len;
 	coffer_jwk **verify_keys; /* [0] = our key, then trusted JWKs */
 	size_t n_verify_keys;
+	json_t *tee_options; /* parsed attestation.tee_options, or NULL */
 	const struct cofferd_policy_ops *policy;
 	void *policy_ctx;
 	pthread_rwlock_t cfg_lock; /* guards settings reloaded on SIGHUP */

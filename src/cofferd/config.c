@@ -49,6 +49,7 @@ void cofferd_config_free(struct cofferd_config *c)
 	free(c->roots_dir);
 	free(c->collateral_dir);
 	free(c->sim_root);
+	free(c->tee_options);
 	free(c->resource_policy);
 	free(c->bootstrap_key);
 	free_list(c->bootstrap_namespaces, c->n_bootstrap_namespaces);
@@ -137,7 +138,7 @@ static const char *const storage_keys[] = { "data_dir", "url", "master_key" };
 static const char *const att_keys[] = {
 	"allow_sample", "session_lifetime", "token_lifetime", "signing_key",
 	"issuer",       "trusted_jwks",     "roots_dir",      "collateral_dir",
-	"sim_root",     "allow_rsa1_5",     "sweep_interval",
+	"sim_root",     "allow_rsa1_5",     "sweep_interval", "tee_options",
 };
 static const char *const policy_keys[] = { "resource" };
 static const char *const admin_keys[] = { "bootstrap_key", "bootstrap_namespaces",
@@ -227,6 +228,7 @@ int cofferd_config_load(struct cofferd_config *c, const char *path)
 	          (error = get_str(&c->roots_dir, t, "roots_dir")) < 0 ||
 	          (error = get_str(&c->collateral_dir, t, "collateral_dir")) < 0 ||
 	          (error = get_str(&c->sim_root, t, "sim_root")) < 0 ||
+	          (error = get_str(&c->tee_options, t, "tee_options")) < 0 ||
 	          (error = get_bool(&c->allow_rsa1_5, t, "allow_rsa1_5")) < 0 ||
 	          (error = get_int(&c->sweep_interval, t, "sweep_interval", 1, 86400)) < 0))
 		goto bad;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "coffer/file.h"
+#include "coffer/json.h"
 #include "cofferd.h"
 #include "server.h"
 
@@ -118,8 +119,30 @@ static void reload(struct cofferd *d, const char *config_path)
 	cofferd_config_free(&nc);
 }
 
+/* attestation.tee_options: one JSON object of owner checks per TEE. */
+static int load_tee_options(struct cofferd *d)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int error;
+
+	if (d->cfg.tee_options == NULL)
+		return 0;
+	if ((error = coffer_file_read(&text, &len, d->cfg.tee_options, 1024 * 1024)) < 0)
+		return coffer_error_wrap(error, "attestation.tee_options %s", d->cfg.tee_options);
+	error = coffer_json_parse(&d->tee_options, (const char *)text, len, 0);
+	free(text);
+	if (error < 0)
+		return coffer_error_wrap(error, "attestation.tee_options %s", d->cfg.tee_options);
+	if (!json_is_object(d->tee_options))
+		return coffer_error_set(COFFER_EINVAL,
+		                        "attestation.tee_options: want {\"snp\": {...}, ...}");
+	return 0;
+}
+
 static void cleanup(struct cofferd *d)
 {
+	json_decref(d->tee_options);
 	cofferd_tokcache_flush();
 	if (d->policy && d->policy->free)
 		d->policy->free(d->policy_ctx);
@@ -223,7 +246,8 @@ int main(int argc, char **argv)
 	}
 	so.master_key_path = d.cfg.master_key;
 	so.create_master_key = true;
-	if ((error = coffer_store_open(&d.store, d.cfg.store_url, &so)) < 0 ||
+	if ((error = load_tee_options(&d)) < 0 ||
+	    (error = coffer_store_open(&d.store, d.cfg.store_url, &so)) < 0 ||
 	    (error = cofferd_token_init(&d)) < 0 ||
 	    (error = cofferd_policy_fixed_new(&d.policy, &d.policy_ctx, d.cfg.resource_policy)) <
 	            0 ||

@@ -346,6 +346,9 @@ static void verify_params(struct cofferd *d, coffer_verify_params *p, const char
 	 * sent as `snp` or `tdx` must chain to the vendor's root even on a
 	 * broker configured for tests */
 	p->sim_root = is_sim_tee(tee) ? d->cfg.sim_root : NULL;
+	/* the owner's checks (minimum TCB, allow-lists...) for this TEE; a
+	 * simulated TEE gets those of the real one */
+	p->options = json_object_get(d->tee_options, annotated_key(tee));
 }
 
 /* Each additional device binds H(JCS({nonce, tee-pubkey})). */

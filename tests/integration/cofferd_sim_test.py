@@ -118,6 +118,26 @@ def main():
     finally:
         b.stop()
 
+    # the owner's checks (attestation.tee_options) reach the verifier
+    opts = os.path.join(wd, "tee-options.json")
+    with open(opts, "w") as f:
+        json.dump({"snp": {"measurements": ["22" * 48]}}, f)
+    b = Broker(wd, "opts", {"attestation": {"sim_root": roots, "tee_options": opts}}).start()
+    try:
+        c, r = attest(b, "snp-sim", snp())
+        T.status("tee_options: measurement not allowed by the owner", r, 401,
+                 "AttestationError")
+
+        def snp22(rd):
+            out = os.path.join(wd, "snp22.json")
+            sim("snp-report", "--dir", simdir, "--report-data", rd.hex(), "--measurement",
+                "22" * 48, "--evidence", out)
+            return json.load(open(out))
+        c, r = attest(b, "snp-sim", snp22)
+        T.status("tee_options: allowed measurement", r, 200)
+    finally:
+        b.stop()
+
     # without sim_root the simulated TEEs are never trusted
     b = Broker(wd, "nosim", {}).start()
     try:
