@@ -136,6 +136,12 @@ for (const c of jweCases) {
     const f = await new jose.FlattenedEncrypt(plaintext).setProtectedHeader({ alg: c.alg, enc: 'A256GCM' }).encrypt(k.pubKey);
     r = coffer(['decrypt', '--key', k.privPath], JSON.stringify(f));
     check(r.status === 0 && Buffer.compare(r.out, plaintext) === 0, `${tag}: coffer decrypts jose flattened: ${r.err}`);
+    const fa = await new jose.FlattenedEncrypt(plaintext).setProtectedHeader({ alg: c.alg, enc: 'A256GCM' })
+      .setAdditionalAuthenticatedData(enc.encode('extra authenticated data')).encrypt(k.pubKey);
+    r = coffer(['decrypt', '--key', k.privPath], JSON.stringify(fa));
+    check(r.status === 0 && Buffer.compare(r.out, plaintext) === 0, `${tag}: coffer decrypts jose flattened with aad: ${r.err}`);
+    r = coffer(['decrypt', '--key', k.privPath], JSON.stringify({ ...fa, aad: b64u(enc.encode('other data')) }));
+    check(r.status === 1 && r.out.length === 0, `${tag}: changed aad accepted`);
     const cpt = await new jose.CompactEncrypt(plaintext).setProtectedHeader({ alg: c.alg, enc: 'A256GCM' }).encrypt(k.pubKey);
     r = coffer(['decrypt', '--key', k.privPath], cpt + '\n');
     check(r.status === 0 && Buffer.compare(r.out, plaintext) === 0, `${tag}: coffer decrypts jose compact: ${r.err}`);

@@ -689,6 +689,15 @@ static void test_jwe_malformed(void **state)
 			free(h);
 		}
 	}
+	/* an aad member changes the AAD (so the tag fails) and must be base64url */
+	t = json_deep_copy(j);
+	json_object_set_new(t, "aad", json_string("YWFk"));
+	assert_int_equal(decrypt_rc(t, ec), COFFER_EVERIFY);
+	json_object_set_new(t, "aad", json_string("a+b/"));
+	assert_int_equal(decrypt_rc(t, ec), COFFER_EINVAL);
+	json_object_set_new(t, "aad", json_integer(3));
+	assert_int_equal(decrypt_rc(t, ec), COFFER_EINVAL);
+	json_decref(t);
 	/* recipients together with encrypted_key; empty recipients */
 	t = json_deep_copy(j);
 	json_object_set_new(t, "recipients", json_array());

@@ -819,6 +819,14 @@ int coffer_jwe_decrypt_json(coffer_secret *out, const json_t *jwe, const coffer_
 		}
 		m.aad = json_string_value(v);
 		m.aad_len = json_string_length(v);
+		{
+			/* used as text in the AAD, but it must still be base64url */
+			uint8_t *raw = NULL;
+			size_t rl = 0;
+			if ((error = jose_b64_dec(&raw, &rl, m.aad, m.aad_len, "aad")) < 0)
+				goto out;
+			free(raw);
+		}
 	}
 	if ((error = get_b64_bytes(&m.iv, &m.iv_len, jwe, "iv")) < 0 ||
 	    (error = get_b64_bytes(&m.ct, &m.ct_len, jwe, "ciphertext")) < 0 ||
