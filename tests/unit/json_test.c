@@ -527,6 +527,29 @@ static void test_parse_nul(void **state)
 	parse_fails("[1,\0 2]", 7, 0, COFFER_EINVAL, NULL);
 }
 
+/* A parse error never quotes the input: a malformed private JWK or a
+ * resource value must not reach a log line through the message. */
+static void test_parse_error_hides_input(void **state)
+{
+	static const char *const bad[] = {
+		"{\"d\" \"S3CRETVALUEx\"}",     /* ':' expected near the string */
+		"{\"d\": \"S3CRETVALUEx\" 1}",  /* '}' expected near '1' after it */
+		"{\"d\": S3CRETVALUEx}",        /* invalid token */
+		"[\"a\", \"S3CRETVALUEx",       /* unterminated string */
+		"{\"k\": \"S3CRETVALUEx\\q\"}", /* invalid escape inside it */
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *v = NULL;
+		assert_int_equal(coffer_json_parse(&v, bad[i], strlen(bad[i]), 0), COFFER_EINVAL);
+		assert_null(v);
+		if (strstr(coffer_error_last(), "S3CRET") != NULL)
+			fail_msg("error message quotes the input: %s", coffer_error_last());
+		/* still says where */
+		assert_non_null(strstr(coffer_error_last(), "line 1"));
+	}
+}
+
 static void test_parse_values(void **state)
 {
 	json_t *v;
@@ -662,6 +685,7 @@ int main(void)
 		cmocka_unit_test(test_parse_trailing),
 		cmocka_unit_test(test_parse_utf8),
 		cmocka_unit_test(test_parse_nul),
+		cmocka_unit_test(test_parse_error_hides_input),
 		cmocka_unit_test(test_parse_values),
 		cmocka_unit_test(test_parse_empty_and_args),
 		cmocka_unit_test(test_dump),

@@ -107,9 +107,16 @@ int coffer_json_parse(json_t **out, const char *text, size_t len, unsigned flags
 		jflags |= JSON_DECODE_ANY;
 
 	v = json_loadb(text, len, jflags, &err);
-	if (v == NULL)
+	if (v == NULL) {
+		/* jansson ends most messages with " near '<token>'", a copy of
+		 * the input (a private key's "d", a secret value): the line and
+		 * column say where, the text itself never reaches a message */
+		char *near = strstr(err.text, " near ");
+		if (near != NULL)
+			*near = '\0';
 		return coffer_error_set(COFFER_EINVAL, "JSON: line %d, column %d: %s", err.line,
 		                        err.column, err.text);
+	}
 	*out = v;
 	return 0;
 }
