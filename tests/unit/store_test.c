@@ -179,7 +179,8 @@ static void test_tamper_detected(void **state)
 	assert_int_equal(coffer_store_resource_get(&v, f->s, "b/key/y"), COFFER_EVERIFY);
 	assert_int_equal(sqlite3_exec(db,
 	                              "UPDATE resources SET value = substr(value,1,20) || "
-	                              "x'00' || substr(value,22) WHERE path='a/key/x'",
+	                              "(CASE WHEN substr(value,21,1) = x'00' THEN x'01' ELSE "
+	                              "x'00' END) || substr(value,22) WHERE path='a/key/x'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	assert_int_equal(coffer_store_resource_get(&v, f->s, "a/key/x"), COFFER_EVERIFY);
