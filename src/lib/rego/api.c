@@ -252,12 +252,8 @@ static int eval_core(const coffer_rego_query *q, const json_t *input, const json
 		return r;
 	}
 	/* output bound: the serialized size */
-	rg_sbuf sb = {
-		&c.ar, NULL, 0, 0, limits && limits->max_output ? limits->max_output : DEF_OUTPUT,
-		false
-	};
-	rg_dump(&sb, arr);
-	if (sb.failed) {
+	size_t max_out = limits && limits->max_output ? limits->max_output : DEF_OUTPUT;
+	if (rg_dump_size(arr, max_out) > max_out) {
 		rg_error(&c, "eval_limit_error", "output size limit exceeded");
 		r = ctx_error(&c, diag);
 		ctx_fini(&c);

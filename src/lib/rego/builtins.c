@@ -187,6 +187,52 @@ static void dump_any(rg_sbuf *b, const rv *v, bool tagged)
 	}
 }
 
+/* bytes of rg_dump's output, stopping early once past `limit` */
+size_t rg_dump_size(const rv *v, size_t limit)
+{
+	char num[64];
+	size_t n = 0;
+
+	switch (v->kind) {
+	case RV_NULL:
+		return 4;
+	case RV_BOOL:
+		return v->u.b ? 4 : 5;
+	case RV_NUM: {
+		int r = rv_num_format(num, sizeof(num), v);
+		return r > 0 ? (size_t)r : 0;
+	}
+	case RV_STR:
+		n = 2;
+		for (size_t i = 0; i < v->u.s.len; i++) {
+			unsigned char ch = (unsigned char)v->u.s.s[i];
+			n += ch == '"' || ch == '\\' || ch == '\n' || ch == '\r' || ch == '\t' ? 2
+			     : ch < 0x20 || ch == '<' || ch == '>' || ch == '&'                ? 6
+			                                                                       : 1;
+		}
+		return n;
+	case RV_ARR:
+	case RV_SET:
+		if (rv_force((rv *)v))
+			return SIZE_MAX;
+		n = 2 + (v->u.a.n ? v->u.a.n - 1 : 0);
+		for (size_t i = 0; i < v->u.a.n && n <= limit; i++)
+			n += rg_dump_size(v->u.a.items[i], limit);
+		return n;
+	default:
+		if (rv_force((rv *)v))
+			return SIZE_MAX;
+		n = 2 + (v->u.o.n ? v->u.o.n - 1 : 0);
+		for (size_t i = 0; i < v->u.o.n && n <= limit; i++) {
+			size_t k = rg_dump_size(v->u.o.keys[i], limit);
+			/* a non-string key is printed as a string of its JSON */
+			n += v->u.o.keys[i]->kind == RV_STR ? k : 2 * k + 2;
+			n += 1 + rg_dump_size(v->u.o.vals[i], limit);
+		}
+		return n;
+	}
+}
+
 void rg_dump(rg_sbuf *b, const rv *v)
 {
 	dump_any(b, v, false);

@@ -111,6 +111,9 @@ void rg_sb_put(rg_sbuf *b, const char *s, size_t n);
 void rg_sb_puts(rg_sbuf *b, const char *s);
 /* JSON text of a value (sets as sorted arrays, keys sorted) */
 void rg_dump(rg_sbuf *b, const rv *v);
+/* an upper bound of rg_dump's output size (exact but for non-string keys),
+ * computed without building it; stops early past limit */
+size_t rg_dump_size(const rv *v, size_t limit);
 /* sets as sorted arrays; objects with non-string keys as
  * {"object!":[{"key":k,"value":v}...]} (the conformance suites' tags) */
 void rg_dump_tagged(rg_sbuf *b, const rv *v);

@@ -5,6 +5,7 @@
  * looked into, so a policy that reads two claims of a large token pays for
  * two claims. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +28,45 @@ void rg_arena_init(rg_arena *a, size_t limit)
 	a->failed = false;
 }
 
+/* Each thread keeps one standard chunk between evaluations, so a short
+ * evaluation does not pay malloc/free of 32 KiB every time. The key's
+ * destructor frees it when the thread ends. */
+static pthread_key_t chunk_key;
+static pthread_once_t chunk_once = PTHREAD_ONCE_INIT;
+static bool chunk_key_ok;
+
+static void chunk_key_init(void)
+{
+	chunk_key_ok = pthread_key_create(&chunk_key, free) == 0;
+}
+
+static rg_chunk *chunk_take(void)
+{
+	pthread_once(&chunk_once, chunk_key_init);
+	if (!chunk_key_ok)
+		return NULL;
+	rg_chunk *c = pthread_getspecific(chunk_key);
+	if (c)
+		pthread_setspecific(chunk_key, NULL);
+	return c;
+}
+
+static bool chunk_keep(rg_chunk *c)
+{
+	pthread_once(&chunk_once, chunk_key_init);
+	if (!chunk_key_ok || pthread_getspecific(chunk_key) != NULL)
+		return false;
+	return pthread_setspecific(chunk_key, c) == 0;
+}
+
 void rg_arena_free(rg_arena *a)
 {
 	rg_chunk *c = a->head;
 
 	while (c != NULL) {
 		rg_chunk *n = c->next;
-		free(c);
+		if (!(c->size == CHUNK_SIZE && chunk_keep(c)))
+			free(c);
 		c = n;
 	}
 	a->head = NULL;
@@ -56,7 +89,9 @@ void *rg_alloc(rg_arena *a, size_t n)
 			a->failed = true;
 			return NULL;
 		}
-		c = malloc(sizeof(rg_chunk) + sz);
+		c = sz == CHUNK_SIZE ? chunk_take() : NULL;
+		if (c == NULL)
+			c = malloc(sizeof(rg_chunk) + sz);
 		if (c == NULL) {
 			a->failed = true;
 			return NULL;
