@@ -51,9 +51,14 @@ static int parse_body(json_t **out, const struct cofferd_req *q, struct cofferd_
 	return 0;
 }
 
-/* Negotiate the binding hash: the TEE's default when the client supports it
- * (or sent no list), else the strongest one both sides support. */
-static int negotiate_hash(const char *tee, const json_t *extra, char *out, size_t size)
+/* The binding hash (PROTOCOL.md section 1): SHA-384, SHA-512 for `se`. As
+ * upstream, an `se` guest that lists its supported-hash-algorithms must list
+ * sha512 and is told "selected-hash-algorithm"; every other guest binds with
+ * SHA-384. Coffer extension: a guest whose list lacks the default gets the
+ * strongest hash in common, announced the same way. *announce says whether
+ * the challenge names the choice. */
+static int negotiate_hash(const char *tee, const json_t *extra, char *out, size_t size,
+                          bool *announce)
 {
 	coffer_kbs_hash def = coffer_kbs_binding_hash_for_tee(tee), h;
 	const json_t *list = json_object_get(extra, "supported-hash-algorithms"), *e;
@@ -62,22 +67,28 @@ static int negotiate_hash(const char *tee, const json_t *extra, char *out, size_
 	bool has[3] = { false, false, false };
 	size_t i;
 
-	if (!json_is_array(list) || json_array_size(list) == 0) {
-		snprintf(out, size, "%s", coffer_kbs_hash_name(def));
+	*announce = false;
+	snprintf(out, size, "%s", coffer_kbs_hash_name(def));
+	if (list == NULL)
 		return 0;
-	}
+	if (!json_is_array(list))
+		return coffer_error_set(COFFER_EINVAL,
+		                        "extra-params: supported-hash-algorithms is not a list");
 	json_array_foreach(list, i, e)
 	{
 		if (json_is_string(e) && coffer_kbs_hash_from_name(&h, json_string_value(e)) == 0)
 			has[h] = true;
 	}
 	if (has[def]) {
-		snprintf(out, size, "%s", coffer_kbs_hash_name(def));
+		*announce = def == COFFER_KBS_SHA512;
 		return 0;
 	}
+	if (def == COFFER_KBS_SHA512)
+		return coffer_error_set(COFFER_EUNSUPPORTED, "se needs sha512");
 	for (i = 0; i < 3; i++) {
 		if (has[pref[i]]) {
 			snprintf(out, size, "%s", coffer_kbs_hash_name(pref[i]));
+			*announce = true;
 			return 0;
 		}
 	}
@@ -102,6 +113,7 @@ int cofferd_handle_auth(struct cofferd *d, const struct cofferd_req *q, struct c
 	uint8_t raw_id[16], nonce[COFFER_KBS_NONCE_BYTES];
 	char *hex = NULL, *nonce_b64 = NULL;
 	int64_t now = cofferd_now(), life;
+	bool announce = false;
 	int error;
 
 	memset(&s, 0, sizeof(s));
@@ -129,7 +141,7 @@ int cofferd_handle_auth(struct cofferd *d, const struct cofferd_req *q, struct c
 		goto out;
 	}
 	if (negotiate_hash(tee, json_object_get(req, "extra-params"), s.hash_algs,
-	                   sizeof(s.hash_algs)) < 0) {
+	                   sizeof(s.hash_algs), &announce) < 0) {
 		cofferd_resp_error(r, 400, "SerdeError", "%s", coffer_error_last());
 		goto out;
 	}
@@ -153,7 +165,13 @@ int cofferd_handle_auth(struct cofferd *d, const struct cofferd_req *q, struct c
 		            json_pack("{s:s}", "error", coffer_error_last()));
 		goto out;
 	}
-	cofferd_resp_json(r, 200, json_pack("{s:s,s:s}", "nonce", nonce_b64, "extra-params", ""));
+	if (announce)
+		cofferd_resp_json(r, 200,
+		                  json_pack("{s:s,s:{s:s}}", "nonce", nonce_b64, "extra-params",
+		                            "selected-hash-algorithm", s.hash_algs));
+	else
+		cofferd_resp_json(r, 200,
+		                  json_pack("{s:s,s:s}", "nonce", nonce_b64, "extra-params", ""));
 	set_cookie(d, r, s.id, s.expires);
 out:
 	json_decref(req);

@@ -135,6 +135,7 @@ class KbsClient:
         self.token = None
         self.key = None
         self.pub = None
+        self.hash_name = "sha384"
 
     def headers(self, extra=None):
         h = {"Content-Type": "application/json"}
@@ -154,16 +155,21 @@ class KbsClient:
                 if k.lower() == "set-cookie" and v.startswith(COOKIE + "="):
                     self.cookie = v.split(";")[0].split("=", 1)[1]
             self.nonce = r.json()["nonce"]
+            ep = r.json().get("extra-params")
+            # PROTOCOL.md section 1: the broker may name the binding hash
+            self.hash_name = ep.get("selected-hash-algorithm", "sha384") \
+                if isinstance(ep, dict) else "sha384"
         return r
 
     def sample_evidence(self, report_data):
         return {"svn": "1", "report_data": base64.b64encode(report_data).decode()}
 
     def attest_body(self, key_kind="ec256", nonce=None, bind_pub=None, init_data=None,
-                    additional=""):
+                    additional="", hash_name=None):
         self.key, self.pub = new_tee_key(key_kind)
         nonce = self.nonce if nonce is None else nonce
-        rd = binding_digest(nonce, bind_pub if bind_pub is not None else self.pub, additional)
+        rd = binding_digest(nonce, bind_pub if bind_pub is not None else self.pub, additional,
+                            hash_name or self.hash_name)
         body = {"runtime-data": {"nonce": nonce, "tee-pubkey": self.pub},
                 "tee-evidence": {"primary_evidence": self.sample_evidence(rd),
                                  "additional_evidence": additional}}

@@ -109,6 +109,23 @@ def test_happy(b, key):
         T.check("init_data_claims", ae.get("init_data_claims", {}).get("data", {}).get(
             "aa.toml") == "x = 1")
 
+    # hash negotiation: the upstream guest's list gets the default (no
+    # announcement); a list without sha384 gets the strongest in common, named
+    c = kc.KbsClient(b.url)
+    r = c.auth()
+    T.check("auth: upstream hash list -> extra-params \"\"", r.json()["extra-params"] == "")
+    r = c.auth(body=json.dumps({"version": "0.4.0", "tee": "sample", "extra-params": {
+        "supported-hash-algorithms": ["sha256", "sm3"]}}))
+    T.check("auth: only sha256 supported -> selected-hash-algorithm sha256",
+            r.status == 200 and r.json()["extra-params"] ==
+            {"selected-hash-algorithm": "sha256"}, r.body)
+    T.status("attest with the sha256 binding", c.attest(c.attest_body()), 200)
+    c = kc.KbsClient(b.url)
+    c.auth(body=json.dumps({"version": "0.4.0", "tee": "sample", "extra-params": {
+        "supported-hash-algorithms": ["sha256"]}}))
+    T.status("attest bound with another hash than selected",
+             c.attest(c.attest_body(hash_name="sha384")), 401, "AttestationError")
+
     # additional evidence for another device binds H(JCS({nonce, tee-pubkey}))
     c = kc.KbsClient(b.url)
     c.auth()
@@ -209,6 +226,12 @@ def test_bad_input(b, key, other_key):
     T.status("auth: unknown tee", c.auth(), 400, "UnsupportedTee")
     c.tee = "sample"
     T.status("auth: GET", raw(b, "GET", "/kbs/v0/auth"), 405)
+    T.status("auth: no hash in common", c.auth(body=json.dumps({
+        "version": "0.4.0", "tee": "sample", "extra-params": {
+            "supported-hash-algorithms": ["sm3"]}})), 400)
+    T.status("auth: supported-hash-algorithms not a list", c.auth(body=json.dumps({
+        "version": "0.4.0", "tee": "sample", "extra-params": {
+            "supported-hash-algorithms": "sha384"}})), 400)
 
     # --- attest ---
     c = kc.KbsClient(b.url)
