@@ -459,13 +459,15 @@ def test_sample_refused(b, cfg_settings):
 
 
 def test_expiry(workdir_):
-    b = Broker(workdir_, "short", {"attestation": {"allow_sample": True, "session_lifetime": 1,
-                                                   "token_lifetime": 2}}).start()
+    # lifetimes count in whole seconds: a session of 2 s is certainly expired
+    # 3 s later and certainly alive for the first second
+    b = Broker(workdir_, "short", {"attestation": {"allow_sample": True, "session_lifetime": 2,
+                                                   "token_lifetime": 3}}).start()
     try:
         c = kc.KbsClient(b.url)
         c.auth()
         body = c.attest_body()
-        time.sleep(1.3)
+        time.sleep(3.1)
         T.status("expired session", c.attest(body), 401)
         c = kc.KbsClient(b.url)
         c.handshake()
@@ -473,7 +475,7 @@ def test_expiry(workdir_):
         T.status("default resource policy denies sample", c.get_resource("default/key/k1"),
                  403, "PolicyDeny")
         tok = c.token
-        time.sleep(2.3)
+        time.sleep(4.1)
         T.status("expired token (bearer)", c.get_resource("default/key/k1", bearer=tok,
                                                           cookie=False), 401)
         T.status("expired token (cookie)", c.get_resource("default/key/k1"), 401)
