@@ -537,14 +537,16 @@ def test_graceful_stop(b, key):
     sock.sendall(value[:1000])
     time.sleep(0.2)
     b.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
-    T.check("broker waits for the request in flight", b.proc.poll() is None)
     refused = False
-    try:
-        socket.create_connection(("127.0.0.1", b.port), timeout=2).close()
-    except OSError:
-        refused = True
+    deadline = time.time() + 10
+    while not refused and time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", b.port), timeout=2).close()
+            time.sleep(0.05)
+        except OSError:
+            refused = True
     T.check("no new connections once stopping", refused)
+    T.check("broker waits for the request in flight", b.proc.poll() is None)
     sock.sendall(value[1000:])
     head = sock.recv(4096)
     sock.close()
