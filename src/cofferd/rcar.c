@@ -596,10 +596,22 @@ static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char
                                   const char *value)
 {
 	json_t *obj = cls;
+	char *k, *v;
 	(void)kind;
 
-	if (key && json_object_size(obj) < 32)
-		json_object_set_new(obj, key, json_string(value ? value : ""));
+	if (key == NULL || json_object_size(obj) >= 32)
+		return MHD_YES;
+	/* the server keeps URLs raw (server.c); the policy sees decoded
+	 * query arguments, as upstream's does; non-UTF-8 ones are dropped */
+	k = strdup(key);
+	v = strdup(value ? value : "");
+	if (k && v) {
+		k[MHD_http_unescape(k)] = '\0';
+		v[MHD_http_unescape(v)] = '\0';
+		json_object_set_new(obj, k, json_string(v));
+	}
+	free(k);
+	free(v);
 	return MHD_YES;
 }
 
