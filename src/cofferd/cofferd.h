@@ -26,9 +26,11 @@ struct cofferd_config {
 	unsigned threads; /* thread pool size */
 	size_t max_body;  /* bytes; 413 beyond */
 	unsigned max_connections;
-	size_t max_header; /* per-connection memory for headers */
-	unsigned timeout;  /* idle connection timeout, seconds */
-	char *port_file;   /* write the bound port here (tests) */
+	size_t max_header;   /* per-connection memory for headers */
+	unsigned timeout;    /* idle connection timeout, seconds */
+	unsigned auth_rate;  /* new sessions per second per client (0: no limit) */
+	unsigned auth_burst; /* bucket size */
+	char *port_file;     /* write the bound port here (tests) */
 	/* [storage] */
 	char *data_dir;
 	char *store_url;
@@ -75,6 +77,12 @@ void cofferd_log_set_level(const char *level);
 bool cofferd_log_enabled(enum cofferd_log_level lvl);
 /* `fields` is a JSON object whose members are added to the line (stolen). */
 void cofferd_log(enum cofferd_log_level lvl, const char *msg, json_t *fields);
+
+/* ---- rate limit of new sessions (ratelimit.c) ---- */
+
+struct sockaddr;
+/* True when `client` may open one more session now. */
+bool cofferd_ratelimit_allow(const struct sockaddr *client, double rate, double burst);
 
 /* ---- metrics ---- */
 
@@ -155,7 +163,8 @@ struct cofferd_resp {
 	size_t len;
 	const char *content_type;
 	char set_cookie[160];
-	bool wipe; /* body holds sensitive bytes: wipe after sending */
+	bool wipe;        /* body holds sensitive bytes: wipe after sending */
+	bool retry_after; /* 429: add Retry-After */
 };
 
 /* Error response per PROTOCOL.md section 3. */

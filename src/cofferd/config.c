@@ -18,6 +18,8 @@ void cofferd_config_init(struct cofferd_config *c)
 	c->max_connections = 1024;
 	c->max_header = 32 * 1024;
 	c->timeout = 30;
+	c->auth_rate = 0;
+	c->auth_burst = 100;
 	c->session_lifetime = 300;
 	c->token_lifetime = 300;
 	c->issuer = strdup("cofferd");
@@ -131,9 +133,9 @@ static int get_list(char ***dst, size_t *n, const coffer_toml_value *t, const ch
 static const char *const top_keys[] = {
 	"server", "storage", "attestation", "policy", "admin", "log"
 };
-static const char *const server_keys[] = { "listen",     "tls_cert", "tls_key",
-	                                   "threads",    "max_body", "max_connections",
-	                                   "max_header", "timeout",  "port_file" };
+static const char *const server_keys[] = { "listen",    "tls_cert",        "tls_key",    "threads",
+	                                   "max_body",  "max_connections", "max_header", "timeout",
+	                                   "port_file", "auth_rate",       "auth_burst" };
 static const char *const storage_keys[] = { "data_dir", "url", "master_key" };
 static const char *const att_keys[] = {
 	"allow_sample", "session_lifetime", "token_lifetime", "signing_key",
@@ -210,6 +212,14 @@ int cofferd_config_load(struct cofferd_config *c, const char *path)
 		if ((error = get_int(&v, t, "timeout", 1, 3600)) < 0)
 			goto bad;
 		c->timeout = (unsigned)v;
+		v = c->auth_rate;
+		if ((error = get_int(&v, t, "auth_rate", 0, 1000000)) < 0)
+			goto bad;
+		c->auth_rate = (unsigned)v;
+		v = c->auth_burst;
+		if ((error = get_int(&v, t, "auth_burst", 1, 1000000)) < 0)
+			goto bad;
+		c->auth_burst = (unsigned)v;
 	}
 	if ((error = section(&t, root, "storage", storage_keys, N(storage_keys))) < 0)
 		goto bad;

@@ -112,9 +112,19 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct cofferd_res
 	if (r->set_cookie[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (r->retry_after)
+		MHD_add_response_header(resp, "Retry-After", "1");
 	ret = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static const struct sockaddr *client_addr(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	        c ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+
+	return ci ? ci->client_addr : NULL;
 }
 
 static void dispatch(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
@@ -150,10 +160,16 @@ static void dispatch(struct cofferd *d, const struct cofferd_req *q, struct coff
 	}
 	if (strcmp(p, COFFER_KBS_PREFIX "/auth") == 0) {
 		*ep = EP_AUTH;
-		if (!post)
+		if (!post) {
 			cofferd_resp_error(r, 405, "MethodNotAllowed", "POST only");
-		else
+		} else if (!cofferd_ratelimit_allow(client_addr(q->conn), d->cfg.auth_rate,
+		                                    d->cfg.auth_burst)) {
+			cofferd_resp_error(r, 429, "TooManyRequests",
+			                   "too many new sessions from this client");
+			r->retry_after = true;
+		} else {
 			cofferd_handle_auth(d, q, r);
+		}
 		return;
 	}
 	if (strcmp(p, COFFER_KBS_PREFIX "/attest") == 0) {

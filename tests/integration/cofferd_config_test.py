@@ -118,6 +118,23 @@ def main():
     finally:
         rc = b.stop()
     T.check("SIGTERM exit code 0", rc == 0, str(rc))
+
+    # server.auth_rate: a token bucket of new sessions per client
+    b = Broker(wd, "rate", {"server": {"auth_rate": 1, "auth_burst": 3},
+                            "attestation": {"allow_sample": True}}).start()
+    try:
+        c = kc.KbsClient(b.url)
+        st = [c.auth().status for _ in range(3)]
+        T.check("auth_rate: the burst is served", st == [200, 200, 200], str(st))
+        r = c.auth()
+        T.status("auth_rate: beyond the burst -> 429", r, 429, "TooManyRequests")
+        T.check("auth_rate: Retry-After", any(k.lower() == "retry-after" for k, _ in r.headers))
+        time.sleep(1.2)
+        T.status("auth_rate: a token later", c.auth(), 200)
+        T.status("auth_rate: other endpoints are not limited", kc.Http(b.url).request(
+            "GET", "/kbs/v0/jwks"), 200)
+    finally:
+        b.stop()
     return T.finish()
 
 
