@@ -8,7 +8,9 @@
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include "coffer/codec.h"
@@ -885,6 +887,54 @@ static void test_eventlog_verifier(void **state)
 
 /* --- simulated TDX ------------------------------------------------------------- */
 
+/* A CRL from the sim root that revokes the TCB signing certificate. */
+static void write_tcb_signer_revocation(const char *dir, const char *crl_path)
+{
+	char kp[600], cp[600];
+	FILE *f;
+	EVP_PKEY *root_k;
+	X509 *root, *tcb;
+	X509_CRL *crl = X509_CRL_new();
+	X509_REVOKED *rev = X509_REVOKED_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+	unsigned char *der = NULL;
+	int n;
+
+	snprintf(kp, sizeof(kp), "%s/tdx/root.key", dir);
+	assert_non_null(f = fopen(kp, "r"));
+	root_k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	snprintf(cp, sizeof(cp), "%s/tdx/root.pem", dir);
+	assert_non_null(f = fopen(cp, "r"));
+	root = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	snprintf(cp, sizeof(cp), "%s/tdx/tcb_signing.pem", dir);
+	assert_non_null(f = fopen(cp, "r"));
+	tcb = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_true(root_k && root && tcb && crl && rev && t);
+	assert_int_equal(X509_CRL_set_version(crl, 1), 1);
+	assert_int_equal(X509_CRL_set_issuer_name(crl, X509_get_subject_name(root)), 1);
+	assert_non_null(X509_gmtime_adj(t, 0));
+	assert_int_equal(X509_CRL_set1_lastUpdate(crl, t), 1);
+	assert_int_equal(X509_REVOKED_set_revocationDate(rev, t), 1);
+	assert_non_null(X509_gmtime_adj(t, 30L * 86400));
+	assert_int_equal(X509_CRL_set1_nextUpdate(crl, t), 1);
+	assert_int_equal(X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(tcb)), 1);
+	assert_int_equal(X509_CRL_add0_revoked(crl, rev), 1);
+	assert_true(X509_CRL_sign(crl, root_k, EVP_sha256()) > 0);
+	assert_true((n = i2d_X509_CRL(crl, &der)) > 0);
+	assert_non_null(f = fopen(crl_path, "w"));
+	assert_int_equal(fwrite(der, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	OPENSSL_free(der);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+	X509_free(root);
+	X509_free(tcb);
+	EVP_PKEY_free(root_k);
+}
+
 static void test_sim(void **state)
 {
 	char dir[] = "/tmp/tdx_test_simXXXXXX";
@@ -972,6 +1022,25 @@ static void test_sim(void **state)
 		sim_tdx_params_init(&sp);
 		assert_int_equal(sim_tdx_quote(&q, &qlen, dir, &sp), 0);
 		assert_int_equal(coffer_tdx_verify(&r, ctx, q, qlen, 0), COFFER_EVERIFY);
+		assert_non_null(strstr(coffer_error_last(), "revoked"));
+		free(q);
+		coffer_tdx_ctx_free(ctx);
+		unlink(crl);
+	}
+	/* a CRL from the root that revokes the TCB signing certificate: the
+	 * TCB info and QE identity it signed are not evidence of anything */
+	{
+		char crl[700];
+		snprintf(crl, sizeof(crl), "%s/tcb-signer-revoked.crl", coll);
+		write_tcb_signer_revocation(dir, crl);
+		assert_int_equal(coffer_tdx_ctx_new(&ctx, &o), 0);
+		sim_tdx_params_init(&sp);
+		assert_int_equal(sim_tdx_quote(&q, &qlen, dir, &sp), 0);
+		if (coffer_tdx_verify(&r, ctx, q, qlen, 0) != COFFER_EVERIFY) {
+			coffer_tdx_result_clear(&r);
+			fail_msg("collateral from a revoked TCB signing certificate was used");
+		}
+		assert_non_null(strstr(coffer_error_last(), "TCB signing certificate"));
 		assert_non_null(strstr(coffer_error_last(), "revoked"));
 		free(q);
 		coffer_tdx_ctx_free(ctx);

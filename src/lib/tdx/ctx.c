@@ -390,6 +390,7 @@ static int add_json(coffer_tdx_ctx *ctx, coffer_tdx_collateral_kind *kind, char 
 		issue = t->issue_date;
 		t->signer_expired =
 		        coffer_tdx_asn1_time_to_unix(X509_get0_notAfter(signer->cert)) < issue;
+		t->signer = signer->cert;
 		pthread_mutex_lock(&ctx->lock);
 		if (ctx->ntcb_infos >= TDX_MAX_TCB_INFOS) {
 			pthread_mutex_unlock(&ctx->lock);
@@ -412,6 +413,7 @@ static int add_json(coffer_tdx_ctx *ctx, coffer_tdx_collateral_kind *kind, char 
 		issue = q->issue_date;
 		q->signer_expired =
 		        coffer_tdx_asn1_time_to_unix(X509_get0_notAfter(signer->cert)) < issue;
+		q->signer = signer->cert;
 		pthread_mutex_lock(&ctx->lock);
 		if (ctx->nqe_ids >= TDX_MAX_QE_IDS) {
 			pthread_mutex_unlock(&ctx->lock);

@@ -68,6 +68,7 @@ typedef struct tdx_tcb_info {
 	int64_t issue_date;
 	int64_t next_update;
 	bool signer_expired;
+	X509 *signer; /* the TCB signing certificate (borrowed from the context) */
 	bool has_module;
 	uint8_t module_mrsigner[48];
 	uint8_t module_attributes[8];
@@ -84,6 +85,7 @@ typedef struct tdx_qe_identity {
 	int64_t issue_date;
 	int64_t next_update;
 	bool signer_expired;
+	X509 *signer; /* the TCB signing certificate (borrowed from the context) */
 	uint8_t miscselect[4];
 	uint8_t miscselect_mask[4];
 	uint8_t attributes[16];

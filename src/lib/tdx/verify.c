@@ -12,7 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/err.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "coffer/buf.h"
 #include "coffer/codec.h"
@@ -46,6 +49,41 @@ static void pick_collateral(const tdx_tcb_info **ti, const tdx_qe_identity **qe,
 			*qe = q;
 	}
 	pthread_mutex_unlock(&ctx->lock);
+}
+
+/* Whether a CRL issued (and signed) by one of our anchors revokes the TCB
+ * signing certificate `signer` (QVL: TCB_SIGNING_CERT_REVOKED). A document
+ * without a known signer is treated as revoked: it cannot be trusted. */
+static bool signer_revoked(coffer_tdx_ctx *ctx, X509 *signer)
+{
+	X509_CRL *crls[TDX_MAX_CRLS];
+	size_t ncrls;
+	bool revoked = false;
+
+	if (signer == NULL)
+		return true;
+	/* CRLs are only ever appended and freed with the context */
+	pthread_mutex_lock(&ctx->lock);
+	ncrls = ctx->ncrls;
+	memcpy(crls, ctx->crls, ncrls * sizeof(crls[0]));
+	pthread_mutex_unlock(&ctx->lock);
+	for (size_t i = 0; i < ncrls && !revoked; i++) {
+		for (size_t j = 0; j < ctx->nanchors && !revoked; j++) {
+			X509 *a = ctx->anchors[j].cert;
+			X509_REVOKED *rev = NULL;
+			EVP_PKEY *k = X509_get0_pubkey(a);
+
+			if (k == NULL ||
+			    X509_NAME_cmp(X509_CRL_get_issuer(crls[i]), X509_get_subject_name(a)) !=
+			            0 ||
+			    X509_check_issued(a, signer) != X509_V_OK ||
+			    X509_CRL_verify(crls[i], k) != 1)
+				continue;
+			revoked = X509_CRL_get0_by_cert(crls[i], &rev, signer) == 1;
+		}
+	}
+	ERR_clear_error();
+	return revoked;
 }
 
 /* The attestation key as an EVP_PKEY (a new reference), from the cache. */
@@ -160,6 +198,15 @@ int coffer_tdx_verify(coffer_tdx_result *out, coffer_tdx_ctx *ctx, const uint8_t
 	}
 
 	pick_collateral(&ti, &qe, ctx, &r);
+	if ((ti != NULL && signer_revoked(ctx, ti->signer)) ||
+	    (qe != NULL && signer_revoked(ctx, qe->signer))) {
+		error = coffer_error_set(
+		        COFFER_EVERIFY,
+		        "tdx: the %s for this platform is signed by a TCB signing "
+		        "certificate that a root CA CRL has revoked",
+		        ti != NULL && signer_revoked(ctx, ti->signer) ? "TCB info" : "QE identity");
+		goto out;
+	}
 	if (ti != NULL && qe != NULL) {
 		if ((error = coffer_tdx_eval_tcb(&r, ti, qe)) < 0)
 			goto out;
