@@ -39,7 +39,8 @@ struct cofferd_config {
 	bool allow_sample;
 	int64_t session_lifetime;
 	int64_t token_lifetime;
-	char *signing_key; /* JWK file, generated once when absent */
+	char *signing_key;  /* JWK file, generated once when absent */
+	char *signing_cert; /* PEM chain of the signing key: the tokens' x5c */
 	char *issuer;
 	char **trusted_jwks; /* JWK or JWKS files whose keys may sign bearer tokens */
 	size_t n_trusted_jwks;
@@ -132,6 +133,7 @@ struct cofferd {
 	coffer_store *store;
 	coffer_jwk *signing_key; /* ES256 P-256, private */
 	json_t *signing_jwk_pub; /* public JWK with kid */
+	json_t *x5c;             /* base64 DER chain, or NULL */
 	char *jwks_body;         /* {"keys":[...]} */
 	size_t jwks_len;
 	coffer_jwk **verify_keys; /* [0] = our key, then trusted JWKs */

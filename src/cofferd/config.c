@@ -46,6 +46,7 @@ void cofferd_config_free(struct cofferd_config *c)
 	free(c->store_url);
 	free(c->master_key);
 	free(c->signing_key);
+	free(c->signing_cert);
 	free(c->issuer);
 	free_list(c->trusted_jwks, c->n_trusted_jwks);
 	free(c->roots_dir);
@@ -138,9 +139,9 @@ static const char *const server_keys[] = { "listen",    "tls_cert",        "tls_
 	                                   "port_file", "auth_rate",       "auth_burst" };
 static const char *const storage_keys[] = { "data_dir", "url", "master_key" };
 static const char *const att_keys[] = {
-	"allow_sample", "session_lifetime", "token_lifetime", "signing_key",
-	"issuer",       "trusted_jwks",     "roots_dir",      "collateral_dir",
-	"sim_root",     "allow_rsa1_5",     "sweep_interval", "tee_options",
+	"allow_sample",   "session_lifetime", "token_lifetime", "signing_key", "issuer",
+	"trusted_jwks",   "roots_dir",        "collateral_dir", "sim_root",    "allow_rsa1_5",
+	"sweep_interval", "tee_options",      "signing_cert",
 };
 static const char *const policy_keys[] = { "resource" };
 static const char *const admin_keys[] = { "bootstrap_key", "bootstrap_namespaces",
@@ -233,6 +234,7 @@ int cofferd_config_load(struct cofferd_config *c, const char *path)
 	          (error = get_int(&c->session_lifetime, t, "session_lifetime", 1, 86400)) < 0 ||
 	          (error = get_int(&c->token_lifetime, t, "token_lifetime", 1, 86400)) < 0 ||
 	          (error = get_str(&c->signing_key, t, "signing_key")) < 0 ||
+	          (error = get_str(&c->signing_cert, t, "signing_cert")) < 0 ||
 	          (error = get_str(&c->issuer, t, "issuer")) < 0 ||
 	          (error = get_list(&c->trusted_jwks, &c->n_trusted_jwks, t, "trusted_jwks")) < 0 ||
 	          (error = get_str(&c->roots_dir, t, "roots_dir")) < 0 ||

@@ -151,6 +151,7 @@ static void cleanup(struct cofferd *d)
 	free(d->verify_keys);
 	coffer_jwk_free(d->signing_key);
 	json_decref(d->signing_jwk_pub);
+	json_decref(d->x5c);
 	free(d->jwks_body);
 	coffer_store_close(d->store);
 	cofferd_config_free(&d->cfg);

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "coffer/codec.h"
 #include "coffer/file.h"
@@ -134,6 +137,58 @@ int cofferd_load_trusted_keys(struct cofferd *d)
 	return 0;
 }
 
+/* attestation.signing_cert: a PEM chain whose first certificate holds the
+ * signing key; its DER certificates go into each token's x5c header. */
+static int load_x5c(struct cofferd *d)
+{
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	json_t *arr = NULL;
+	int error = 0, n = 0;
+
+	if (d->cfg.signing_cert == NULL)
+		return 0;
+	bio = BIO_new_file(d->cfg.signing_cert, "r");
+	arr = json_array();
+	if (bio == NULL || arr == NULL) {
+		error = coffer_error_set_ssl(COFFER_EIO, "signing_cert %s", d->cfg.signing_cert);
+		goto out;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		unsigned char *der = NULL;
+		char *b64 = NULL;
+		int len = i2d_X509(x, &der);
+		if (n == 0 &&
+		    EVP_PKEY_eq(X509_get0_pubkey(x), coffer_jwk_pkey(d->signing_key)) != 1) {
+			error = coffer_error_set(COFFER_EINVAL,
+			                         "signing_cert %s: its key is not the signing key",
+			                         d->cfg.signing_cert);
+		} else if (len <= 0 ||
+		           coffer_base64_encode(&b64, NULL, der, (size_t)len, COFFER_B64_STD) < 0 ||
+		           json_array_append_new(arr, json_string(b64)) < 0) {
+			error = coffer_error_set(COFFER_ERROR, "signing_cert: encoding failed");
+		}
+		OPENSSL_free(der);
+		free(b64);
+		X509_free(x);
+		n++;
+		if (error < 0)
+			goto out;
+	}
+	ERR_clear_error();
+	if (n == 0) {
+		error = coffer_error_set(COFFER_EINVAL, "signing_cert %s: no certificate",
+		                         d->cfg.signing_cert);
+		goto out;
+	}
+	d->x5c = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	BIO_free(bio);
+	return error;
+}
+
 int cofferd_token_init(struct cofferd *d)
 {
 	json_t *keys = NULL;
@@ -153,7 +208,8 @@ int cofferd_token_init(struct cofferd *d)
 		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((error = coffer_json_dump(&d->jwks_body, &d->jwks_len, keys)) < 0)
+	if ((error = coffer_json_dump(&d->jwks_body, &d->jwks_len, keys)) < 0 ||
+	    (error = load_x5c(d)) < 0)
 		goto out;
 	error = cofferd_load_trusted_keys(d);
 out:
@@ -187,6 +243,8 @@ int cofferd_token_issue(struct cofferd *d, char **token, json_t **claims_out, co
 	}
 	json_object_set_new(claims, "jti", json_string(jti));
 	hdr = json_pack("{s:s,s:O}", "typ", "JWT", "jwk", d->signing_jwk_pub);
+	if (hdr && d->x5c)
+		json_object_set(hdr, "x5c", d->x5c);
 	if (hdr == NULL) {
 		error = coffer_error_set(COFFER_ENOMEM, "token: out of memory");
 		goto out;

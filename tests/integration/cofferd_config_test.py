@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """cofferd configuration: the documented keys, --check-config, HTTPS, and a
 SIGHUP with a broken file."""
+import json
 import os
 import re
 import signal
@@ -118,6 +119,48 @@ def main():
     finally:
         rc = b.stop()
     T.check("SIGTERM exit code 0", rc == 0, str(rc))
+
+    # attestation.signing_cert: the tokens carry x5c; a certificate of
+    # another key is refused at start
+    from jwcrypto import jwk as jwk_
+    sk = jwk_.JWK.generate(kty="EC", crv="P-256")
+    skp = os.path.join(wd, "signing.jwk")
+    with open(skp, "w") as f:
+        f.write(sk.export_private())
+    os.chmod(skp, 0o600)
+    skpem = os.path.join(wd, "signing.pem")
+    with open(skpem, "wb") as f:
+        f.write(sk.export_to_pem(private_key=True, password=None))
+    scert = os.path.join(wd, "signing-cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-key", skpem, "-out", scert, "-subj",
+                    "/CN=cofferd token signer", "-days", "1"], check=True, capture_output=True)
+    b = Broker(wd, "x5c", {"attestation": {"allow_sample": True, "signing_key": skp,
+                                           "signing_cert": scert}}).start()
+    try:
+        c = kc.KbsClient(b.url)
+        c.auth()
+        r = c.attest(c.attest_body())
+        T.status("signing_cert: attest", r, 200)
+        if r.status == 200:
+            import base64 as b64
+            h = json.loads(b64.urlsafe_b64decode(c.token.split(".")[0] + "=="))
+            der = subprocess.run(["openssl", "x509", "-in", scert, "-outform", "DER"],
+                                 check=True, capture_output=True).stdout
+            T.check("signing_cert: token header x5c is the certificate",
+                    h.get("x5c") == [b64.b64encode(der).decode()] and "jwk" in h, str(h)[:200])
+    finally:
+        b.stop()
+    bad_b = Broker(wd, "x5c-bad", {"attestation": {"signing_key": skp,
+                                                   "signing_cert": cert}})
+    try:
+        bad_b.start(timeout=10)
+        started = True
+    except RuntimeError:
+        started = False
+    T.check("signing_cert of another key: the broker refuses to start",
+            not started and "not the signing key" in bad_b.read_log(), bad_b.read_log()[-300:])
+    if started:
+        bad_b.stop()
 
     # server.auth_rate: a token bucket of new sessions per client
     b = Broker(wd, "rate", {"server": {"auth_rate": 1, "auth_burst": 3},
