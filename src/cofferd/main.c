@@ -22,15 +22,17 @@
 #include "cofferd.h"
 #include "server.h"
 
-#define DRAIN_SECONDS 10
+#define DRAIN_SECONDS  10
+#define DEFAULT_CONFIG "/etc/cofferd/cofferd.toml"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: cofferd --config FILE [--check-config]\n"
+	        "usage: cofferd [--config FILE] [--check-config]\n"
 	        "       cofferd --dev --listen 127.0.0.1:PORT --data-dir DIR\n"
 	        "options:\n"
-	        "  --config FILE     TOML configuration (docs/cofferd.toml.md)\n"
+	        "  --config FILE     TOML configuration (docs/cofferd.toml.md); default\n"
+	        "                    $COFFERD_CONFIG, else " DEFAULT_CONFIG "\n"
 	        "  --check-config    validate the configuration and exit (0 valid, 2 invalid)\n"
 	        "  --dev             development broker: SQLite in --data-dir, plain HTTP on\n"
 	        "                    loopback, `sample` evidence accepted, a bootstrap\n"
@@ -196,10 +198,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!dev && config_path == NULL) {
-		usage(stderr);
-		return 2;
-	}
+	/* CLI.md: `cofferd --check-config` alone checks the default file */
+	if (!dev && config_path == NULL)
+		config_path = getenv("COFFERD_CONFIG") ? getenv("COFFERD_CONFIG") : DEFAULT_CONFIG;
 	/* the database, keys and port file are private to the broker user */
 	umask(077);
 	pthread_rwlock_init(&d.cfg_lock, NULL);

@@ -81,6 +81,10 @@ def main():
     os.unlink(os.path.join(wd, "bad.toml"))
     rc, err = check_config(os.path.join(wd, "bad.toml"))
     T.check("--check-config on a missing file -> 2", rc == 2, err)
+    p = subprocess.run([os.path.join(bin_dir(), "cofferd"), "--check-config"],
+                       capture_output=True, timeout=30,
+                       env=dict(os.environ, COFFERD_CONFIG=example))
+    T.check("--check-config alone checks $COFFERD_CONFIG", p.returncode == 0, p.stderr)
 
     # HTTPS with a self-signed certificate
     cert, key = os.path.join(wd, "cert.pem"), os.path.join(wd, "key.pem")
