@@ -562,6 +562,12 @@ static void test_options(void **state)
 		{ "{\"min_tcb_status\":\"Fine\"}", COFFER_EINVAL, "min_tcb_status" },
 		{ "{\"allow_debug\":1}", COFFER_EINVAL, "boolean" },
 		{ "{\"mrtd\":[]}", COFFER_EINVAL, "unknown key" },
+		/* an SGX check on a TD would be skipped: refused, not ignored */
+		{ "{\"mr_enclave\":[\"0000000000000000000000000000000000000000000000000000000000"
+		  "000000\"]}",
+		  COFFER_EINVAL, "SGX" },
+		{ "{\"min_isv_svn\":99}", COFFER_EINVAL, "SGX" },
+		{ "{\"isv_prod_id\":\"x\"}", COFFER_EINVAL, "SGX" },
 	};
 
 	(void)state;
@@ -806,6 +812,15 @@ static void test_sgx_v3(void **state)
 	                 COFFER_EVERIFY);
 	assert_int_equal(run_verifier(&claims, &coffer_verifier_sgx, ev,
 	                              "{\"allow_debug\":true,\"mr_enclave\":[\"00\"]}", NULL,
+	                              NOW_2026),
+	                 COFFER_EINVAL);
+	/* a TD check on an enclave would be skipped: refused, not ignored */
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_sgx, ev,
+	                              "{\"allow_debug\":true,\"mr_td\":[\"00\"]}", NULL, NOW_2026),
+	                 COFFER_EINVAL);
+	assert_non_null(strstr(coffer_error_last(), "TDX"));
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_sgx, ev,
+	                              "{\"allow_debug\":true,\"rtmr\":{\"0\":\"00\"}}", NULL,
 	                              NOW_2026),
 	                 COFFER_EINVAL);
 	json_decref(ev);

@@ -327,6 +327,25 @@ int coffer_tdx_check_options(const coffer_tdx_result *r, const json_t *opts)
 			goto out;
 		}
 	}
+	/* a check that does not apply to this kind of quote would be skipped:
+	 * refuse it like an unknown key (the owner meant to pin something) */
+	{
+		static const char *const sgx_only[] = { "mr_enclave", "mr_signer", "isv_prod_id",
+			                                "min_isv_svn", NULL };
+		static const char *const td_only[] = { "mr_td", "rtmr", "mr_config_id", "mr_seam",
+			                               NULL };
+		const char *const *other = sgx ? td_only : sgx_only;
+		for (size_t i = 0; other[i]; i++) {
+			if (json_object_get(opts, other[i]) != NULL) {
+				error = coffer_error_set(
+				        COFFER_EINVAL,
+				        "tdx options: '%s' applies to %s quotes only, "
+				        "not to this %s quote",
+				        other[i], sgx ? "TDX" : "SGX", sgx ? "SGX" : "TDX");
+				goto out;
+			}
+		}
+	}
 	if ((error = opt_bool(&allow_debug, opts, "allow_debug", false)) < 0 ||
 	    (error = opt_bool(&rej_exp, opts, "reject_expired_collateral", false)) < 0 ||
 	    (error = opt_bool(&rej_signer, opts, "reject_expired_signer", false)) < 0)
