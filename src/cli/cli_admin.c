@@ -4,12 +4,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "coffer/codec.h"
 #include "coffer/file.h"
+#include "coffer/http.h"
 #include "coffer/kbs.h"
 #include "cli.h"
 #include "cli_admin.h"
@@ -144,16 +144,6 @@ out:
 	return error;
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-	coffer_buf *b = ud;
-	size_t len;
-
-	if (coffer_size_mul(&len, size, n) < 0 || coffer_buf_append(b, p, len) < 0)
-		return 0;
-	return len;
-}
-
 static void print_broker_error(struct cli_admin *a, long status, const coffer_buf *resp)
 {
 	json_t *j = NULL;
@@ -176,13 +166,16 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
                       const uint8_t *body, size_t len, const char *content_type, long *status,
                       coffer_buf *resp)
 {
-	CURL *curl = NULL;
-	struct curl_slist *hdrs = NULL;
+	coffer_http_opts ho = { 0 };
+	coffer_http_request rq = { 0 };
+	coffer_http_response rs;
+	coffer_http *h = NULL;
 	char *token = NULL, *url = NULL, auth[20000], ct[160];
+	const char *hdrs[3];
 	size_t blen = strlen(a->broker);
-	CURLcode cc;
 	int rc = CLI_INTERNAL, error;
 
+	memset(&rs, 0, sizeof(rs));
 	*status = 0;
 	if ((error = cli_admin_token(&token, a->key, a->sub, method, path, body, len,
 	                             (int64_t)time(NULL))) < 0) {
@@ -199,32 +192,34 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 	snprintf(ct, sizeof(ct), "Content-Type: %s",
 	         content_type ? content_type : "application/octet-stream");
-	curl = curl_easy_init();
-	if (curl == NULL)
-		goto out;
-	hdrs = curl_slist_append(hdrs, auth);
-	hdrs = curl_slist_append(hdrs, ct);
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	if (a->cacert)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, a->cacert);
-	if (body || strcmp(method, "POST") == 0) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
-	cc = curl_easy_perform(curl);
-	if (cc != CURLE_OK) {
-		cli_error(a->cmd, "%s: %s", a->broker, curl_easy_strerror(cc));
+	hdrs[0] = auth;
+	hdrs[1] = ct;
+	hdrs[2] = NULL;
+	/* libcoffer's own HTTP client (TLS verified against --cacert, or the
+	 * system store) */
+	ho.cacert = a->cacert;
+	ho.total_timeout_ms = 30000;
+	ho.user_agent = "coffer-cli/0.1";
+	if ((error = coffer_http_new(&h, &ho)) < 0) {
+		cli_error(a->cmd, NULL);
 		goto out;
 	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+	rq.method = method;
+	rq.url = url;
+	rq.headers = hdrs;
+	rq.body = body;
+	rq.body_len = body ? len : 0;
+	rq.max_body = resp->max;
+	if ((error = coffer_http_perform(&rs, h, &rq)) < 0) {
+		cli_error(a->cmd, "%s: %s", a->broker, coffer_error_last());
+		rc = error == COFFER_EINVAL ? CLI_USAGE : CLI_INTERNAL;
+		goto out;
+	}
+	*status = rs.status;
+	if (rs.body.len && coffer_buf_append(resp, rs.body.ptr, rs.body.len) < 0) {
+		cli_error(a->cmd, "broker answer too large");
+		goto out;
+	}
 	if (*status >= 200 && *status < 300)
 		rc = CLI_OK;
 	else {
@@ -236,9 +231,8 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
 	}
 out:
 	coffer_wipe(auth, sizeof(auth));
-	curl_slist_free_all(hdrs);
-	if (curl)
-		curl_easy_cleanup(curl);
+	coffer_http_response_free(&rs);
+	coffer_http_free(h);
 	free(url);
 	free(token);
 	return rc;

@@ -2,7 +2,8 @@
  * Shared broker-client code of the persona commands (CLI.md "Persona
  * commands"): the common flags, the admin JWT of PERSONAS.md rule 4 (sub =
  * RFC 7638 thumbprint of the principal key, iat, exp, single-use jti, and
- * htm/htu/bdh binding the token to this one request) and HTTP via libcurl.
+ * htm/htu/bdh binding the token to this one request) and HTTP through
+ * libcoffer's own client (coffer/http.h).
  */
 #ifndef COFFER_CLI_ADMIN_H
 #define COFFER_CLI_ADMIN_H
