@@ -90,9 +90,20 @@ def main():
     cert, key = os.path.join(wd, "cert.pem"), os.path.join(wd, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                    "-subj", "/CN=127.0.0.1", "-days", "1"], check=True, capture_output=True)
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-days", "1"], check=True, capture_output=True)
+    from jwcrypto import jwk as jwk0
+    admin_key = jwk0.JWK.generate(kty="EC", crv="P-256")
+    admin_priv = os.path.join(wd, "admin.jwk")
+    with open(admin_priv, "w") as f:
+        f.write(admin_key.export_private())
+    os.chmod(admin_priv, 0o600)
+    admin_pub = os.path.join(wd, "admin.pub.jwk")
+    with open(admin_pub, "w") as f:
+        f.write(admin_key.export_public())
     settings = {"server": {"tls_cert": cert, "tls_key": key},
-                "attestation": {"allow_sample": True}, "policy": {"resource": "allow_all"}}
+                "attestation": {"allow_sample": True}, "policy": {"resource": "allow_all"},
+                "admin": {"bootstrap_key": admin_pub}}
     b = Broker(wd, "tls", settings).start()
     try:
         c = kc.KbsClient("https://127.0.0.1:%d" % b.port)
@@ -102,6 +113,25 @@ def main():
                 any(k.lower() == "set-cookie" and "Secure" in v for k, v in r.headers))
         r = c.attest(c.attest_body())
         T.status("HTTPS attest", r, 200)
+        # the coffer CLI over HTTPS: the pinned CA verifies, nothing else does
+        def coffer(*args):
+            return subprocess.run([os.path.join(bin_dir(), "coffer")] + list(args),
+                                  capture_output=True, timeout=60)
+        url = "https://127.0.0.1:%d" % b.port
+        p = coffer("refval", "set", "--name", "tls_rv", "--value", "1", "--broker", url,
+                   "--key", admin_priv, "--cacert", cert)
+        T.check("coffer CLI over HTTPS with --cacert", p.returncode == 0, p.stderr)
+        p = coffer("refval", "get", "--name", "tls_rv", "--broker", url, "--key", admin_priv)
+        T.check("coffer CLI over HTTPS without the CA -> 3 (certificate refused)",
+                p.returncode == 3, p.stderr)
+        other_ca = os.path.join(wd, "other.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                        os.path.join(wd, "other.key"), "-out", other_ca, "-subj", "/CN=other",
+                        "-days", "1"], check=True, capture_output=True)
+        p = coffer("refval", "get", "--name", "tls_rv", "--broker", url, "--key", admin_priv,
+                   "--cacert", other_ca)
+        T.check("coffer CLI over HTTPS with another CA -> 3", p.returncode == 3, p.stderr)
         plain = kc.Http(b.url)
         try:
             r = plain.request("GET", "/healthz")
