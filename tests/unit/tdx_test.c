@@ -16,6 +16,7 @@
 #include "coffer/codec.h"
 #include "coffer/evidence.h"
 #include "coffer/tdx.h"
+#include "tdx/tdx_internal.h"
 #include "../../src/sim/sim_tdx.h"
 
 #define NOW_2026    1795780800 /* 2026-11-27T12:00:00Z */
@@ -782,6 +783,48 @@ static void test_threads(void **state)
 
 /* --- SGX quote v3 -------------------------------------------------------------- */
 
+/* Without QE identity collateral, a quote chained to Intel's root must come
+ * from Intel's quoting enclave: any enclave with the PROVISION_KEY attribute
+ * on a genuine platform can have its attestation key certified by the PCE. */
+static void test_qe_signer_without_collateral(void **state)
+{
+	static const struct {
+		const char *file;
+		size_t body;
+	} quotes[] = {
+		{ "tdx/trustee/tdx_quote_6.dat", COFFER_TDX_TD10_SIZE },
+		{ "sgx/trustee/occlum_quote.dat", COFFER_SGX_REPORT_SIZE },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(quotes) / sizeof(quotes[0]); i++) {
+		size_t len;
+		uint8_t *q = vread(quotes[i].file, &len);
+		coffer_tdx_result r;
+
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(coffer_tdx_quote_parse(&r.quote, q, len), 0);
+		r.root = "intel";
+		/* Intel's QE (TD QE / QE3): accepted */
+		assert_int_equal(coffer_tdx_qe_signer_check(&r), 0);
+		/* another enclave signer */
+		q[(size_t)(r.quote.qe_report - q) + COFFER_SGX_OFF_MR_SIGNER] ^= 1;
+		assert_int_equal(coffer_tdx_qe_signer_check(&r), COFFER_EVERIFY);
+		assert_non_null(strstr(coffer_error_last(), "quoting enclave"));
+		/* roots the operator or the simulator configured: their own QEs */
+		r.root = "sim";
+		assert_int_equal(coffer_tdx_qe_signer_check(&r), 0);
+		r.root = "configured";
+		assert_int_equal(coffer_tdx_qe_signer_check(&r), 0);
+		q[(size_t)(r.quote.qe_report - q) + COFFER_SGX_OFF_MR_SIGNER] ^= 1;
+		/* Intel's signer with another product id (e.g. the QVE) */
+		r.root = "intel";
+		q[(size_t)(r.quote.qe_report - q) + COFFER_SGX_OFF_ISV_PROD_ID] ^= 4;
+		assert_int_equal(coffer_tdx_qe_signer_check(&r), COFFER_EVERIFY);
+		free(q);
+	}
+}
+
 static void test_sgx_v3(void **state)
 {
 	json_t *ev = evidence_of("sgx/trustee/occlum_quote.dat", NULL), *claims = NULL;
@@ -1391,6 +1434,7 @@ int main(void)
 		cmocka_unit_test(test_collateral_store),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_sgx_v3),
+		cmocka_unit_test(test_qe_signer_without_collateral),
 		cmocka_unit_test(test_eventlog_replay),
 		cmocka_unit_test(test_eventlog_verifier),
 	};

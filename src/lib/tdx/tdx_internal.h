@@ -112,6 +112,11 @@ int coffer_tdx_qe_identity_from_json(tdx_qe_identity **out, const json_t *body);
 /* TCB evaluation (QVL algorithm, docs/tdx.md). */
 int coffer_tdx_eval_tcb(coffer_tdx_result *r, const tdx_tcb_info *ti, const tdx_qe_identity *qe);
 
+/* Without QE identity collateral: a quote that chains to Intel's root must
+ * come from Intel's production quoting enclave (QE3 for SGX, the TD QE for
+ * TDX: their MRSIGNER and ISVPRODID). Other roots are not checked here. */
+int coffer_tdx_qe_signer_check(const coffer_tdx_result *r);
+
 #define TDX_MAX_ANCHORS   16
 #define TDX_MAX_SIGNERS   8
 #define TDX_MAX_TCB_INFOS 64

@@ -86,6 +86,40 @@ static bool signer_revoked(coffer_tdx_ctx *ctx, X509 *signer)
 	return revoked;
 }
 
+/* MRSIGNER of Intel's production quoting enclaves, as every QE identity
+ * Intel publishes states it (and the production quotes carry it). */
+static const uint8_t intel_qe3_mrsigner[32] = {
+	0x8c, 0x4f, 0x57, 0x75, 0xd7, 0x96, 0x50, 0x3e, 0x96, 0x13, 0x7f,
+	0x77, 0xc6, 0x8a, 0x82, 0x9a, 0x00, 0x56, 0xac, 0x8d, 0xed, 0x70,
+	0x14, 0x0b, 0x08, 0x1b, 0x09, 0x44, 0x90, 0xc5, 0x7b, 0xff,
+};
+static const uint8_t intel_tdqe_mrsigner[32] = {
+	0xdc, 0x9e, 0x2a, 0x7c, 0x6f, 0x94, 0x8f, 0x17, 0x47, 0x4e, 0x34,
+	0xa7, 0xfc, 0x43, 0xed, 0x03, 0x0f, 0x7c, 0x15, 0x63, 0xf1, 0xba,
+	0xbd, 0xdf, 0x63, 0x40, 0xc8, 0x2e, 0x0e, 0x54, 0xa8, 0xc5,
+};
+
+int coffer_tdx_qe_signer_check(const coffer_tdx_result *r)
+{
+	bool tdx = r->quote.tee_type == COFFER_TDX_TEE_TYPE_TDX;
+	const uint8_t *qr = r->quote.qe_report;
+	uint16_t prodid = tdx ? 2 : 1;
+
+	if (r->root == NULL || strcmp(r->root, "intel") != 0)
+		return 0;
+	if (coffer_ct_equal(qr + COFFER_SGX_OFF_MR_SIGNER,
+	                    tdx ? intel_tdqe_mrsigner : intel_qe3_mrsigner, 32) != 1 ||
+	    coffer_tdx_le16(qr + COFFER_SGX_OFF_ISV_PROD_ID) != prodid)
+		return coffer_error_set(
+		        COFFER_EVERIFY,
+		        "tdx quote: the quoting enclave is not Intel's %s (MRSIGNER "
+		        "or ISVPRODID differ) and there is no QE identity "
+		        "collateral: any enclave with the provisioning key "
+		        "attribute could have made this quote",
+		        tdx ? "TD QE" : "QE3");
+	return 0;
+}
+
 /* The attestation key as an EVP_PKEY (a new reference), from the cache. */
 static int attest_key(EVP_PKEY **out, coffer_tdx_ctx *ctx, const uint8_t raw[64])
 {
@@ -207,6 +241,8 @@ int coffer_tdx_verify(coffer_tdx_result *out, coffer_tdx_ctx *ctx, const uint8_t
 		        ti != NULL && signer_revoked(ctx, ti->signer) ? "TCB info" : "QE identity");
 		goto out;
 	}
+	if (qe == NULL && (error = coffer_tdx_qe_signer_check(&r)) < 0)
+		goto out;
 	if (ti != NULL && qe != NULL) {
 		if ((error = coffer_tdx_eval_tcb(&r, ti, qe)) < 0)
 			goto out;
