@@ -241,7 +241,9 @@ int coffer_tdx_verify(coffer_tdx_result *out, coffer_tdx_ctx *ctx, const uint8_t
 		        ti != NULL && signer_revoked(ctx, ti->signer) ? "TCB info" : "QE identity");
 		goto out;
 	}
-	if (qe == NULL && (error = coffer_tdx_qe_signer_check(&r)) < 0)
+	/* the QE identity is evaluated with the TCB info only: without the
+	 * pair, at least the quoting enclave must be Intel's */
+	if ((ti == NULL || qe == NULL) && (error = coffer_tdx_qe_signer_check(&r)) < 0)
 		goto out;
 	if (ti != NULL && qe != NULL) {
 		if ((error = coffer_tdx_eval_tcb(&r, ti, qe)) < 0)
