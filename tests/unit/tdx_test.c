@@ -821,6 +821,11 @@ static void test_qe_signer_without_collateral(void **state)
 		r.root = "intel";
 		q[(size_t)(r.quote.qe_report - q) + COFFER_SGX_OFF_ISV_PROD_ID] ^= 4;
 		assert_int_equal(coffer_tdx_qe_signer_check(&r), COFFER_EVERIFY);
+		q[(size_t)(r.quote.qe_report - q) + COFFER_SGX_OFF_ISV_PROD_ID] ^= 4;
+		/* Intel's QE launched as a debug enclave: its key is readable */
+		assert_int_equal(coffer_tdx_qe_signer_check(&r), 0);
+		q[(size_t)(r.quote.qe_report - q) + COFFER_SGX_OFF_ATTRIBUTES] |= 0x02;
+		assert_int_equal(coffer_tdx_qe_signer_check(&r), COFFER_EVERIFY);
 		free(q);
 	}
 }

@@ -114,7 +114,8 @@ int coffer_tdx_eval_tcb(coffer_tdx_result *r, const tdx_tcb_info *ti, const tdx_
 
 /* Without QE identity collateral: a quote that chains to Intel's root must
  * come from Intel's production quoting enclave (QE3 for SGX, the TD QE for
- * TDX: their MRSIGNER and ISVPRODID). Other roots are not checked here. */
+ * TDX: their MRSIGNER and ISVPRODID, not in debug mode). Other roots are
+ * not checked here. */
 int coffer_tdx_qe_signer_check(const coffer_tdx_result *r);
 
 #define TDX_MAX_ANCHORS   16

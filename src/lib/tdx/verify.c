@@ -109,11 +109,12 @@ int coffer_tdx_qe_signer_check(const coffer_tdx_result *r)
 		return 0;
 	if (coffer_ct_equal(qr + COFFER_SGX_OFF_MR_SIGNER,
 	                    tdx ? intel_tdqe_mrsigner : intel_qe3_mrsigner, 32) != 1 ||
-	    coffer_tdx_le16(qr + COFFER_SGX_OFF_ISV_PROD_ID) != prodid)
+	    coffer_tdx_le16(qr + COFFER_SGX_OFF_ISV_PROD_ID) != prodid ||
+	    (qr[COFFER_SGX_OFF_ATTRIBUTES] & 0x02) != 0)
 		return coffer_error_set(
 		        COFFER_EVERIFY,
 		        "tdx quote: the quoting enclave is not Intel's %s (MRSIGNER "
-		        "or ISVPRODID differ) and there is no QE identity "
+		        "or ISVPRODID differ, or a debug enclave) and there is no QE identity "
 		        "collateral: any enclave with the provisioning key "
 		        "attribute could have made this quote",
 		        tdx ? "TD QE" : "QE3");
