@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   gcc make cmake pkg-config clang clang-format
-  libssl-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
+  libssl-dev libjansson-dev libmicrohttpd-dev
   libsqlite3-dev libpcre2-dev libyaml-dev
   # tests
   libcmocka-dev python3-jwcrypto python3-cryptography python3-yaml

@@ -1,6 +1,6 @@
 /*
  * KBS client: the guest side of KBS protocol 0.4.0 (PROTOCOL.md sections
- * 1-3) over libcurl. RCAR handshake (auth -> evidence bound to a fresh
+ * 1-3) over coffer/http.h. RCAR handshake (auth -> evidence bound to a fresh
  * ephemeral key -> attest), token cache, resource fetch and JWE decryption.
  *
  * The client does not know how evidence is made: the caller passes a

@@ -1,78 +1,90 @@
-/* A bounded HTTP(S) GET for the CLI (the AMD KDS fetch of coffer collateral). */
+/* A bounded HTTP(S) GET for the CLI (the AMD KDS fetch of coffer collateral),
+ * over Coffer's HTTP client (coffer/http.h; no libcurl, docs/http.md). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include <curl/curl.h>
-
-#include "coffer/buf.h"
 #include "cli_http.h"
+#include "coffer/buf.h"
+#include "coffer/http.h"
 
-struct sink {
-	coffer_buf buf;
-	int overflow;
-};
+#define MAX_REDIRECTS 3
+#define URL_MAX       2048
 
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+/* The next URL from a Location header: an absolute https:// URL, or a path
+ * on the current origin when that is https. Anything else is refused. */
+static int redirect_target(char *next, size_t size, const char *cur, const char *loc)
 {
-	struct sink *s = userdata;
-	size_t n;
+	int n;
 
-	if (coffer_size_mul(&n, size, nmemb) != 0 || coffer_buf_append(&s->buf, ptr, n) != 0) {
-		s->overflow = 1;
-		return 0;
+	if (strncasecmp(loc, "https://", 8) == 0) {
+		n = snprintf(next, size, "%s", loc);
+	} else if (loc[0] == '/' && loc[1] != '/' && strncasecmp(cur, "https://", 8) == 0) {
+		size_t origin = 8 + strcspn(cur + 8, "/?#");
+		n = snprintf(next, size, "%.*s%s", (int)origin, cur, loc);
+	} else {
+		return coffer_error_set(COFFER_ENET, "redirect to a non-https URL refused");
 	}
-	return n;
+	if (n < 0 || (size_t)n >= size)
+		return coffer_error_set(COFFER_ENET, "redirect URL too long");
+	return 0;
 }
 
 int cli_http_get(uint8_t **out, size_t *len, const char *url, size_t max, void *arg)
 {
-	CURL *c = curl_easy_init();
-	struct sink s;
-	long status = 0;
-	CURLcode rc;
-	int error;
+	coffer_http_opts o = { .connect_timeout_ms = 10000, .total_timeout_ms = 30000 };
+	coffer_http_response r;
+	coffer_http *h = NULL;
+	char cur[URL_MAX], next[URL_MAX];
+	int error, n;
 
 	(void)arg;
 	*out = NULL;
 	*len = 0;
-	if (c == NULL)
-		return coffer_error_set(COFFER_ERROR, "curl: init");
-	/* coffer_buf keeps 4 KiB of growth slack under its maximum */
-	coffer_buf_init(&s.buf, max + 4096);
-	s.overflow = 0;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	if (s.overflow || s.buf.len > max) {
-		error = coffer_error_set(COFFER_ELIMIT, "answer larger than %zu bytes", max);
+	n = snprintf(cur, sizeof(cur), "%s", url);
+	if (n < 0 || (size_t)n >= sizeof(cur))
+		return coffer_error_set(COFFER_EINVAL, "URL too long");
+	if ((error = coffer_http_new(&h, &o)) < 0)
+		return error;
+	for (int hops = 0;; hops++) {
+		coffer_http_request req = { .method = "GET", .url = cur, .max_body = max };
+		const char *loc;
+
+		if ((error = coffer_http_perform(&r, h, &req)) < 0) {
+			if (error == COFFER_ELIMIT)
+				error = coffer_error_set(COFFER_ELIMIT,
+				                         "answer larger than %zu bytes", max);
+			goto out;
+		}
+		loc = coffer_http_response_header(&r, "Location");
+		if (r.status != 301 && r.status != 302 && r.status != 303 && r.status != 307 &&
+		    r.status != 308)
+			break;
+		if (loc == NULL || hops >= MAX_REDIRECTS) {
+			error = coffer_error_set(COFFER_ENET, loc ? "too many redirects"
+			                                          : "redirect without a Location");
+			goto fail;
+		}
+		if ((error = redirect_target(next, sizeof(next), cur, loc)) < 0)
+			goto fail;
+		memcpy(cur, next, sizeof(cur));
+		coffer_http_response_free(&r);
+	}
+	if (r.status != 200) {
+		error = coffer_error_set(r.status == 404 ? COFFER_ENOTFOUND : COFFER_ENET,
+		                         "HTTP status %d", r.status);
 		goto fail;
 	}
-	if (rc != CURLE_OK) {
-		error = coffer_error_set(COFFER_ENET, "%s", curl_easy_strerror(rc));
-		goto fail;
-	}
-	if (status != 200) {
-		error = coffer_error_set(status == 404 ? COFFER_ENOTFOUND : COFFER_ENET,
-		                         "HTTP status %ld", status);
-		goto fail;
-	}
-	if (s.buf.len == 0) {
+	if (r.body.len == 0) {
 		error = coffer_error_set(COFFER_EINVAL, "empty answer");
 		goto fail;
 	}
-	*out = coffer_buf_detach(&s.buf, len);
-	return *out ? 0 : coffer_error_set(COFFER_ENOMEM, "out of memory");
+	*out = coffer_buf_detach(&r.body, len);
+	error = *out ? 0 : coffer_error_set(COFFER_ENOMEM, "out of memory");
 fail:
-	coffer_buf_free(&s.buf);
+	coffer_http_response_free(&r);
+out:
+	coffer_http_free(h);
 	return error;
 }

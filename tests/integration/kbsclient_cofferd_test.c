@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "coffer/http.h"
 #include "coffer/codec.h"
 #include "coffer/jose.h"
 #include "coffer/kbs_client.h"
@@ -98,13 +98,6 @@ static int start_broker(void)
 	return port ? 0 : 1;
 }
 
-static size_t discard(char *p, size_t s, size_t n, void *u)
-{
-	(void)p;
-	(void)u;
-	return s * n;
-}
-
 /* POST /kbs/v0/resource/<path> signed with the dev admin key. */
 static int admin_put(const char *path, const char *value)
 {
@@ -113,8 +106,9 @@ static int admin_put(const char *path, const char *value)
 	uint8_t md[32];
 	unsigned int ml = 0;
 	json_t *claims = NULL;
-	CURL *c = NULL;
-	struct curl_slist *h = NULL;
+	coffer_http *c = NULL;
+	coffer_http_response resp;
+	const char *hdrs[2] = { auth, NULL };
 	long status = 0;
 	int64_t now = (int64_t)time(NULL) - 1;
 	static int seq;
@@ -132,18 +126,19 @@ static int admin_put(const char *path, const char *value)
 	if (claims == NULL || coffer_jwt_sign(&tok, k, "ES256", NULL, claims) < 0)
 		goto out;
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-	c = curl_easy_init();
-	h = curl_slist_append(h, auth);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, value);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (coffer_http_new(&c, NULL) == 0) {
+		coffer_http_request req = { .method = "POST",
+			                    .url = url,
+			                    .headers = hdrs,
+			                    .body = value,
+			                    .body_len = strlen(value) };
+		if (coffer_http_perform(&resp, c, &req) == 0) {
+			status = resp.status;
+			coffer_http_response_free(&resp);
+		}
+	}
 out:
-	curl_slist_free_all(h);
-	if (c)
-		curl_easy_cleanup(c);
+	coffer_http_free(c);
 	json_decref(claims);
 	free(sub);
 	free(bdh);
@@ -208,7 +203,6 @@ int main(void)
 	atexit(cleanup);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = start_broker();
 	if (rc == 77) {
 		fprintf(stderr, "SKIPPED: no cofferd in COFFER_BIN_DIR\n");
@@ -232,6 +226,5 @@ int main(void)
 	      "kbs_client: unknown resource fails");
 	CHECK(fetch(NULL, "default/../x", "", NULL) < 0, "kbs_client: invalid path refused");
 	printf("%d failed\n", failures);
-	curl_global_cleanup();
 	return failures ? 1 : 0;
 }

@@ -1,12 +1,14 @@
 /*
- * The KBS client (PROTOCOL.md sections 1-3) over libcurl.
+ * The KBS client (PROTOCOL.md sections 1-3) over Coffer's own HTTP client
+ * (coffer/http.h: no libcurl inside the TEE, docs/http.md).
  *
  * RCAR: POST /kbs/v0/auth -> nonce + session cookie; a fresh ephemeral TEE
  * key; report_data = H(JCS({"additional-evidence":"", nonce, tee-pubkey}));
  * evidence from the callback; POST /kbs/v0/attest -> token. Resources are
  * fetched with the session cookie (as upstream clients do); a 401 means the
  * session or token is gone (expired, broker restarted) and the handshake is
- * run once more.
+ * run once more. The session cookie is kept here (Set-Cookie name=value,
+ * sent back as Cookie), one keep-alive connection per client.
  *
  * Network failures, 5xx and 429 are retried with exponential backoff; other
  * answers are final. Every failure names the broker, the step and, when the
@@ -17,11 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "coffer/buf.h"
+#include "coffer/http.h"
 #include "coffer/jose.h"
 #include "coffer/json.h"
 #include "coffer/kbs.h"
@@ -35,10 +37,13 @@
 #define DEFAULT_MARGIN_S     30
 #define DEFAULT_MAX_RESPONSE ((size_t)4 * 1024 * 1024)
 #define URL_MAX              2048
+#define MAX_COOKIES          8
+#define COOKIE_MAX           4096
 
 struct coffer_kbs_client {
 	pthread_mutex_t lock;
-	CURL *curl;
+	coffer_http *http;
+	char *cookies[MAX_COOKIES]; /* "name=value" */
 	char *url;
 	char *cacert;
 	char *tee;
@@ -56,14 +61,6 @@ struct coffer_kbs_client {
 	int64_t exp;
 	unsigned attest_count;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_init_rc;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
 
 static void sleep_ms(unsigned ms)
 {
@@ -105,9 +102,6 @@ int coffer_kbs_client_new(coffer_kbs_client **out, const coffer_kbs_client_opts 
 		                        "KBS client: key type '%s' (expected EC-P256, EC-P521 or "
 		                        "RSA)",
 		                        kt);
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != 0)
-		return coffer_error_set(COFFER_ERROR, "KBS client: curl_global_init failed");
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
@@ -135,14 +129,23 @@ int coffer_kbs_client_new(coffer_kbs_client **out, const coffer_kbs_client_opts 
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->margin_s = o->refresh_margin_s ? o->refresh_margin_s : DEFAULT_MARGIN_S;
 	c->max_response = o->max_response ? o->max_response : DEFAULT_MAX_RESPONSE;
-	c->curl = curl_easy_init();
 	if (c->url == NULL || (o->cacert && c->cacert == NULL) || c->tee == NULL ||
-	    c->key_type == NULL || (o->init_data && c->init_data == NULL) || c->curl == NULL) {
+	    c->key_type == NULL || (o->init_data && c->init_data == NULL)) {
 		coffer_kbs_client_free(c);
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	}
-	/* the session cookie lives in the handle's cookie engine */
-	curl_easy_setopt(c->curl, CURLOPT_COOKIEFILE, "");
+	{
+		coffer_http_opts ho = { .cacert = c->cacert,
+			                .connect_timeout_ms = c->timeout_ms,
+			                .io_timeout_ms = c->timeout_ms,
+			                .total_timeout_ms = c->timeout_ms,
+			                .user_agent = "coffer-agent/0.1" };
+		int error = coffer_http_new(&c->http, &ho);
+		if (error < 0) {
+			coffer_kbs_client_free(c);
+			return error;
+		}
+	}
 	if (o->init_data && memchr(o->init_data, '\0', o->init_data_len) != NULL) {
 		coffer_kbs_client_free(c);
 		return coffer_error_set(COFFER_EINVAL, "KBS client: init-data contains a NUL byte");
@@ -155,8 +158,9 @@ void coffer_kbs_client_free(coffer_kbs_client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->curl)
-		curl_easy_cleanup(c->curl);
+	coffer_http_free(c->http);
+	for (size_t i = 0; i < MAX_COOKIES; i++)
+		coffer_free_str_wiped(c->cookies[i]);
 	free(c->url);
 	free(c->cacert);
 	free(c->tee);
@@ -176,38 +180,68 @@ unsigned coffer_kbs_client_attest_count(const coffer_kbs_client *c)
 
 /* ---- HTTP ---- */
 
-struct sink {
-	coffer_buf *buf;
-	bool too_big;
-};
+/* ---- cookies: the broker's session (PROTOCOL.md section 2) ---- */
 
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
+static void cookies_clear(coffer_kbs_client *c)
 {
-	struct sink *s = ud;
-	size_t len;
-
-	if (coffer_size_mul(&len, size, n) < 0 || coffer_buf_append(s->buf, data, len) < 0) {
-		s->too_big = true;
-		return 0;
-	}
-	return len;
-}
-
-static bool retryable_curl(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-		return true;
-	default:
-		return false;
+	for (size_t i = 0; i < MAX_COOKIES; i++) {
+		coffer_free_str_wiped(c->cookies[i]);
+		c->cookies[i] = NULL;
 	}
 }
+
+/* Keep "name=value" from one Set-Cookie (attributes ignored: one broker,
+ * one session); an empty value or Max-Age=0 removes the cookie. */
+static void cookie_store(coffer_kbs_client *c, const char *set)
+{
+	size_t n = strcspn(set, ";"), nlen;
+	const char *eq = memchr(set, '=', n);
+	bool remove;
+	char *kv;
+
+	if (eq == NULL || eq == set || n > COOKIE_MAX)
+		return;
+	nlen = (size_t)(eq - set);
+	remove = n == nlen + 1 || strstr(set + n, "Max-Age=0") != NULL ||
+	         strstr(set + n, "max-age=0") != NULL;
+	for (size_t i = 0; i < MAX_COOKIES; i++) {
+		if (c->cookies[i] && strncmp(c->cookies[i], set, nlen + 1) == 0) {
+			coffer_free_str_wiped(c->cookies[i]);
+			c->cookies[i] = NULL;
+		}
+	}
+	if (remove)
+		return;
+	kv = strndup(set, n);
+	if (kv == NULL)
+		return;
+	for (size_t i = 0; i < MAX_COOKIES; i++) {
+		if (c->cookies[i] == NULL) {
+			c->cookies[i] = kv;
+			return;
+		}
+	}
+	coffer_free_str_wiped(kv);
+}
+
+static int cookie_header(coffer_buf *out, const coffer_kbs_client *c)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < MAX_COOKIES; i++) {
+		if (c->cookies[i] == NULL)
+			continue;
+		if (coffer_buf_puts(out, first ? "Cookie: " : "; ") < 0 ||
+		    coffer_buf_puts(out, c->cookies[i]) < 0)
+			return coffer_error_set(COFFER_ENOMEM, "out of memory");
+		first = false;
+	}
+	if (coffer_buf_putc(out, '\0') < 0)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* ---- HTTP ---- */
 
 enum req_kind { REQ_GET, REQ_POST };
 
@@ -221,78 +255,77 @@ static int http(long *status, coffer_buf *body, coffer_kbs_client *c, enum req_k
                 const char *path, const char *json_body, bool retry_all, const char *step)
 {
 	char url[URL_MAX];
-	struct curl_slist *hdrs = NULL;
 	unsigned pause = c->backoff_ms;
-	CURLcode rc = CURLE_OK;
-	int n;
+	int error = 0, n;
+	enum coffer_http_failure fail = COFFER_HTTP_FAIL_NONE;
 
 	*status = 0;
 	n = snprintf(url, sizeof(url), "%s%s", c->url, path);
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return coffer_error_set(COFFER_EINVAL, "KBS client: URL too long");
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	if (kind == REQ_POST && hdrs)
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	if (hdrs == NULL)
-		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	for (unsigned attempt = 0;; attempt++) {
-		struct sink sink = { body, false };
-		CURL *h = c->curl;
+		coffer_buf cookie = COFFER_BUF_INIT_MAX(MAX_COOKIES * (COOKIE_MAX + 2) + 16);
+		const char *hdrs[4];
+		size_t nh = 0;
+		coffer_http_request req = { 0 };
+		coffer_http_response resp;
 
 		coffer_buf_clear(body);
-		/* no curl_easy_reset: every option used is set below, and the
-		 * handle keeps its cookie engine (enabled once, in _new) */
-		curl_easy_setopt(h, CURLOPT_URL, url);
-		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-		curl_easy_setopt(h, CURLOPT_USERAGENT, "coffer-agent/0.1");
-		if (c->cacert) {
-			/* pinned: this CA and no other */
-			curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
-			curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-		}
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+		hdrs[nh++] = "Accept: application/json";
+		if (kind == REQ_POST)
+			hdrs[nh++] = "Content-Type: application/json";
+		if ((error = cookie_header(&cookie, c)) < 0)
+			return error;
+		if (cookie.len > 1)
+			hdrs[nh++] = (const char *)cookie.ptr;
+		hdrs[nh] = NULL;
+		req.method = kind == REQ_POST ? "POST" : "GET";
+		req.url = url;
+		req.headers = hdrs;
+		req.max_body = body->max > 1 ? body->max - 1 : 1;
 		if (kind == REQ_POST) {
-			curl_easy_setopt(h, CURLOPT_POST, 1L);
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS, json_body);
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(json_body));
-		} else {
-			curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+			req.body = json_body;
+			req.body_len = strlen(json_body);
 		}
-		rc = curl_easy_perform(h);
-		if (rc == CURLE_OK) {
-			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+		error = coffer_http_perform(&resp, c->http, &req);
+		coffer_buf_free(&cookie);
+		if (error == 0) {
+			*status = resp.status;
+			for (size_t i = 0; i < resp.nheaders; i++)
+				if (strcasecmp(resp.headers[i].name, "Set-Cookie") == 0)
+					cookie_store(c, resp.headers[i].value);
+			if (resp.body.len > 0 &&
+			    coffer_buf_append(body, resp.body.ptr, resp.body.len) < 0) {
+				coffer_http_response_free(&resp);
+				return coffer_error_set(
+				        COFFER_ELIMIT, "broker %s: %s answer larger than %zu bytes",
+				        c->url, step, body->max);
+			}
+			coffer_http_response_free(&resp);
 			if ((*status < 500 && *status != 429) || attempt >= c->retries)
 				break;
-		} else if (sink.too_big) {
-			curl_slist_free_all(hdrs);
-			return coffer_error_set(COFFER_ELIMIT,
-			                        "broker %s: %s answer larger than %zu bytes",
-			                        c->url, step, body->max);
-		} else if (attempt >= c->retries ||
-		           !(retryable_curl(rc) && (retry_all || rc == CURLE_COULDNT_CONNECT))) {
-			break;
+		} else {
+			fail = coffer_http_last_failure(c->http);
+			if (error == COFFER_ELIMIT && fail == COFFER_HTTP_FAIL_PROTO)
+				return coffer_error_wrap(
+				        COFFER_ELIMIT, "broker %s: %s answer larger than %zu bytes",
+				        c->url, step, body->max);
+			if (fail == COFFER_HTTP_FAIL_TLS)
+				return coffer_error_wrap(COFFER_EAUTH, "broker %s: %s", c->url,
+				                         step);
+			if (fail == COFFER_HTTP_FAIL_REQUEST)
+				return error;
+			if (attempt >= c->retries || !(fail == COFFER_HTTP_FAIL_CONNECT ||
+			                               (retry_all && fail == COFFER_HTTP_FAIL_IO)))
+				break;
 		}
 		sleep_ms(pause);
 		pause = pause * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : pause * 2;
 	}
-	curl_slist_free_all(hdrs);
-	if (rc != CURLE_OK) {
-		if (rc == CURLE_SSL_CACERT || rc == CURLE_PEER_FAILED_VERIFICATION ||
-		    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CONNECT_ERROR)
-			return coffer_error_set(COFFER_EAUTH, "broker %s: %s: TLS: %s", c->url,
-			                        step, curl_easy_strerror(rc));
-		return coffer_error_set(COFFER_ENET,
-		                        "broker %s unreachable (%s, after %u attempts): %s", c->url,
-		                        step, c->retries + 1, curl_easy_strerror(rc));
-	}
+	if (error < 0)
+		return coffer_error_wrap(COFFER_ENET,
+		                         "broker %s unreachable (%s, after %u attempts)", c->url,
+		                         step, c->retries + 1);
 	return 0;
 }
 
@@ -452,7 +485,7 @@ static int rcar(coffer_kbs_client *c)
 	int error;
 
 	/* a new session: forget the old cookie, token and key */
-	curl_easy_setopt(c->curl, CURLOPT_COOKIELIST, "ALL");
+	cookies_clear(c);
 	coffer_free_str_wiped(c->token);
 	c->token = NULL;
 	c->exp = 0;

@@ -17,11 +17,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "coffer/buf.h"
+#include "coffer/http.h"
 #include "tdx/tdx_internal.h"
 
 #define PCS_BODY_MAX   (1024 * 1024)
@@ -32,37 +32,7 @@ typedef struct fetch {
 	coffer_buf body;
 	coffer_buf chain; /* URL-encoded issuer chain header value */
 	const char *header;
-	bool overflow;
 } fetch;
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	fetch *f = ud;
-
-	if (coffer_buf_append(&f->body, p, size * n) < 0) {
-		f->overflow = true;
-		return 0;
-	}
-	return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-	fetch *f = ud;
-	size_t len = size * n, hl = strlen(f->header);
-
-	if (len > hl + 1 && strncasecmp(p, f->header, hl) == 0 && p[hl] == ':') {
-		size_t s = hl + 1, e = len;
-		while (s < e && (p[s] == ' ' || p[s] == '\t'))
-			s++;
-		while (e > s && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' '))
-			e--;
-		coffer_buf_clear(&f->chain);
-		if (coffer_buf_append(&f->chain, p + s, e - s) < 0)
-			f->overflow = true;
-	}
-	return len;
-}
 
 static int hexval(int c)
 {
@@ -100,32 +70,35 @@ static int url_decode(coffer_buf *b)
 
 static int get(fetch *f, const char *url)
 {
-	CURL *c = curl_easy_init();
-	long status = 0;
-	CURLcode rc;
+	coffer_http_opts o = { .total_timeout_ms = PCS_TIMEOUT_S * 1000 };
+	coffer_http_request req = { .method = "GET", .url = url, .max_body = PCS_BODY_MAX };
+	coffer_http_response r;
+	coffer_http *h = NULL;
+	const char *chain;
+	int error;
 
-	if (c == NULL)
-		return coffer_error_set(COFFER_ENOMEM, "tdx pcs: curl");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, PCS_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, f);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	if (f->overflow)
-		return coffer_error_set(COFFER_ELIMIT, "tdx pcs: %s: response too large", url);
-	if (rc != CURLE_OK)
-		return coffer_error_set(COFFER_ENET, "tdx pcs: %s: %s", url,
-		                        curl_easy_strerror(rc));
-	if (status != 200)
-		return coffer_error_set(COFFER_ENET, "tdx pcs: %s: HTTP %ld", url, status);
-	return 0;
+	if ((error = coffer_http_new(&h, &o)) < 0)
+		return error;
+	error = coffer_http_perform(&r, h, &req);
+	coffer_http_free(h);
+	if (error == COFFER_ELIMIT)
+		return coffer_error_wrap(COFFER_ELIMIT, "tdx pcs: %s: response too large", url);
+	if (error < 0)
+		return coffer_error_wrap(COFFER_ENET, "tdx pcs: %s", url);
+	if (r.status != 200) {
+		error = coffer_error_set(COFFER_ENET, "tdx pcs: %s: HTTP %d", url, r.status);
+		goto out;
+	}
+	chain = coffer_http_response_header(&r, f->header);
+	if ((chain && coffer_buf_append(&f->chain, chain, strlen(chain)) < 0) ||
+	    coffer_buf_append(&f->body, r.body.ptr, r.body.len) < 0) {
+		error = coffer_error_set(COFFER_ELIMIT, "tdx pcs: %s: response too large", url);
+		goto out;
+	}
+	error = 0;
+out:
+	coffer_http_response_free(&r);
+	return error;
 }
 
 /* Fetch one document with its issuer chain and store both (chain first). */
