@@ -126,6 +126,14 @@ int cofferd_policy_fixed_new(const struct cofferd_policy_ops **ops, void **ctx,
 /* "affirming", "warning", "contraindicated" or "none" for a trust vector. */
 const char *cofferd_ear_status(const json_t *trust_vector);
 
+/* ---- audit trail (audit.c; PERSONAS.md rule 7, docs/audit.md) ----
+ * Append one entry built by coffer_audit_append from `fields` (stolen):
+ * {"kind":"admin"|"release","action","namespace","actor","resource",
+ *  "outcome","reason"}. Serialized across threads; a checkpoint is signed
+ * every N entries and on shutdown. Never pass secret values. */
+struct cofferd;
+int cofferd_audit_record(struct cofferd *d, json_t *fields);
+
 /* ---- the server ---- */
 
 struct cofferd {
