@@ -717,6 +717,7 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 	const coffer_jwk *key;
 	struct cofferd_tok *tok;
 	coffer_secret value = COFFER_SECRET_INIT;
+	coffer_jwe_encrypt_opts jwe_opts = COFFER_JWE_ENCRYPT_OPTS_INIT;
 	bool allowed = false;
 	int error;
 
@@ -762,7 +763,9 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 		            json_pack("{s:s,s:s}", "resource", path, "error", coffer_error_last()));
 		goto out;
 	}
-	if (coffer_jwe_encrypt(&jwe, key, NULL, value.ptr, value.len) < 0) {
+	/* RSA1_5 tee-pubkeys were refused above unless configured */
+	jwe_opts.allow_rsa1_5 = d->cfg.allow_rsa1_5;
+	if (coffer_jwe_encrypt_with(&jwe, key, NULL, &jwe_opts, value.ptr, value.len) < 0) {
 		cofferd_resp_error(r, 500, "JweError", "%s", coffer_error_last());
 		goto out;
 	}
