@@ -331,3 +331,42 @@ def main(fn, row, *progs):
     finally:
         _kill_all()
     sys.exit(T.finish())
+
+
+def refusal_case(T, work, kind, tee_options, good, bad, reason, init_data=None,
+                 bad_sim=None, uri="kbs:///default/key/data", bad_init_data=None):
+    """One evidence-level attack through the real agent: a TEE built with
+    `good` (coffer-sim options) gets the secret (the control: the broker is
+    not simply refusing everything); one built with `bad` is refused with
+    401 for `reason` (words that must appear in the refusal), gets nothing,
+    and the store is unchanged."""
+    sim = os.path.join(work, "sim")
+    if not os.path.exists(sim):
+        sim_init(sim)
+    br = Broker(work, sim=sim, tee_options=tee_options).start()
+    value = b"secret-for-" + os.urandom(6).hex().encode()
+    br.put(uri, value)
+    before = br.snapshot()
+    ok_tee = SimTee(work, "good-%d" % time.monotonic_ns(), sim, kind, good)
+    rc, out, err = ok_tee.get(br, uri, init_data)
+    T.check("control: the approved TEE gets the secret", rc == 0 and out == value,
+            err + br.log()[-600:])
+    ok_tee.stop()
+    bad_tee = SimTee(work, "bad-%d" % time.monotonic_ns(), bad_sim or sim, kind, bad)
+    rc, out, err = bad_tee.get(br, uri, bad_init_data if bad_init_data is not None else
+                               init_data)
+    bad_tee.stop()
+    T.check("attack: the agent gets nothing (exit 1, empty output)", rc == 1 and out == b"",
+            "rc=%d out=%r err=%s" % (rc, out[:80], err))
+    T.check("attack: refused at attestation with 401", "HTTP 401" in err and
+            "AttestationError" in err, err)
+    low = err.lower()
+    T.check("attack: the refusal names the reason (%s)" % " / ".join(reason),
+            all(w.lower() in low for w in reason), err)
+    print("     refusal: %s" % err.strip()[-300:])
+    log = br.log()
+    T.check("broker logged the refused attestation", '"attestation refused"' in log and
+            '"status":401' in log, log[-600:])
+    T.check("nothing in the store changed", br.snapshot() == before)
+    br.stop()
+    return br
