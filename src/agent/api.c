@@ -126,7 +126,8 @@ static void free_wiped(void *cls)
 }
 
 /* a secret: MHD sends our buffer and the free callback wipes it */
-static enum MHD_Result send_secret(struct MHD_Connection *c, const coffer_secret *s)
+static enum MHD_Result send_secret_typed(struct MHD_Connection *c, const coffer_secret *s,
+                                         const char *type)
 {
 	struct wiped_body *w = malloc(sizeof(*w) + s->len + 1);
 	struct MHD_Response *r;
@@ -142,11 +143,49 @@ static enum MHD_Result send_secret(struct MHD_Connection *c, const coffer_secret
 		free_wiped(w);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result send_secret(struct MHD_Connection *c, const coffer_secret *s)
+{
+	return send_secret_typed(c, s, "application/octet-stream");
+}
+
+/* A JSON string member "key":"value" appended at s->ptr + *at (room was
+ * reserved by the caller: 6 bytes per input byte at most). */
+static void put_json_member(coffer_secret *s, size_t *at, const char *key, const char *v)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = (char *)s->ptr + *at;
+
+	*o++ = '"';
+	memcpy(o, key, strlen(key));
+	o += strlen(key);
+	memcpy(o, "\":\"", 3);
+	o += 3;
+	for (; *v; v++) {
+		unsigned char ch = (unsigned char)*v;
+		if (ch == '"' || ch == '\\') {
+			*o++ = '\\';
+			*o++ = (char)ch;
+		} else if (ch == '\n') {
+			*o++ = '\\';
+			*o++ = 'n';
+		} else if (ch < 0x20) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[ch >> 4];
+			o[5] = hex[ch & 15];
+			o += 6;
+		} else {
+			*o++ = (char)ch;
+		}
+	}
+	*o++ = '"';
+	*at = (size_t)(o - (char *)s->ptr);
 }
 
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *msg)
@@ -288,7 +327,9 @@ static enum MHD_Result h_token(struct MHD_Connection *c, struct agent *a)
 {
 	const char *tt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token_type");
 	char *token = NULL, *pem = NULL;
-	json_t *v;
+	coffer_secret body = COFFER_SECRET_INIT;
+	size_t cap = 0, at = 0;
+	enum MHD_Result ret;
 	int error;
 
 	if (!a->cfg.serve_tee_key)
@@ -299,13 +340,29 @@ static enum MHD_Result h_token(struct MHD_Connection *c, struct agent *a)
 		return send_text(c, 400, "token_type must be kbs");
 	if ((error = coffer_kbs_client_token(&token, a->kbs)) < 0 ||
 	    (error = coffer_kbs_client_tee_key_pem(&pem, a->kbs)) < 0) {
-		free(token);
+		coffer_free_str_wiped(token);
 		return send_error(c, error);
 	}
-	v = json_pack("{s:s,s:s}", "token", token, "tee_keypair", pem);
-	free(token);
+	/* the private key and the token are built into one wiped buffer that
+	 * MHD sends and the free callback wipes: not through jansson, whose
+	 * copies are freed without a wipe */
+	if (coffer_size_mul(&cap, strlen(token) + strlen(pem), 6) < 0 ||
+	    coffer_size_add(&cap, cap, 64) < 0 || coffer_secret_alloc(&body, cap) < 0) {
+		coffer_free_str_wiped(token);
+		coffer_free_str_wiped(pem);
+		return send_text(c, 500, "internal error");
+	}
+	body.ptr[at++] = '{';
+	put_json_member(&body, &at, "token", token);
+	body.ptr[at++] = ',';
+	put_json_member(&body, &at, "tee_keypair", pem);
+	body.ptr[at++] = '}';
+	coffer_free_str_wiped(token);
 	coffer_free_str_wiped(pem);
-	return send_json(c, 200, v);
+	body.len = at;
+	ret = send_secret_typed(c, &body, "application/json");
+	coffer_secret_free(&body);
+	return ret;
 }
 
 static enum MHD_Result h_aael(struct MHD_Connection *c, const coffer_buf *body)

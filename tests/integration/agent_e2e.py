@@ -125,6 +125,31 @@ class Agent:
         stop(self.proc)
 
 
+def heap_hits(pid, needle):
+    """How often `needle` occurs in the readable anonymous and [heap]
+    mappings of process `pid` (freed memory included); None if the memory
+    cannot be read (then the check is not made)."""
+    hits = 0
+    try:
+        with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
+            for line in maps:
+                parts = line.split()
+                path = parts[5] if len(parts) > 5 else ""
+                if "r" not in parts[1] or (path and path != "[heap]"):
+                    continue
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                if hi - lo > (1 << 30):
+                    continue  # sanitizer shadow
+                try:
+                    mem.seek(lo)
+                    hits += mem.read(hi - lo).count(needle)
+                except OSError:
+                    continue
+    except OSError:
+        return None
+    return hits
+
+
 def run(args, stdin=None):
     p = subprocess.run(args, input=stdin, capture_output=True, timeout=120)
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
@@ -379,6 +404,16 @@ def main():
     tok = json.loads(body) if st == 200 else {}
     check(st == 200 and tok.get("token", "").count(".") == 2 and
           "PRIVATE KEY" in tok.get("tee_keypair", ""), "REST /aa/token when enabled", body)
+    # the TEE private key is handed out, then wiped: no copy of its PEM text
+    # may stay in the agent's memory, freed blocks included
+    pem_lines = [l for l in tok.get("tee_keypair", "").splitlines()
+                 if l and not l.startswith("-----")]
+    if pem_lines:
+        needle = pem_lines[1][:40] if len(pem_lines) > 1 else pem_lines[0][-24:]
+        hits = heap_hits(agent2.proc.pid, needle.encode())
+        if hits is not None:
+            check(hits == 0, "REST /aa/token: no copy of the private key left in memory",
+                  "%d copies" % hits)
     codes = [agent2.req("/info")[0] for _ in range(10)]
     check(429 in codes and 200 in codes, "REST: rate limit answers 429", codes)
     agent2.stop()
