@@ -334,7 +334,7 @@ def main(fn, row, *progs):
 
 
 def refusal_case(T, work, kind, tee_options, good, bad, reason, init_data=None,
-                 bad_sim=None, uri="kbs:///default/key/data", bad_init_data=None):
+                 bad_sim=None, uri="kbs:///default/key/data", bad_init_data=None, name="broker"):
     """One evidence-level attack through the real agent: a TEE built with
     `good` (coffer-sim options) gets the secret (the control: the broker is
     not simply refusing everything); one built with `bad` is refused with
@@ -343,7 +343,7 @@ def refusal_case(T, work, kind, tee_options, good, bad, reason, init_data=None,
     sim = os.path.join(work, "sim")
     if not os.path.exists(sim):
         sim_init(sim)
-    br = Broker(work, sim=sim, tee_options=tee_options).start()
+    br = Broker(work, name, sim=sim, tee_options=tee_options).start()
     value = b"secret-for-" + os.urandom(6).hex().encode()
     br.put(uri, value)
     before = br.snapshot()
