@@ -7,9 +7,17 @@
  * query) and `bdh` (base64url SHA-256 of the body). Principals are
  * identified by the RFC 7638 thumbprint of their public key.
  *
- * Persona scoping beyond "workload providers set policies and reference
- * values; a namespace's owner writes its resources" is the persona issue.
+ * Persona scoping (PERSONAS.md table and rules, docs/personas.md): only a
+ * workload provider enrols and disables principals, sets the attestation and
+ * resource policies and reference values; every principal (the workload
+ * provider included) writes secrets and the release policy only in the
+ * namespaces it owns. A namespace gets exactly one owner when it is first
+ * handed out and never moves; a disabled owner freezes it. Secrets are
+ * write-only (no endpoint returns a value) and arrive sealed to the broker's
+ * upload key (rule 5). Each accepted or refused action of an authenticated
+ * principal is appended to the audit chain (audit.c).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +25,7 @@
 #include <microhttpd.h>
 #include <openssl/evp.h>
 
+#include "coffer/audit.h"
 #include "coffer/codec.h"
 #include "coffer/file.h"
 #include "coffer/json.h"
@@ -24,9 +33,16 @@
 #include "coffer/rego.h"
 #include "cofferd.h"
 
-#define WP           "workload-provider"
-#define JTI_KEEP     60 /* seconds a jti outlives its token (clock leeway) */
-#define ADMIN_LEEWAY 5
+#define WP             "workload-provider"
+#define JTI_KEEP       60 /* seconds a jti outlives its token (clock leeway) */
+#define ADMIN_LEEWAY   5
+#define MAX_NAMESPACES 64 /* per enrolment */
+#define MAX_VERSION    1000000
+
+/* Serializes namespace hand-out (one owner each) and resource versioning. */
+static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The sealed-upload key (rule 5): ECDH-ES+A256KW, P-256, private. */
+static coffer_jwk *upload_key;
 
 struct admin_ctx {
 	coffer_store_principal p;
@@ -169,49 +185,145 @@ static bool has_namespace(const coffer_store_principal *p, const char *ns)
 	return false;
 }
 
-/* Owner of `ns` writes it; a workload provider writes namespaces nobody
- * else owns (PERSONAS.md rule 2: ownership never moves). */
-static int may_write_namespace(struct cofferd *d, const coffer_store_principal *p, const char *ns,
-                               bool *ok)
+/* One audit entry for an admin action of `a` (PERSONAS.md rule 7); the
+ * fields never carry a secret value. */
+static void audit(struct cofferd *d, const struct admin_ctx *a, const char *action, const char *ns,
+                  const char *resource, const char *outcome, const char *reason)
 {
-	coffer_store_principal *all = NULL;
-	size_t n = 0;
+	json_t *f = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s,s:s}", "kind", "admin", "action", action,
+	                      "actor", a->p.id, "namespace", ns, "resource", resource, "outcome",
+	                      outcome, "reason", reason ? reason : "");
+
+	if (f == NULL)
+		return;
+	cofferd_audit_record(d, f);
+	cofferd_log(LOG_INFO_, "admin",
+	            json_pack("{s:s,s:s,s:s?,s:s?,s:s}", "principal", a->p.id, "action", action,
+	                      "namespace", ns, "resource", resource, "outcome", outcome));
+}
+
+/* A refusal after authentication: audited, then the 403. */
+static int deny(struct cofferd *d, struct cofferd_resp *r, const struct admin_ctx *a,
+                const char *action, const char *ns, const char *resource, const char *detail)
+{
+	audit(d, a, action, ns, resource, "error", detail);
+	return cofferd_resp_error(r, 403, "AdminAuthAccess", "%s", detail);
+}
+
+static bool is_wp(const struct admin_ctx *a)
+{
+	return strcmp(a->p.persona, WP) == 0;
+}
+
+/* "tag.vN" -> N (1..MAX_VERSION), else 0: a version the broker assigned. */
+static long version_of(const char *tag)
+{
+	const char *dot = strrchr(tag, '.');
+	char *end = NULL;
+	long v;
+
+	if (dot == NULL || dot[1] != 'v' || dot[2] < '1' || dot[2] > '9' || strlen(dot + 2) > 7)
+		return 0;
+	v = strtol(dot + 2, &end, 10);
+	if (end == NULL || *end != '\0' || v < 1 || v > MAX_VERSION)
+		return 0;
+	return v;
+}
+
+/* N when `path` is exactly the first `blen` bytes (a base name) + ".vN". */
+static long version_suffix(const char *path, size_t blen)
+{
+	const char *sfx = path + blen;
+
+	if (strlen(path) <= blen || sfx[0] != '.' || strrchr(sfx, '.') != sfx)
+		return 0;
+	return version_of(sfx);
+}
+
+/* Highest stored version of `base` ("repo/type/tag"), 0 when none. */
+static int latest_version(struct cofferd *d, const char *base, long *out)
+{
+	coffer_store_resource_info *v = NULL;
+	size_t n = 0, blen = strlen(base);
+	char prefix[3 * (COFFER_KBS_SEGMENT_MAX + 1) + 4];
 	int error;
 
-	*ok = has_namespace(p, ns);
-	if (*ok || strcmp(p->persona, WP) != 0)
-		return 0;
-	if ((error = coffer_store_principal_list(&all, &n, d->store)) < 0)
+	*out = 0;
+	snprintf(prefix, sizeof(prefix), "%s.v", base);
+	if ((error = coffer_store_resource_list(&v, &n, d->store, prefix)) < 0)
 		return error;
-	*ok = true;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(all[i].id, p->id) != 0 && has_namespace(&all[i], ns))
-			*ok = false;
-	coffer_store_principal_list_free(all, n);
+	for (size_t i = 0; i < n; i++) {
+		long ver = version_suffix(v[i].path, blen);
+		if (ver > *out)
+			*out = ver;
+	}
+	coffer_store_resource_info_free(v, n);
 	return 0;
 }
 
-static void audit(struct cofferd *d, const struct admin_ctx *a, const char *action, const char *ns,
-                  json_t *record)
+static bool has_media_type(const char *ct, const char *want)
 {
-	if (record == NULL)
-		return;
-	if (coffer_store_audit_append(NULL, d->store, cofferd_now(), a->p.id, action, ns, record) <
-	    0)
-		cofferd_log(LOG_ERROR_, "audit append failed",
-		            json_pack("{s:s}", "error", coffer_error_last()));
-	cofferd_log(LOG_INFO_, "admin",
-	            json_pack("{s:s,s:s,s:O}", "principal", a->p.id, "action", action, "record",
-	                      record));
-	json_decref(record);
+	size_t n = strlen(want);
+
+	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';');
 }
 
+/* The uploaded value: a JWE sealed to the upload key (rule 5), or plaintext
+ * only where the configuration allows it (--dev, admin.allow_plaintext_upload). */
+static int upload_value(struct cofferd *d, coffer_secret *out, const struct cofferd_req *q,
+                        struct cofferd_resp *r)
+{
+	bool plain_ok;
+	int error;
+
+	if (has_media_type(q->content_type, "application/jose+json") ||
+	    has_media_type(q->content_type, "application/jose")) {
+		if (upload_key == NULL) {
+			cofferd_resp_error(r, 500, "PluginInternalError", "no upload key");
+			return -1;
+		}
+		error = coffer_jwe_decrypt(out,
+		                           (const char *)(q->body ? q->body : (const uint8_t *)""),
+		                           q->body_len, upload_key, NULL);
+		if (error < 0) {
+			cofferd_resp_error(
+			        r, 400, "SerdeError",
+			        "sealed upload: not a JWE to this broker's upload key: %s",
+			        coffer_error_last());
+			return -1;
+		}
+		return 0;
+	}
+	pthread_rwlock_rdlock(&d->cfg_lock);
+	plain_ok = d->cfg.dev || d->cfg.allow_plaintext_upload;
+	pthread_rwlock_unlock(&d->cfg_lock);
+	if (!plain_ok) {
+		cofferd_resp_error(r, 415, "UnsupportedMediaType",
+		                   "plaintext uploads are refused: seal the value as a JWE "
+		                   "(application/jose+json) to the upload key in /kbs/v0/jwks "
+		                   "(`coffer resource put` does)");
+		return -1;
+	}
+	if ((error = coffer_secret_alloc(out, q->body_len)) < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "out of memory");
+		return -1;
+	}
+	if (q->body_len)
+		memcpy(out->ptr, q->body, q->body_len);
+	return 0;
+}
+
+/* POST: a new version "tag.vN" and the latest "tag" (TEEs ask for either;
+ * older versions stay until deleted). DELETE "tag": every version; DELETE
+ * "tag.vN": that version, unless it is the latest. */
 static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
                           struct admin_ctx *a, const char *sub)
 {
 	coffer_kbs_resource_path rp;
-	char path[3 * (COFFER_KBS_SEGMENT_MAX + 1)];
-	bool post = strcmp(q->method, "POST") == 0, ok = false;
+	char path[3 * (COFFER_KBS_SEGMENT_MAX + 1)], vpath[sizeof(path) + 16];
+	bool post = strcmp(q->method, "POST") == 0;
+	coffer_secret value = COFFER_SECRET_INIT;
+	long ver = 0, latest = 0;
 	int error;
 
 	if (!post && strcmp(q->method, "DELETE") != 0)
@@ -219,31 +331,83 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
 	if (coffer_kbs_resource_path_parse(&rp, sub, strlen(sub)) < 0 ||
 	    coffer_kbs_resource_path_format(path, sizeof(path), &rp) < 0)
 		return cofferd_resp_error(r, 404, "InvalidRequestPath", "%s", coffer_error_last());
-	if (may_write_namespace(d, &a->p, rp.repository, &ok) < 0)
-		return cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
-	if (!ok)
-		return cofferd_resp_error(r, 403, "AdminAuthAccess",
-		                          "namespace %s belongs to another principal",
-		                          rp.repository);
-	if (spend_jti(d, a, r) < 0)
+	if (!has_namespace(&a->p, rp.repository))
+		return deny(
+		        d, r, a, post ? "resource.put" : "resource.delete", rp.repository, path,
+		        "namespace is not yours: a principal writes only the namespaces it owns");
+	ver = version_of(rp.tag);
+	if (post && ver)
+		return cofferd_resp_error(r, 400, "InvalidRequestPath",
+		                          "tags ending in .v<N> are versions the broker assigns; "
+		                          "put the base name");
+	if (post && upload_value(d, &value, q, r) < 0)
 		return 0;
+	pthread_mutex_lock(&owner_lock);
+	if (spend_jti(d, a, r) < 0)
+		goto out;
 	if (post) {
-		error = coffer_store_resource_put(d->store, path, q->body, q->body_len, a->p.id,
-		                                  cofferd_now());
-		if (error < 0)
-			return cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
-		audit(d, a, "resource.put", rp.repository,
-		      json_pack("{s:s,s:I}", "path", path, "size", (json_int_t)q->body_len));
-	} else {
-		error = coffer_store_resource_delete(d->store, path);
-		if (error == COFFER_ENOTFOUND)
-			return cofferd_resp_error(r, 404, "ResourceNotFound", "no resource %s",
-			                          path);
-		if (error < 0)
-			return cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
-		audit(d, a, "resource.delete", rp.repository, json_pack("{s:s}", "path", path));
+		if (latest_version(d, path, &latest) < 0 || latest >= MAX_VERSION) {
+			cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+			goto out;
+		}
+		snprintf(vpath, sizeof(vpath), "%s.v%ld", path, latest + 1);
+		if ((error = coffer_store_resource_put(d->store, vpath, value.ptr, value.len,
+		                                       a->p.id, cofferd_now())) < 0 ||
+		    (error = coffer_store_resource_put(d->store, path, value.ptr, value.len,
+		                                       a->p.id, cofferd_now())) < 0) {
+			cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+			goto out;
+		}
+		audit(d, a, latest ? "resource.rotate" : "resource.put", rp.repository, vpath, "ok",
+		      "");
+		cofferd_resp_json(r, 200,
+		                  json_pack("{s:s,s:s,s:I}", "path", path, "version_path", vpath,
+		                            "version", (json_int_t)(latest + 1)));
+		goto out;
 	}
+	if (ver) {
+		char base[sizeof(path)];
+		size_t bl = strlen(path) - strlen(strrchr(path, '.'));
+		memcpy(base, path, bl);
+		base[bl] = '\0';
+		if (latest_version(d, base, &latest) < 0) {
+			cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+			goto out;
+		}
+		if (ver == latest) {
+			cofferd_resp_error(r, 409, "ResourceConflict",
+			                   "%s is the latest version: rotate first, or delete %s",
+			                   path, base);
+			goto out;
+		}
+		error = coffer_store_resource_delete(d->store, path);
+	} else {
+		coffer_store_resource_info *v = NULL;
+		size_t n = 0;
+		char prefix[sizeof(path) + 4];
+		error = coffer_store_resource_delete(d->store, path);
+		snprintf(prefix, sizeof(prefix), "%s.v", path);
+		if (coffer_store_resource_list(&v, &n, d->store, prefix) == 0) {
+			for (size_t i = 0; i < n; i++)
+				if (version_suffix(v[i].path, strlen(path)) &&
+				    coffer_store_resource_delete(d->store, v[i].path) == 0)
+					error = 0;
+			coffer_store_resource_info_free(v, n);
+		}
+	}
+	if (error == COFFER_ENOTFOUND) {
+		cofferd_resp_error(r, 404, "ResourceNotFound", "no resource %s", path);
+		goto out;
+	}
+	if (error < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+		goto out;
+	}
+	audit(d, a, "resource.delete", rp.repository, path, "ok", "");
 	r->status = 200;
+out:
+	pthread_mutex_unlock(&owner_lock);
+	coffer_secret_free(&value);
 	return 0;
 }
 
@@ -256,7 +420,7 @@ static int list_resources(struct cofferd *d, struct cofferd_resp *r, const struc
 	coffer_store_resource_info *v = NULL;
 	size_t n = 0;
 	char prefix[COFFER_KBS_SEGMENT_MAX + 2];
-	json_t *arr;
+	json_t *arr, *byname;
 
 	if (ns && !coffer_kbs_segment_valid(ns, strlen(ns)))
 		return cofferd_resp_error(r, 400, "InvalidRequestPath", "bad namespace");
@@ -267,22 +431,60 @@ static int list_resources(struct cofferd *d, struct cofferd_resp *r, const struc
 	if (coffer_store_resource_list(&v, &n, d->store, ns ? prefix : NULL) < 0)
 		return cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 	arr = json_array();
-	for (size_t i = 0; arr && i < n; i++) {
+	byname = json_object();
+	/* base names first (sorted by path), versions folded into them */
+	for (size_t i = 0; arr && byname && i < n; i++) {
 		char repo[COFFER_KBS_SEGMENT_MAX + 1];
-		const char *slash = strchr(v[i].path, '/');
+		const char *slash = strchr(v[i].path, '/'), *tag = strrchr(v[i].path, '/');
 		size_t rl = slash ? (size_t)(slash - v[i].path) : 0;
-		if (rl >= sizeof(repo))
+		json_t *e;
+		if (rl >= sizeof(repo) || tag == NULL || version_of(tag + 1))
 			continue;
 		memcpy(repo, v[i].path, rl);
 		repo[rl] = '\0';
 		/* metadata only; a non-WP principal sees its own namespaces */
-		if (strcmp(a->p.persona, WP) != 0 && !has_namespace(&a->p, repo))
+		if (!is_wp(a) && !has_namespace(&a->p, repo))
 			continue;
-		json_array_append_new(
-		        arr, json_pack("{s:s,s:I,s:I,s:I,s:s?}", "path", v[i].path, "size",
-		                       (json_int_t)v[i].size, "created", (json_int_t)v[i].created,
-		                       "updated", (json_int_t)v[i].updated, "owner", v[i].owner));
+		e = json_pack("{s:s,s:I,s:I,s:I,s:s?,s:[]}", "path", v[i].path, "size",
+		              (json_int_t)v[i].size, "created", (json_int_t)v[i].created, "updated",
+		              (json_int_t)v[i].updated, "owner", v[i].owner, "versions");
+		json_object_set(byname, v[i].path, e);
+		json_array_append_new(arr, e);
 	}
+	for (size_t i = 0; arr && byname && i < n; i++) {
+		const char *tag = strrchr(v[i].path, '/');
+		long ver = tag ? version_of(tag + 1) : 0;
+		char base[3 * (COFFER_KBS_SEGMENT_MAX + 1)];
+		size_t bl;
+		json_t *e;
+		if (!ver)
+			continue;
+		bl = strlen(v[i].path) - strlen(strrchr(v[i].path, '.'));
+		if (bl >= sizeof(base))
+			continue;
+		memcpy(base, v[i].path, bl);
+		base[bl] = '\0';
+		if ((e = json_object_get(byname, base)) != NULL)
+			json_array_append_new(json_object_get(e, "versions"), json_integer(ver));
+	}
+	/* the numbers sorted (the store sorts "v10" before "v2") */
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *vs = json_object_get(json_array_get(arr, i), "versions");
+		size_t m = json_array_size(vs);
+		for (size_t x = 1; x < m; x++)
+			for (size_t y = x;
+			     y > 0 && json_integer_value(json_array_get(vs, y - 1)) >
+			                      json_integer_value(json_array_get(vs, y));
+			     y--) {
+				json_t *t = json_incref(json_array_get(vs, y));
+				json_array_set(vs, y, json_array_get(vs, y - 1));
+				json_array_set_new(vs, y - 1, t);
+			}
+		if (m)
+			json_object_set(json_array_get(arr, i), "version",
+			                json_array_get(vs, m - 1));
+	}
+	json_decref(byname);
 	coffer_store_resource_info_free(v, n);
 	return cofferd_resp_json(r, 200, arr);
 }
@@ -356,9 +558,12 @@ static int admin_policy(struct cofferd *d, const struct cofferd_req *q, struct c
 	size_t len = 0;
 	const char *id = "default";
 
-	if (strcmp(a->p.persona, WP) != 0)
-		return cofferd_resp_error(r, 403, "AdminAuthAccess",
-		                          "only a workload provider sets %s policies", kind);
+	if (!is_wp(a))
+		return deny(d, r, a,
+		            strcmp(kind, "resource") == 0 ? "policy.resource"
+		                                          : "policy.attestation",
+		            NULL, NULL,
+		            "only a workload provider sets attestation or resource policies");
 	if (strcmp(q->method, "GET") == 0) {
 		if (spend_jti(d, a, r) < 0)
 			return 0;
@@ -397,7 +602,7 @@ static int admin_policy(struct cofferd *d, const struct cofferd_req *q, struct c
 		goto out;
 	}
 	audit(d, a, strcmp(kind, "resource") == 0 ? "policy.resource" : "policy.attestation", NULL,
-	      json_pack("{s:s,s:I}", "policy_id", id, "size", (json_int_t)len));
+	      NULL, "ok", id);
 	r->status = 200;
 out:
 	free(text);
@@ -418,8 +623,8 @@ static int admin_release_policy(struct cofferd *d, const struct cofferd_req *q,
 	if (!coffer_kbs_segment_valid(ns, strlen(ns)))
 		return cofferd_resp_error(r, 404, "InvalidRequestPath", "bad namespace");
 	if (!has_namespace(&a->p, ns))
-		return cofferd_resp_error(r, 403, "AdminAuthAccess",
-		                          "only the owner of %s sets its release policy", ns);
+		return deny(d, r, a, "policy.release", ns, NULL,
+		            "only the owner of a namespace sets its release policy");
 	if (strcmp(q->method, "GET") == 0) {
 		int error;
 		if (spend_jti(d, a, r) < 0)
@@ -452,8 +657,7 @@ static int admin_release_policy(struct cofferd *d, const struct cofferd_req *q,
 		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 		goto out;
 	}
-	audit(d, a, "policy.release", ns,
-	      json_pack("{s:s,s:I}", "namespace", ns, "size", (json_int_t)len));
+	audit(d, a, "policy.release", ns, NULL, "ok", "");
 	r->status = 200;
 out:
 	free(text);
@@ -470,9 +674,9 @@ static int admin_refval(struct cofferd *d, const struct cofferd_req *q, struct c
 	const char *name, *version, *type;
 	int error;
 
-	if (strcmp(a->p.persona, WP) != 0)
-		return cofferd_resp_error(r, 403, "AdminAuthAccess",
-		                          "only a workload provider manages reference values");
+	if (!is_wp(a))
+		return deny(d, r, a, "refval.set", NULL, NULL,
+		            "only a workload provider manages reference values");
 	if (strcmp(q->method, "GET") == 0) {
 		if (sub == NULL || !coffer_kbs_segment_valid(sub, strlen(sub)))
 			return cofferd_resp_error(r, 404, "InvalidRequestPath",
@@ -526,15 +730,281 @@ static int admin_refval(struct cofferd *d, const struct cofferd_req *q, struct c
 			cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 			goto out;
 		}
-		audit(d, a, "refval.set", NULL,
-		      json_pack("{s:s,s:I}", "name", name, "count",
-		                (json_int_t)json_array_size(v)));
+		audit(d, a, "refval.set", NULL, NULL, "ok", name);
 	}
 	r->status = 200;
 out:
 	free(raw);
 	json_decref(payload);
 	json_decref(req);
+	return 0;
+}
+
+/* ---- principals (POST/GET /kbs/v0/admin/principals, .../<id>/disable) ---- */
+
+static const char *const personas[] = { WP, "image-provider", "data-owner" };
+
+static bool valid_persona(const char *p)
+{
+	for (size_t i = 0; p && i < sizeof(personas) / sizeof(personas[0]); i++)
+		if (strcmp(p, personas[i]) == 0)
+			return true;
+	return false;
+}
+
+static json_t *principal_json(const coffer_store_principal *p)
+{
+	return json_pack("{s:s,s:s,s:O,s:O,s:s?,s:I,s:b}", "id", p->id, "persona", p->persona,
+	                 "public_key", p->public_key, "namespaces", p->namespaces, "enrolled_by",
+	                 p->enrolled_by, "enrolled_at", (json_int_t)p->enrolled_at, "disabled",
+	                 p->disabled);
+}
+
+static int principal_add(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
+                         struct admin_ctx *a)
+{
+	json_t *req = NULL, *nss, *v, *pubj = NULL;
+	coffer_jwk *key = NULL;
+	coffer_store_principal np, *all = NULL;
+	const char *persona, *kty, *crv;
+	char *id = NULL;
+	size_t n = 0, i;
+	int error;
+
+	memset(&np, 0, sizeof(np));
+	if (parse_json_body(&req, q, r) < 0)
+		return 0;
+	persona = json_string_value(json_object_get(req, "persona"));
+	nss = json_object_get(req, "namespaces");
+	if (!valid_persona(persona)) {
+		cofferd_resp_error(r, 400, "SerdeError",
+		                   "persona: workload-provider, image-provider or data-owner");
+		goto out;
+	}
+	if (nss == NULL)
+		nss = json_array();
+	else
+		json_incref(nss);
+	if (!json_is_array(nss) || json_array_size(nss) > MAX_NAMESPACES) {
+		json_decref(nss);
+		cofferd_resp_error(r, 400, "SerdeError", "namespaces: an array of at most %d names",
+		                   MAX_NAMESPACES);
+		goto out;
+	}
+	np.namespaces = nss;
+	json_array_foreach(nss, i, v)
+	{
+		const char *ns = json_string_value(v);
+		if (ns == NULL || !coffer_kbs_segment_valid(ns, strlen(ns))) {
+			cofferd_resp_error(r, 400, "SerdeError",
+			                   "namespaces[%zu]: not a valid name", i);
+			goto out;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(json_string_value(json_array_get(nss, k)), ns) == 0) {
+				cofferd_resp_error(r, 400, "SerdeError", "namespace %s twice", ns);
+				goto out;
+			}
+	}
+	if (!json_is_object(json_object_get(req, "public_key")) ||
+	    coffer_jwk_from_json(&key, json_object_get(req, "public_key")) < 0) {
+		cofferd_resp_error(r, 400, "SerdeError", "public_key: not a JWK: %s",
+		                   coffer_error_last());
+		goto out;
+	}
+	kty = coffer_jwk_kty(key);
+	crv = coffer_jwk_crv(key);
+	if (coffer_jwk_has_private(key)) {
+		cofferd_resp_error(r, 400, "SerdeError",
+		                   "public_key holds a private key: send the public part only");
+		goto out;
+	}
+	if (crv == NULL || !((strcmp(kty, "OKP") == 0 && strcmp(crv, "Ed25519") == 0) ||
+	                     (strcmp(kty, "EC") == 0 && strcmp(crv, "P-256") == 0))) {
+		cofferd_resp_error(r, 400, "SerdeError",
+		                   "public_key: Ed25519 (OKP) or EC P-256 required");
+		goto out;
+	}
+	if ((error = coffer_jwk_thumbprint(&id, key)) < 0 ||
+	    (error = coffer_jwk_to_json(&pubj, key, false)) < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "key: %s", coffer_error_last());
+		goto out;
+	}
+	pthread_mutex_lock(&owner_lock);
+	if (coffer_store_principal_list(&all, &n, d->store) < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+		goto unlock;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (strcmp(all[k].id, id) == 0) {
+			cofferd_resp_error(r, 409, "PrincipalConflict",
+			                   "this key is already enrolled as %s", all[k].id);
+			goto unlock;
+		}
+		json_array_foreach(nss, i, v)
+		{
+			if (has_namespace(&all[k], json_string_value(v))) {
+				audit(d, a, "principal.add", json_string_value(v), NULL, "error",
+				      "namespace already owned");
+				cofferd_resp_error(
+				        r, 409, "NamespaceConflict",
+				        "namespace %s already has an owner: ownership never "
+				        "moves",
+				        json_string_value(v));
+				goto unlock;
+			}
+		}
+	}
+	if (spend_jti(d, a, r) < 0)
+		goto unlock;
+	np.id = id;
+	np.persona = (char *)persona;
+	np.public_key = pubj;
+	np.enrolled_by = a->p.id;
+	np.enrolled_at = cofferd_now();
+	if ((error = coffer_store_principal_add(d->store, &np)) < 0) {
+		cofferd_resp_error(r, error == COFFER_EEXISTS ? 409 : 500,
+		                   error == COFFER_EEXISTS ? "PrincipalConflict"
+		                                           : "PluginInternalError",
+		                   "principal add: %s", coffer_error_last());
+		goto unlock;
+	}
+	audit(d, a, "principal.add", NULL, NULL, "ok", id);
+	json_array_foreach(nss, i, v)
+	        audit(d, a, "namespace.grant", json_string_value(v), NULL, "ok", id);
+	cofferd_resp_json(
+	        r, 201,
+	        json_pack("{s:s,s:s,s:O}", "id", id, "persona", persona, "namespaces", nss));
+unlock:
+	pthread_mutex_unlock(&owner_lock);
+out:
+	coffer_store_principal_list_free(all, n);
+	json_decref(np.namespaces);
+	json_decref(pubj);
+	coffer_jwk_free(key);
+	free(id);
+	json_decref(req);
+	return 0;
+}
+
+static int admin_principals(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
+                            struct admin_ctx *a, const char *sub)
+{
+	coffer_store_principal *all = NULL, tp;
+	size_t n = 0;
+	json_t *arr;
+	char id[128];
+	const char *slash;
+	int error;
+
+	if (!is_wp(a))
+		return deny(d, r, a, "principal.manage", NULL, NULL,
+		            "only a workload provider enrols, lists or disables principals");
+	if (sub == NULL) {
+		if (strcmp(q->method, "POST") == 0)
+			return principal_add(d, q, r, a);
+		if (strcmp(q->method, "GET") != 0)
+			return cofferd_resp_error(r, 405, "MethodNotAllowed", "GET or POST");
+		if (spend_jti(d, a, r) < 0)
+			return 0;
+		if (coffer_store_principal_list(&all, &n, d->store) < 0)
+			return cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+		arr = json_array();
+		for (size_t i = 0; arr && i < n; i++)
+			json_array_append_new(arr, principal_json(&all[i]));
+		coffer_store_principal_list_free(all, n);
+		return cofferd_resp_json(r, 200, arr);
+	}
+	/* <id>/disable */
+	slash = strchr(sub, '/');
+	if (slash == NULL || strcmp(slash, "/disable") != 0 ||
+	    (size_t)(slash - sub) >= sizeof(id) || slash == sub)
+		return cofferd_resp_error(r, 404, "InvalidRequestPath",
+		                          "want /kbs/v0/admin/principals/<id>/disable");
+	if (strcmp(q->method, "POST") != 0)
+		return cofferd_resp_error(r, 405, "MethodNotAllowed", "POST only");
+	memcpy(id, sub, (size_t)(slash - sub));
+	id[slash - sub] = '\0';
+	if (strcmp(id, a->p.id) == 0)
+		return cofferd_resp_error(r, 409, "PrincipalConflict",
+		                          "a principal cannot disable itself");
+	error = coffer_store_principal_get(&tp, d->store, id);
+	if (error == COFFER_ENOTFOUND)
+		return cofferd_resp_error(r, 404, "PrincipalNotFound", "no principal %s", id);
+	if (error < 0)
+		return cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+	coffer_store_principal_clear(&tp);
+	if (spend_jti(d, a, r) < 0)
+		return 0;
+	if (coffer_store_principal_set_disabled(d->store, id, true) < 0)
+		return cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+	audit(d, a, "principal.disable", NULL, NULL, "ok", id);
+	return cofferd_resp_json(r, 200, json_pack("{s:s,s:b}", "id", id, "disabled", 1));
+}
+
+/* ---- audit (GET /kbs/v0/admin/audit[?namespace=NS], .../audit/export) ---- */
+
+static int admin_audit(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
+                       struct admin_ctx *a, bool export)
+{
+	const char *ns =
+	        q->conn ? MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "namespace")
+	                : NULL;
+	coffer_audit_scope scope = COFFER_AUDIT_SCOPE_INIT;
+	const char **names = NULL;
+	json_t *entries = NULL, *cps = NULL, *doc = NULL, *view = NULL, *out = NULL, *e;
+	size_t i;
+
+	if (strcmp(q->method, "GET") != 0)
+		return cofferd_resp_error(r, 405, "MethodNotAllowed", "GET only");
+	if (ns && !coffer_kbs_segment_valid(ns, strlen(ns)))
+		return cofferd_resp_error(r, 400, "InvalidRequestPath", "bad namespace");
+	if (ns && !is_wp(a) && !has_namespace(&a->p, ns))
+		return deny(d, r, a, "audit.read", ns, NULL, "not your namespace");
+	if (spend_jti(d, a, r) < 0)
+		return 0;
+	scope.all = is_wp(a);
+	if (!scope.all) {
+		size_t m = json_array_size(a->p.namespaces);
+		names = calloc(m ? m : 1, sizeof(*names));
+		if (names == NULL)
+			return cofferd_resp_error(r, 500, "PluginInternalError", "out of memory");
+		for (i = 0; i < m; i++)
+			names[scope.nnamespaces++] =
+			        json_string_value(json_array_get(a->p.namespaces, i));
+		scope.namespaces = names;
+	}
+	if (cofferd_audit_entries(d, &entries, export ? NULL : ns) < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+		goto out;
+	}
+	if (export) {
+		if (cofferd_audit_checkpoints(d, &cps) < 0 ||
+		    coffer_audit_export_new(&doc, entries, cps) < 0 ||
+		    coffer_audit_filter(&view, doc, &scope) < 0) {
+			cofferd_resp_error(r, 500, "PluginInternalError", "export: %s",
+			                   coffer_error_last());
+			goto out;
+		}
+		cofferd_resp_json(r, 200, view);
+		view = NULL;
+	} else {
+		out = json_array();
+		json_array_foreach(entries, i, e)
+		{
+			if (coffer_audit_in_scope(e, &scope))
+				json_array_append(out, e);
+		}
+		cofferd_resp_json(r, 200, out);
+		out = NULL;
+	}
+out:
+	free(names);
+	json_decref(entries);
+	json_decref(cps);
+	json_decref(doc);
+	json_decref(view);
+	json_decref(out);
 	return 0;
 }
 
@@ -553,7 +1023,9 @@ int cofferd_handle_admin(struct cofferd *d, const struct cofferd_req *q, struct 
 		*ep = EP_ADMIN_REFVAL;
 	else if (strncmp(p, "release-policy/", 15) == 0)
 		*ep = EP_ADMIN_POLICY;
-	else if (strcmp(p, "admin/resources") == 0)
+	else if (strcmp(p, "admin/resources") == 0 || strcmp(p, "admin/principals") == 0 ||
+	         strncmp(p, "admin/principals/", 17) == 0 || strcmp(p, "admin/audit") == 0 ||
+	         strcmp(p, "admin/audit/export") == 0)
 		*ep = EP_ADMIN_OTHER;
 	else
 		return cofferd_resp_error(r, 404, "InvalidRequestPath", "no such endpoint");
@@ -570,6 +1042,14 @@ int cofferd_handle_admin(struct cofferd *d, const struct cofferd_req *q, struct 
 		admin_release_policy(d, q, r, &a, p + 15);
 	else if (*ep == EP_ADMIN_REFVAL)
 		admin_refval(d, q, r, &a, p[15] == '/' ? p + 16 : NULL);
+	else if (strcmp(p, "admin/principals") == 0)
+		admin_principals(d, q, r, &a, NULL);
+	else if (strncmp(p, "admin/principals/", 17) == 0)
+		admin_principals(d, q, r, &a, p + 17);
+	else if (strcmp(p, "admin/audit") == 0)
+		admin_audit(d, q, r, &a, false);
+	else if (strcmp(p, "admin/audit/export") == 0)
+		admin_audit(d, q, r, &a, true);
 	else if (strcmp(q->method, "GET") == 0)
 		list_resources(d, r, q, &a);
 	else
@@ -615,6 +1095,80 @@ out:
 	return error;
 }
 
+/* The sealed-upload key (rule 5): DIR/upload.jwk, EC P-256 for
+ * ECDH-ES+A256KW, generated once (mode 0600); its public half joins the
+ * JWKS with "use":"enc" so the CLI can seal values to it. */
+static int upload_key_init(struct cofferd *d)
+{
+	coffer_jwk *k = NULL;
+	json_t *j = NULL, *pub = NULL, *keys = NULL;
+	char *path = NULL, *id = NULL, *text = NULL, *body = NULL;
+	size_t n, blen = 0;
+	int error = 0;
+
+	if (d->cfg.data_dir == NULL)
+		return 0; /* no place for it: sealed uploads unavailable */
+	n = strlen(d->cfg.data_dir) + 16;
+	if ((path = malloc(n)) == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	snprintf(path, n, "%s/upload.jwk", d->cfg.data_dir);
+	if (coffer_jwk_load(&k, path) < 0) {
+		if ((error = coffer_jwk_generate(&k, "EC", "P-256", 0)) < 0 ||
+		    (error = coffer_jwk_to_json(&j, k, true)) < 0)
+			goto out;
+		text = json_dumps(j, JSON_COMPACT);
+		if (text == NULL) {
+			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+			goto out;
+		}
+		if ((error = coffer_file_write_private(path, text, strlen(text))) < 0)
+			goto out;
+	}
+	if (strcmp(coffer_jwk_kty(k), "EC") != 0 || coffer_jwk_crv(k) == NULL ||
+	    strcmp(coffer_jwk_crv(k), "P-256") != 0 || !coffer_jwk_has_private(k)) {
+		error = coffer_error_set(COFFER_EINVAL, "%s: want a private EC P-256 key", path);
+		goto out;
+	}
+	if ((error = coffer_jwk_thumbprint(&id, k)) < 0 ||
+	    (error = coffer_jwk_set_kid(k, id)) < 0 ||
+	    (error = coffer_jwk_set_alg(k, "ECDH-ES+A256KW")) < 0 ||
+	    (error = coffer_jwk_to_json(&pub, k, false)) < 0)
+		goto out;
+	json_object_set_new(pub, "use", json_string("enc"));
+	if ((error = coffer_json_parse(&keys, d->jwks_body, d->jwks_len, 0)) < 0 ||
+	    !json_is_array(json_object_get(keys, "keys"))) {
+		error = error < 0 ? error : coffer_error_set(COFFER_EINVAL, "jwks: no keys");
+		goto out;
+	}
+	json_array_append(json_object_get(keys, "keys"), pub);
+	if ((error = coffer_json_dump(&body, &blen, keys)) < 0)
+		goto out;
+	free(d->jwks_body);
+	d->jwks_body = body;
+	d->jwks_len = blen;
+	body = NULL;
+	coffer_jwk_free(upload_key);
+	upload_key = k;
+	k = NULL;
+out:
+	if (text)
+		coffer_free_str_wiped(text);
+	json_decref(j);
+	json_decref(pub);
+	json_decref(keys);
+	free(body);
+	free(id);
+	free(path);
+	coffer_jwk_free(k);
+	return error;
+}
+
+void cofferd_admin_free(void)
+{
+	coffer_jwk_free(upload_key);
+	upload_key = NULL;
+}
+
 int cofferd_admin_bootstrap(struct cofferd *d)
 {
 	coffer_jwk *k = NULL, *pub = NULL;
@@ -623,6 +1177,9 @@ int cofferd_admin_bootstrap(struct cofferd *d)
 	size_t n;
 	int error = 0;
 
+	cofferd_audit_set_checkpoint_every(d->cfg.audit_checkpoint_every);
+	if ((error = upload_key_init(d)) < 0)
+		goto out;
 	if (d->cfg.bootstrap_key) {
 		if ((error = coffer_jwk_load(&k, d->cfg.bootstrap_key)) < 0 ||
 		    (error = coffer_jwk_public(&pub, k)) < 0 ||

@@ -57,6 +57,8 @@ struct cofferd_config {
 	char **bootstrap_namespaces;
 	size_t n_bootstrap_namespaces;
 	int64_t admin_max_lifetime;
+	bool allow_plaintext_upload;    /* accept unsealed secret uploads (tests) */
+	int64_t audit_checkpoint_every; /* sign a checkpoint every N entries */
 	/* [log] */
 	char *log_level; /* "debug", "info", "warn", "error" */
 	/* dev mode */
@@ -133,6 +135,16 @@ const char *cofferd_ear_status(const json_t *trust_vector);
  * every N entries and on shutdown. Never pass secret values. */
 struct cofferd;
 int cofferd_audit_record(struct cofferd *d, json_t *fields);
+/* Chain entries in order, for `ns` when not NULL, as an array. */
+int cofferd_audit_entries(struct cofferd *d, json_t **out, const char *ns);
+/* The stored checkpoints (compact JWS strings), oldest first. */
+int cofferd_audit_checkpoints(struct cofferd *d, json_t **out);
+/* Sign a checkpoint over the newest entry now (no-op when already signed). */
+int cofferd_audit_checkpoint(struct cofferd *d);
+/* Checkpoint and forget the cached chain head (call before closing the store). */
+void cofferd_audit_shutdown(struct cofferd *d);
+/* Entries between automatic checkpoints (audit.checkpoint_every; default 100). */
+void cofferd_audit_set_checkpoint_every(int64_t n);
 
 /* ---- the server ---- */
 
@@ -221,5 +233,7 @@ void cofferd_tokcache_flush(void);
 
 /* Admin bootstrap (admin.c). */
 int cofferd_admin_bootstrap(struct cofferd *d);
+/* Free what the admin API keeps (the upload key). */
+void cofferd_admin_free(void);
 
 #endif

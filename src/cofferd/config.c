@@ -26,6 +26,7 @@ void cofferd_config_init(struct cofferd_config *c)
 	c->sweep_interval = 60;
 	c->resource_policy = strdup("default");
 	c->admin_max_lifetime = 300;
+	c->audit_checkpoint_every = 100;
 	c->log_level = strdup("info");
 }
 
@@ -145,7 +146,8 @@ static const char *const att_keys[] = {
 };
 static const char *const policy_keys[] = { "resource" };
 static const char *const admin_keys[] = { "bootstrap_key", "bootstrap_namespaces",
-	                                  "max_token_lifetime" };
+	                                  "max_token_lifetime", "allow_plaintext_upload",
+	                                  "audit_checkpoint_every" };
 static const char *const log_keys[] = { "level" };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -253,7 +255,10 @@ int cofferd_config_load(struct cofferd_config *c, const char *path)
 	if (t && ((error = get_str(&c->bootstrap_key, t, "bootstrap_key")) < 0 ||
 	          (error = get_list(&c->bootstrap_namespaces, &c->n_bootstrap_namespaces, t,
 	                            "bootstrap_namespaces")) < 0 ||
-	          (error = get_int(&c->admin_max_lifetime, t, "max_token_lifetime", 1, 300)) < 0))
+	          (error = get_int(&c->admin_max_lifetime, t, "max_token_lifetime", 1, 300)) < 0 ||
+	          (error = get_bool(&c->allow_plaintext_upload, t, "allow_plaintext_upload")) < 0 ||
+	          (error = get_int(&c->audit_checkpoint_every, t, "audit_checkpoint_every", 1,
+	                           1000000)) < 0))
 		goto bad;
 	if ((error = section(&t, root, "log", log_keys, N(log_keys))) < 0)
 		goto bad;

@@ -144,6 +144,9 @@ static int load_tee_options(struct cofferd *d)
 
 static void cleanup(struct cofferd *d)
 {
+	if (d->store)
+		cofferd_audit_shutdown(d); /* checkpoint the chain's head */
+	cofferd_admin_free();
 	json_decref(d->tee_options);
 	cofferd_tokcache_flush();
 	if (d->policy && d->policy->free)

@@ -70,7 +70,8 @@ def main():
     ns = ["w%d" % i for i in range(WRITERS)]
     b = Broker(wd, "crash", {"attestation": {"allow_sample": True},
                              "policy": {"resource": "allow_all"},
-                             "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ns}})
+                             "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ns,
+                                       "allow_plaintext_upload": True}})
     b.start()
     acked = []
     stop = threading.Event()

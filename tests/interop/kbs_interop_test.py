@@ -163,6 +163,15 @@ def test_happy(b, key):
     T.check("admin get release policy", r.status == 200 and b"input.x == 1" in r.body)
     T.status("admin release policy of a namespace it does not own",
              admin(b, key, "POST", "/kbs/v0/release-policy/other", body.encode()), 403)
+    # policies are in force as soon as they are stored: put permissive ones
+    # back (an attestation policy must set trust claims) for what follows
+    tc = kc.b64url(b"package policy\ntrust_claims := {\"executables\": 3, \"hardware\": 2}\n")
+    T.status("admin set attestation policy with trust claims", admin(
+        b, key, "POST", "/kbs/v0/attestation-policy",
+        json.dumps({"type": "rego", "policy_id": "default_cpu", "policy": tc}).encode()), 200)
+    body = json.dumps({"policy": kc.b64url(b"package policy\ndefault allow := true\n")})
+    T.status("admin set an allowing release policy (namespace owner)",
+             admin(b, key, "POST", "/kbs/v0/release-policy/default", body.encode()), 200)
     r = admin(b, key, "GET", "/kbs/v0/admin/resources?namespace=default")
     T.check("admin list resources (metadata only)", r.status == 200 and
             [e["path"] for e in r.json()] == ["default/key/bin", "default/key/k1"] and
@@ -600,8 +609,9 @@ def main():
     with open(trusted_path, "w") as f:
         f.write(json.dumps({"keys": [json.loads(trusted.export_public())]}))
     settings = {"attestation": {"allow_sample": True, "trusted_jwks": [trusted_path]},
-                "policy": {"resource": "allow_all"},
-                "admin": {"bootstrap_key": pub_path, "bootstrap_namespaces": ["default"]}}
+                "policy": {"resource": "allow_all", "release": "allow_all"},
+                "admin": {"bootstrap_key": pub_path, "bootstrap_namespaces": ["default"],
+                          "allow_plaintext_upload": True}}  # upstream clients upload plaintext
     b = Broker(wd, "main", settings).start()
     try:
         test_happy(b, key)
