@@ -31,6 +31,7 @@ static struct {
 	volatile int stop;
 	SSL_CTX *tls; /* NULL: plain */
 	int accepted; /* connections accepted */
+	int slow;     /* /slow requests received */
 	char last_header[256];
 } srv;
 
@@ -95,11 +96,13 @@ static void sleep_ms(int ms)
 }
 
 /* Answer one request; returns false when the connection is to be closed. */
-static bool answer(struct conn *c, const char *path, const char *body, size_t blen)
+static bool answer(struct conn *c, const char *path, const char *body, size_t blen, int nreq)
 {
 	char hdr[256];
 
-	if (strcmp(path, "/ok") == 0) {
+	if (strcmp(path, "/drop-second") == 0 && nreq > 1)
+		return false; /* as a server that timed out the idle connection */
+	if (strcmp(path, "/ok") == 0 || strcmp(path, "/drop-second") == 0) {
 		c_puts(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: "
 		          "text/plain\r\n\r\nhello");
 	} else if (strcmp(path, "/echo") == 0) {
@@ -161,6 +164,7 @@ static bool answer(struct conn *c, const char *path, const char *body, size_t bl
 		       "0\r\n\r\n");
 		return false;
 	} else if (strcmp(path, "/slow") == 0) {
+		__atomic_add_fetch(&srv.slow, 1, __ATOMIC_SEQ_CST);
 		sleep_ms(1500);
 		c_puts(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
 	} else if (strcmp(path, "/drip") == 0) {
@@ -182,6 +186,7 @@ static void serve_conn(struct conn *c)
 {
 	static char req[70000];
 	size_t have = 0;
+	int nreq = 0;
 
 	for (;;) {
 		char *end, path[256], *sp, *cl;
@@ -219,7 +224,7 @@ static void serve_conn(struct conn *c)
 				return;
 			have += (size_t)n;
 		}
-		if (!answer(c, path, req + hlen, blen))
+		if (!answer(c, path, req + hlen, blen, ++nreq))
 			return;
 		memmove(req, req + hlen + blen, have - hlen - blen);
 		have -= hlen + blen;
@@ -249,25 +254,47 @@ static void *server(void *arg)
 	return NULL;
 }
 
-static void server_start(SSL_CTX *tls)
+/* On 127.0.0.1, or on ::1 when `v6` (false when IPv6 is not available). */
+static bool server_listen(SSL_CTX *tls, bool v6)
 {
 	struct sockaddr_in a;
-	socklen_t al = sizeof(a);
+	struct sockaddr_in6 a6;
+	socklen_t al = sizeof(a), al6 = sizeof(a6);
 	int one = 1;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.tls = tls;
-	srv.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	srv.lfd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	if (v6 && srv.lfd < 0)
+		return false;
 	assert_true(srv.lfd >= 0);
 	setsockopt(srv.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(srv.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	if (v6) {
+		memset(&a6, 0, sizeof(a6));
+		a6.sin6_family = AF_INET6;
+		a6.sin6_addr = in6addr_loopback;
+		if (bind(srv.lfd, (struct sockaddr *)&a6, sizeof(a6)) != 0) {
+			close(srv.lfd);
+			return false;
+		}
+		getsockname(srv.lfd, (struct sockaddr *)&a6, &al6);
+		srv.port = ntohs(a6.sin6_port);
+	} else {
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(srv.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+		getsockname(srv.lfd, (struct sockaddr *)&a, &al);
+		srv.port = ntohs(a.sin_port);
+	}
 	assert_int_equal(listen(srv.lfd, 8), 0);
-	getsockname(srv.lfd, (struct sockaddr *)&a, &al);
-	srv.port = ntohs(a.sin_port);
 	assert_int_equal(pthread_create(&srv.thread, NULL, server, NULL), 0);
+	return true;
+}
+
+static void server_start(SSL_CTX *tls)
+{
+	assert_true(server_listen(tls, false));
 }
 
 static void server_stop(void)
@@ -351,6 +378,53 @@ static void test_reconnect(void **state)
 	/* close-after, ok, conn-close (on the ok's connection), ok */
 	assert_int_equal(coffer_http_connections(h), 3);
 	assert_int_equal(srv.accepted, 3);
+	coffer_http_free(h);
+	server_stop();
+}
+
+/* The server drops a kept connection just as the next request arrives:
+ * nothing was answered, so the request goes again on a new connection. */
+static void test_resend_on_dropped(void **state)
+{
+	coffer_http *h = client(200, 0, NULL);
+	coffer_http_response r;
+
+	(void)state;
+	server_start(NULL);
+	assert_int_equal(get(&r, h, "/ok", 0), 0);
+	coffer_http_response_free(&r);
+	assert_int_equal(get(&r, h, "/drop-second", 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal((char *)r.body.ptr, "hello");
+	coffer_http_response_free(&r);
+	assert_int_equal(coffer_http_connections(h), 2);
+	/* but never after a timeout: the server may be working on it */
+	assert_int_equal(get(&r, h, "/ok", 0), 0);
+	coffer_http_response_free(&r);
+	assert_int_equal(get(&r, h, "/slow", 0), COFFER_ENET);
+	assert_int_equal(coffer_http_last_failure(h), COFFER_HTTP_FAIL_IO);
+	coffer_http_free(h);
+	server_stop();
+	assert_int_equal(srv.slow, 1);
+}
+
+static void test_ipv6(void **state)
+{
+	coffer_http *h = client(0, 0, NULL);
+	coffer_http_request req = { .method = "GET" };
+	coffer_http_response r;
+	char u[128];
+
+	(void)state;
+	if (!server_listen(NULL, true)) {
+		coffer_http_free(h);
+		skip(); /* no IPv6 loopback on this machine */
+	}
+	snprintf(u, sizeof(u), "http://[::1]:%d/ok", srv.port);
+	req.url = u;
+	assert_int_equal(coffer_http_perform(&r, h, &req), 0);
+	assert_string_equal((char *)r.body.ptr, "hello");
+	coffer_http_response_free(&r);
 	coffer_http_free(h);
 	server_stop();
 }
@@ -729,10 +803,16 @@ static void test_parse_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_memory),   cmocka_unit_test(test_keepalive),
-		cmocka_unit_test(test_reconnect),      cmocka_unit_test(test_chunked_and_post),
-		cmocka_unit_test(test_bounds),         cmocka_unit_test(test_timeouts),
-		cmocka_unit_test(test_connect_errors), cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_parse_memory),
+		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_chunked_and_post),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_resend_on_dropped),
+		cmocka_unit_test(test_ipv6),
 	};
 	int rc;
 

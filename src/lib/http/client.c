@@ -52,6 +52,8 @@ struct coffer_http {
 	char port[6];
 	int64_t deadline;
 	enum coffer_http_failure fail;
+	bool timed_out; /* this exchange: a wait timed out */
+	bool broken;    /* this exchange: EOF, reset or a socket/TLS error */
 	unsigned connections;
 	http_reader *rd;
 };
@@ -272,19 +274,23 @@ static int wait_fd(coffer_http *h, short events, long limit_ms, const char *what
 		long t = limit_ms;
 		int n;
 
-		if (left <= 0)
+		if (left <= 0) {
+			h->timed_out = true;
 			return coffer_error_set(COFFER_ENET, "%s %s:%s: timed out (total deadline)",
 			                        what, h->host, h->port);
+		}
 		if (left < t)
 			t = (long)left;
 		n = poll(&p, 1, (int)t);
 		if (n > 0)
 			return 0;
 		if (n == 0) {
-			if (t == limit_ms)
+			if (t == limit_ms) {
+				h->timed_out = true;
 				return coffer_error_set(COFFER_ENET,
 				                        "%s %s:%s: timed out after %ld ms", what,
 				                        h->host, h->port, limit_ms);
+			}
 			continue;
 		}
 		if (errno != EINTR)
@@ -333,8 +339,10 @@ static int conn_fill(void *ctx, uint8_t *p, size_t n, size_t *got)
 				return 0;
 			}
 			e = SSL_get_error(h->ssl, rc);
-			if (e == SSL_ERROR_ZERO_RETURN)
+			if (e == SSL_ERROR_ZERO_RETURN) {
+				h->broken = true;
 				return 0;
+			}
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 				if ((error = wait_fd(h, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
 				                     h->o.io_timeout_ms, "read from")) < 0)
@@ -345,22 +353,31 @@ static int conn_fill(void *ctx, uint8_t *p, size_t n, size_t *got)
 				/* closed without close_notify: end of stream; the
 				 * framing check tells a truncated answer */
 				ERR_clear_error();
+				h->broken = true;
 				return 0;
 			}
-			return tls_error(h, "read");
+			h->broken = true;
+			error = tls_error(h, "read");
+			h->fail = COFFER_HTTP_FAIL_NONE; /* mid-exchange: an I/O failure */
+			return error;
 		} else {
 			ssize_t r = recv(h->fd, p, n, 0);
 			if (r >= 0) {
 				*got = (size_t)r;
+				h->broken = h->broken || r == 0;
 				return 0;
 			}
 			if (errno == EINTR)
 				continue;
-			if (errno == ECONNRESET)
+			if (errno == ECONNRESET) {
+				h->broken = true;
 				return 0;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				h->broken = true;
 				return coffer_error_set(COFFER_ENET, "read from %s:%s: %s", h->host,
 				                        h->port, strerror(errno));
+			}
 			if ((error = wait_fd(h, POLLIN, h->o.io_timeout_ms, "read from")) < 0)
 				return error;
 		}
@@ -393,6 +410,7 @@ static int conn_write(coffer_http *h, const uint8_t *p, size_t n)
 				continue;
 			}
 			ERR_clear_error();
+			h->broken = true;
 			return coffer_error_set(COFFER_ENET, "write to %s:%s: connection lost",
 			                        h->host, h->port);
 		} else {
@@ -404,9 +422,11 @@ static int conn_write(coffer_http *h, const uint8_t *p, size_t n)
 			}
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				h->broken = true;
 				return coffer_error_set(COFFER_ENET, "write to %s:%s: %s", h->host,
 				                        h->port, strerror(errno));
+			}
 			if ((error = wait_fd(h, POLLOUT, h->o.io_timeout_ms, "write to")) < 0)
 				return error;
 		}
@@ -596,9 +616,19 @@ static bool conn_alive(coffer_http *h)
 		return false;
 	if (h->ssl && SSL_pending(h->ssl) > 0)
 		return false;
-	if (poll(&p, 1, 0) != 0)
-		return false; /* readable means EOF, an alert or junk: start afresh */
-	return true;
+	if (poll(&p, 1, 0) == 0)
+		return true;
+	if (h->ssl) {
+		/* TLS 1.3 session tickets and other post-handshake messages
+		 * make the socket readable without any application data */
+		char c;
+		size_t n = 0;
+		int rc = SSL_peek_ex(h->ssl, &c, 1, &n);
+		bool alive = rc != 1 && SSL_get_error(h->ssl, rc) == SSL_ERROR_WANT_READ;
+		ERR_clear_error();
+		return alive;
+	}
+	return false; /* readable means EOF or junk: start afresh */
 }
 
 /* ---- requests ---- */
@@ -649,6 +679,8 @@ static int exchange(coffer_http_response *resp, bool *keep, coffer_http *h, cons
 	int error;
 
 	h->rd->received = 0;
+	h->timed_out = h->broken = false;
+	h->fail = COFFER_HTTP_FAIL_NONE;
 	if ((error = conn_write(h, head->ptr, head->len)) < 0)
 		return error;
 	if (req->body_len > 0 && (error = conn_write(h, req->body, req->body_len)) < 0)
@@ -677,19 +709,19 @@ int coffer_http_perform(coffer_http_response *resp, coffer_http *h, const coffer
 	if (!reused && (error = open_conn(h, &u)) < 0)
 		goto out;
 	error = exchange(resp, &keep, h, &head, req, head_only, max_body_or_default(req));
-	if (error < 0 && reused && h->rd->received == 0 && error != COFFER_ELIMIT) {
-		/* the server closed the kept connection while we were sending:
-		 * nothing was answered, so send again on a new one */
+	if (error < 0 && reused && h->rd->received == 0 && h->broken && !h->timed_out) {
+		/* the server closed the kept connection before answering (it
+		 * timed it out as we sent): nothing was processed, send again
+		 * on a new connection. Never after a timeout: the server may be
+		 * working on the request. */
 		if ((error = open_conn(h, &u)) < 0)
 			goto out;
 		error = exchange(resp, &keep, h, &head, req, head_only, max_body_or_default(req));
 	}
 	if (error < 0) {
-		h->fail = error == COFFER_ELIMIT || h->rd->received > 0 ? COFFER_HTTP_FAIL_PROTO
-		                                                        : COFFER_HTTP_FAIL_IO;
-		if (h->fail == COFFER_HTTP_FAIL_PROTO && error != COFFER_ELIMIT &&
-		    strstr(coffer_error_last(), "closed before") != NULL)
-			h->fail = COFFER_HTTP_FAIL_IO;
+		if (h->fail == COFFER_HTTP_FAIL_NONE)
+			h->fail = h->timed_out || h->broken ? COFFER_HTTP_FAIL_IO
+			                                    : COFFER_HTTP_FAIL_PROTO;
 		coffer_http_close(h);
 		goto out;
 	}
