@@ -10,6 +10,7 @@
 #include "coffer/codec.h"
 #include "coffer/file.h"
 #include "coffer/http.h"
+#include "coffer/json.h"
 #include "coffer/kbs.h"
 #include "cli.h"
 #include "cli_admin.h"
@@ -49,14 +50,10 @@ int cli_admin_opt(struct cli_admin *a, int argc, char **argv, int *i)
 	return 1;
 }
 
-int cli_admin_init(struct cli_admin *a)
+int cli_admin_init_anon(struct cli_admin *a)
 {
-	int error;
-
 	if (a->broker == NULL)
 		a->broker = getenv("COFFER_BROKER");
-	if (a->key_path == NULL)
-		a->key_path = getenv("COFFER_KEY");
 	if (a->broker == NULL || a->broker[0] == '\0') {
 		cli_error(a->cmd, "no broker: use --broker URL or set COFFER_BROKER");
 		return CLI_USAGE;
@@ -65,6 +62,17 @@ int cli_admin_init(struct cli_admin *a)
 		cli_error(a->cmd, "--broker must be an http:// or https:// URL");
 		return CLI_USAGE;
 	}
+	return CLI_OK;
+}
+
+int cli_admin_init(struct cli_admin *a)
+{
+	int error;
+
+	if (a->key_path == NULL)
+		a->key_path = getenv("COFFER_KEY");
+	if ((error = cli_admin_init_anon(a)) != CLI_OK)
+		return error;
 	if (a->key_path == NULL) {
 		cli_error(a->cmd, "no principal key: use --key FILE or set COFFER_KEY");
 		return CLI_USAGE;
@@ -172,13 +180,15 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
 	coffer_http *h = NULL;
 	char *token = NULL, *url = NULL, auth[20000], ct[160];
 	const char *hdrs[3];
-	size_t blen = strlen(a->broker);
+	size_t blen = strlen(a->broker), nh = 0;
 	int rc = CLI_INTERNAL, error;
 
 	memset(&rs, 0, sizeof(rs));
 	*status = 0;
-	if ((error = cli_admin_token(&token, a->key, a->sub, method, path, body, len,
-	                             (int64_t)time(NULL))) < 0) {
+	auth[0] = '\0';
+	/* no key (cli_admin_init_anon): an unauthenticated request */
+	if (a->key && (error = cli_admin_token(&token, a->key, a->sub, method, path, body, len,
+	                                       (int64_t)time(NULL))) < 0) {
 		cli_error(a->cmd, NULL);
 		return cli_exit_code(error);
 	}
@@ -189,12 +199,14 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
 		goto out;
 	memcpy(url, a->broker, blen);
 	memcpy(url + blen, path, strlen(path) + 1);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 	snprintf(ct, sizeof(ct), "Content-Type: %s",
 	         content_type ? content_type : "application/octet-stream");
-	hdrs[0] = auth;
-	hdrs[1] = ct;
-	hdrs[2] = NULL;
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		hdrs[nh++] = auth;
+	}
+	hdrs[nh++] = ct;
+	hdrs[nh] = NULL;
 	/* libcoffer's own HTTP client (TLS verified against --cacert, or the
 	 * system store) */
 	ho.cacert = a->cacert;
@@ -341,5 +353,76 @@ out:
 	json_decref(req);
 	coffer_buf_free(&resp);
 	cli_admin_free(&a);
+	return rc;
+}
+
+/* ---- the broker's sealed-upload key ---- */
+
+static int pick_upload_key(coffer_jwk **out, const json_t *doc)
+{
+	const json_t *keys = json_object_get(doc, "keys"), *k = NULL, *v;
+	size_t i;
+	int error;
+
+	if (keys == NULL)
+		k = doc;
+	json_array_foreach(keys, i, v)
+	{
+		const char *use = json_string_value(json_object_get(v, "use"));
+		if (use && strcmp(use, "enc") == 0) {
+			k = v;
+			break;
+		}
+	}
+	if (!json_is_object(k))
+		return coffer_error_set(COFFER_ENOTFOUND, "no upload key (\"use\":\"enc\")");
+	if ((error = coffer_jwk_from_json(out, k)) < 0)
+		return error;
+	if (strcmp(coffer_jwk_kty(*out), "EC") != 0) {
+		coffer_jwk_free(*out);
+		*out = NULL;
+		return coffer_error_set(COFFER_EUNSUPPORTED, "the upload key is not an EC key");
+	}
+	return 0;
+}
+
+int cli_admin_upload_key(coffer_jwk **out, struct cli_admin *a, const char *file)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	json_t *doc = NULL;
+	coffer_buf resp = COFFER_BUF_INIT_MAX((size_t)1024 * 1024);
+	long status = 0;
+	coffer_jwk *saved = a->key;
+	int rc = CLI_USAGE;
+
+	*out = NULL;
+	if (file) {
+		if (coffer_file_read(&text, &len, file, CLI_INPUT_MAX) < 0 ||
+		    coffer_json_parse(&doc, (const char *)text, len, 0) < 0 ||
+		    pick_upload_key(out, doc) < 0) {
+			cli_error(a->cmd, "--upload-key %s: %s", file, coffer_error_last());
+			goto out;
+		}
+		rc = CLI_OK;
+		goto out;
+	}
+	/* the public JWKS needs no token */
+	a->key = NULL;
+	rc = cli_admin_request(a, "GET", "/kbs/v0/jwks", NULL, 0, NULL, &status, &resp);
+	a->key = saved;
+	if (rc != CLI_OK)
+		goto out;
+	if (coffer_json_parse(&doc, (const char *)resp.ptr, resp.len, 0) < 0 ||
+	    pick_upload_key(out, doc) < 0) {
+		cli_error(a->cmd, "broker JWKS: %s", coffer_error_last());
+		rc = CLI_INTERNAL;
+		goto out;
+	}
+	rc = CLI_OK;
+out:
+	free(text);
+	json_decref(doc);
+	coffer_buf_free(&resp);
 	return rc;
 }

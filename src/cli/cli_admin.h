@@ -31,6 +31,12 @@ int cli_admin_opt(struct cli_admin *a, int argc, char **argv, int *i);
 /* Resolve defaults from the environment and load the key; CLI exit code. */
 int cli_admin_init(struct cli_admin *a);
 void cli_admin_free(struct cli_admin *a);
+/* Only the broker URL (no key): cli_admin_request then sends no token
+ * (public endpoints: /kbs/v0/jwks, /kbs/v0/collateral). */
+int cli_admin_init_anon(struct cli_admin *a);
+/* The broker's sealed-upload key (PERSONAS.md rule 5): from `file` when set
+ * (a pinned JWK, or a JWKS), else the "use":"enc" key of GET /kbs/v0/jwks. */
+int cli_admin_upload_key(coffer_jwk **out, struct cli_admin *a, const char *file);
 
 /* One admin request. `path` starts with "/kbs/v0/" (a query may follow);
  * *status is the HTTP status; `resp` receives the body. Returns a CLI exit

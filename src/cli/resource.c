@@ -1,6 +1,10 @@
 /*
  * coffer resource put|delete|list: manage secrets on a broker (CLI.md).
- * Values are write-only: `list` prints metadata, never a value.
+ * Values are write-only: `list` prints metadata, never a value. `put` seals
+ * the value as a JWE (ECDH-ES+A256KW, A256GCM) to the broker's upload key
+ * before it leaves (PERSONAS.md rule 5), so a TLS-terminating proxy sees
+ * ciphertext only; pin that key with --upload-key, else it is read from the
+ * broker's /kbs/v0/jwks. Each put makes a new version (docs/personas.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +12,7 @@
 #include <time.h>
 
 #include "coffer/file.h"
+#include "coffer/jose.h"
 #include "coffer/kbs.h"
 #include "cli.h"
 #include "cli_admin.h"
@@ -17,11 +22,16 @@ const char cmd_resource_help[] = "put, delete or list secrets on the broker (met
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: coffer resource put kbs:///<repo>/<type>/<tag> [--in FILE] [flags]\n"
+	        "usage: coffer resource put kbs:///<repo>/<type>/<tag> [--in FILE]\n"
+	        "                           [--upload-key FILE] [flags]\n"
 	        "       coffer resource delete kbs:///<repo>/<type>/<tag> [flags]\n"
 	        "       coffer resource list [--namespace NAME] [flags]\n"
-	        "The value of `put` is read from --in (default stdin). Values never come\n"
-	        "back: `list` shows path, size, update time and owner.\n%s",
+	        "The value of `put` is read from --in (default stdin) and sealed to the\n"
+	        "broker's upload key (--upload-key: a pinned JWK or JWKS file; default: the\n"
+	        "\"use\":\"enc\" key of the broker's /kbs/v0/jwks). Each put is a new version:\n"
+	        "it prints the versioned URI (kbs:///<repo>/<type>/<tag>.v<N>); the plain\n"
+	        "name always means the latest. Values never come back: `list` shows path,\n"
+	        "size, update time, owner and versions.\n%s",
 	        cli_admin_common_help);
 }
 
@@ -47,10 +57,17 @@ static int print_list(struct cli_admin *a, const coffer_buf *resp)
 			const char *owner = json_string_value(json_object_get(e, "owner"));
 			gmtime_r(&t, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			printf("kbs:///%s\t%lld\t%s\t%s\n",
+			json_t *vs = json_object_get(e, "versions"), *ve;
+			size_t k;
+			printf("kbs:///%s\t%lld\t%s\t%s\t",
 			       json_string_value(json_object_get(e, "path")),
 			       (long long)json_integer_value(json_object_get(e, "size")), when,
 			       owner ? owner : "-");
+			if (json_array_size(vs) == 0)
+				putchar('-');
+			json_array_foreach(vs, k, ve)
+			        printf("%sv%lld", k ? "," : "", (long long)json_integer_value(ve));
+			putchar('\n');
 		}
 	}
 	json_decref(arr);
@@ -61,7 +78,10 @@ int cmd_resource(int argc, char **argv)
 {
 	struct cli_admin a = { .cmd = "resource" };
 	coffer_kbs_resource_path rp;
-	const char *sub, *uri = NULL, *in = "-", *ns = NULL;
+	const char *sub, *uri = NULL, *in = "-", *ns = NULL, *upload = NULL;
+	coffer_jwk *ukey = NULL;
+	char *jwe = NULL;
+	json_t *ans = NULL;
 	char path[1024];
 	coffer_secret value = COFFER_SECRET_INIT;
 	coffer_buf resp = COFFER_BUF_INIT_MAX((size_t)16 * 1024 * 1024);
@@ -86,6 +106,8 @@ int cmd_resource(int argc, char **argv)
 			in = argv[++i];
 		else if (strcmp(argv[i], "--namespace") == 0 && i + 1 < argc)
 			ns = argv[++i];
+		else if (strcmp(argv[i], "--upload-key") == 0 && i + 1 < argc)
+			upload = argv[++i];
 		else if (argv[i][0] != '-' && uri == NULL)
 			uri = argv[i];
 		else {
@@ -94,8 +116,8 @@ int cmd_resource(int argc, char **argv)
 		}
 	}
 	if (strcmp(sub, "list") == 0) {
-		if (uri) {
-			cli_error(a.cmd, "list takes no URI");
+		if (uri || upload) {
+			cli_error(a.cmd, "list takes no URI and no --upload-key");
 			return CLI_USAGE;
 		}
 		if (ns && !coffer_kbs_segment_valid(ns, strlen(ns))) {
@@ -124,8 +146,28 @@ int cmd_resource(int argc, char **argv)
 			rc = CLI_USAGE;
 			goto out;
 		}
-		rc = cli_admin_request(&a, "POST", path, value.ptr, value.len,
-		                       "application/octet-stream", &status, &resp);
+		if ((rc = cli_admin_upload_key(&ukey, &a, upload)) != CLI_OK)
+			goto out;
+		if (coffer_jwe_encrypt_compact(&jwe, ukey, "ECDH-ES+A256KW", value.ptr, value.len) <
+		    0) {
+			cli_error(a.cmd, "sealing: %s", coffer_error_last());
+			rc = CLI_INTERNAL;
+			goto out;
+		}
+		/* the plaintext is not needed past this point */
+		coffer_secret_free(&value);
+		rc = cli_admin_request(&a, "POST", path, (const uint8_t *)jwe, strlen(jwe),
+		                       "application/jose", &status, &resp);
+		if (rc == CLI_OK) {
+			ans = json_loadb((const char *)resp.ptr, resp.len, 0, NULL);
+			if (a.json) {
+				fwrite(resp.ptr, 1, resp.len, stdout);
+				putchar('\n');
+			} else if (json_string_value(json_object_get(ans, "version_path"))) {
+				printf("kbs:///%s\n",
+				       json_string_value(json_object_get(ans, "version_path")));
+			}
+		}
 	} else if (strcmp(sub, "delete") == 0) {
 		rc = cli_admin_request(&a, "DELETE", path, NULL, 0, NULL, &status, &resp);
 	} else {
@@ -134,6 +176,9 @@ int cmd_resource(int argc, char **argv)
 			rc = print_list(&a, &resp);
 	}
 out:
+	json_decref(ans);
+	free(jwe);
+	coffer_jwk_free(ukey);
 	coffer_secret_free(&value);
 	coffer_buf_free(&resp);
 	cli_admin_free(&a);
