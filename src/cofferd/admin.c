@@ -601,6 +601,11 @@ static int admin_policy(struct cofferd *d, const struct cofferd_req *q, struct c
 		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 		goto out;
 	}
+	/* compiled once, here; requests still evaluating the old one finish */
+	if (d->policy->reload(d->policy_ctx, kind, id, (const char *)text, len, NULL) < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "%s", coffer_error_last());
+		goto out;
+	}
 	audit(d, a, strcmp(kind, "resource") == 0 ? "policy.resource" : "policy.attestation", NULL,
 	      NULL, "ok", id);
 	r->status = 200;
@@ -655,6 +660,10 @@ static int admin_release_policy(struct cofferd *d, const struct cofferd_req *q,
 	if (coffer_store_policy_put(d->store, "release", ns, (const char *)text, len,
 	                            cofferd_now()) < 0) {
 		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+		goto out;
+	}
+	if (d->policy->reload(d->policy_ctx, "release", ns, (const char *)text, len, NULL) < 0) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "%s", coffer_error_last());
 		goto out;
 	}
 	audit(d, a, "policy.release", ns, NULL, "ok", "");

@@ -51,7 +51,8 @@ struct cofferd_config {
 	bool allow_rsa1_5;
 	int64_t sweep_interval;
 	/* [policy] */
-	char *resource_policy; /* fixed default: "default", "allow_all", "deny_all", "affirming" */
+	char *resource_policy; /* built-in resource policy: "default", "allow_all", "deny_all" */
+	char *release_policy;  /* built-in release policy where the owner set none */
 	/* [admin] */
 	char *bootstrap_key; /* public JWK of the first workload provider */
 	char **bootstrap_namespaces;
@@ -108,23 +109,57 @@ void cofferd_metrics_attestation(const char *tee, bool ok);
 void cofferd_metrics_release(bool allowed);
 int cofferd_metrics_render(char **out, size_t *len);
 
-/* ---- policy interface (appraisal + resource decisions) ---- */
+struct cofferd;
+
+/* ---- policy interface (appraisal + release decisions; policy_rego.c) ---- */
+
+#include "coffer/rego.h"
+
+/* The id of the attestation policy in force (stored one, else built-in). */
+#define COFFERD_ATTESTATION_POLICY_ID "default_cpu"
+
+/* One release decision: which policy denied and why (never secret). */
+struct cofferd_decision {
+	bool allowed;
+	char policy[128]; /* "resource policy", "release policy of <ns>", ... */
+	char reason[256];
+	char policy_ids[2][96]; /* ids of the resource and release policies used */
+};
 
 struct cofferd_policy_ops {
 	const char *name;
 	/* Appraise the annotated evidence: trust vector (object of AR4SI
-	 * claims, at least one) and the appraisal policy id. */
-	int (*appraise)(void *ctx, json_t **trust_vector, char **policy_id, const char *tee,
-	                const json_t *input, const json_t *reference);
-	/* Resource decision: *allowed only when the policy says exactly true. */
-	int (*allow_resource)(void *ctx, bool *allowed, const json_t *claims, const json_t *data);
+	 * claims, at least one), optional extensions (NULL when the policy
+	 * sets none) and the appraisal policy id. */
+	int (*appraise)(void *ctx, json_t **trust_vector, json_t **extensions, char **policy_id,
+	                const char *tee, const json_t *input, const json_t *reference);
+	/* Release decision for namespace `ns`: the resource policy AND the
+	 * namespace's release policy; only exactly true allows, every error
+	 * denies. Returns 0 when a decision was made (allowed or not). */
+	int (*release)(void *ctx, struct cofferd_decision *dec, const json_t *claims,
+	               const json_t *data, const char *ns);
+	/* A policy of `kind` ("attestation", "resource", "release") and `id`
+	 * was stored: compile it and put it in force. Requests evaluating the
+	 * previous one finish with it. On a compile error the previous one
+	 * stays and diag says where. */
+	int (*reload)(void *ctx, const char *kind, const char *id, const char *text, size_t len,
+	              coffer_rego_diag *diag);
 	void (*free)(void *ctx);
 };
 
-/* The fixed default: upstream's default CPU attestation policy and the
- * resource policy named by `resource_mode`. */
-int cofferd_policy_fixed_new(const struct cofferd_policy_ops **ops, void **ctx,
-                             const char *resource_mode);
+/* Rego policies: the stored ones, else the built-in defaults named by the
+ * configuration ([policy] resource and release). */
+int cofferd_policy_rego_new(const struct cofferd_policy_ops **ops, void **ctx, struct cofferd *d);
+
+/* Built-in policy texts (the .rego files in src/cofferd/policies, embedded at build). */
+struct cofferd_builtin_policy {
+	const char *name; /* file name without .rego */
+	const char *text;
+	size_t len;
+};
+extern const struct cofferd_builtin_policy cofferd_builtin_policies[];
+extern const size_t cofferd_n_builtin_policies;
+
 /* "affirming", "warning", "contraindicated" or "none" for a trust vector. */
 const char *cofferd_ear_status(const json_t *trust_vector);
 
@@ -133,7 +168,6 @@ const char *cofferd_ear_status(const json_t *trust_vector);
  * {"kind":"admin"|"release","action","namespace","actor","resource",
  *  "outcome","reason"}. Serialized across threads; a checkpoint is signed
  * every N entries and on shutdown. Never pass secret values. */
-struct cofferd;
 int cofferd_audit_record(struct cofferd *d, json_t *fields);
 /* Chain entries in order, for `ns` when not NULL, as an array. */
 int cofferd_audit_entries(struct cofferd *d, json_t **out, const char *ns);

@@ -25,6 +25,7 @@ void cofferd_config_init(struct cofferd_config *c)
 	c->issuer = strdup("cofferd");
 	c->sweep_interval = 60;
 	c->resource_policy = strdup("default");
+	c->release_policy = strdup("default");
 	c->admin_max_lifetime = 300;
 	c->audit_checkpoint_every = 100;
 	c->log_level = strdup("info");
@@ -55,6 +56,7 @@ void cofferd_config_free(struct cofferd_config *c)
 	free(c->sim_root);
 	free(c->tee_options);
 	free(c->resource_policy);
+	free(c->release_policy);
 	free(c->bootstrap_key);
 	free_list(c->bootstrap_namespaces, c->n_bootstrap_namespaces);
 	free(c->log_level);
@@ -144,7 +146,7 @@ static const char *const att_keys[] = {
 	"trusted_jwks",   "roots_dir",        "collateral_dir", "sim_root",    "allow_rsa1_5",
 	"sweep_interval", "tee_options",      "signing_cert",
 };
-static const char *const policy_keys[] = { "resource" };
+static const char *const policy_keys[] = { "resource", "release" };
 static const char *const admin_keys[] = { "bootstrap_key", "bootstrap_namespaces",
 	                                  "max_token_lifetime", "allow_plaintext_upload",
 	                                  "audit_checkpoint_every" };
@@ -248,7 +250,8 @@ int cofferd_config_load(struct cofferd_config *c, const char *path)
 		goto bad;
 	if ((error = section(&t, root, "policy", policy_keys, N(policy_keys))) < 0)
 		goto bad;
-	if (t && (error = get_str(&c->resource_policy, t, "resource")) < 0)
+	if (t && ((error = get_str(&c->resource_policy, t, "resource")) < 0 ||
+	          (error = get_str(&c->release_policy, t, "release")) < 0))
 		goto bad;
 	if ((error = section(&t, root, "admin", admin_keys, N(admin_keys))) < 0)
 		goto bad;
@@ -288,8 +291,7 @@ static int join(char **dst, const char *dir, const char *name)
 
 int cofferd_config_finish(struct cofferd_config *c)
 {
-	static const char *const policies[] = { "default", "allow_all", "deny_all", "affirming",
-		                                NULL };
+	static const char *const policies[] = { "default", "allow_all", "deny_all", NULL };
 	static const char *const levels[] = { "debug", "info", "warn", "error", NULL };
 	bool ok = false;
 	int error;
@@ -317,8 +319,13 @@ int cofferd_config_finish(struct cofferd_config *c)
 		ok = ok || strcmp(policies[i], c->resource_policy) == 0;
 	if (!ok)
 		return coffer_error_set(COFFER_EINVAL,
-		                        "policy.resource: want default, allow_all, deny_all or "
-		                        "affirming");
+		                        "policy.resource: want default, allow_all or deny_all");
+	ok = false;
+	for (size_t i = 0; policies[i]; i++)
+		ok = ok || strcmp(policies[i], c->release_policy) == 0;
+	if (!ok)
+		return coffer_error_set(COFFER_EINVAL,
+		                        "policy.release: want default, allow_all or deny_all");
 	ok = false;
 	for (size_t i = 0; levels[i]; i++)
 		ok = ok || strcmp(levels[i], c->log_level) == 0;

@@ -214,7 +214,8 @@ int main(int argc, char **argv)
 		d.cfg.dev = true;
 		d.cfg.allow_sample = true;
 		if (config_path == NULL &&
-		    (error = set_str(&d.cfg.resource_policy, "allow_all")) < 0)
+		    ((error = set_str(&d.cfg.resource_policy, "allow_all")) < 0 ||
+		     (error = set_str(&d.cfg.release_policy, "allow_all")) < 0))
 			goto bad_config;
 		if (data_dir == NULL && d.cfg.data_dir == NULL) {
 			fprintf(stderr, "cofferd: --dev needs --data-dir DIR\n");
@@ -254,8 +255,7 @@ int main(int argc, char **argv)
 	if ((error = load_tee_options(&d)) < 0 ||
 	    (error = coffer_store_open(&d.store, d.cfg.store_url, &so)) < 0 ||
 	    (error = cofferd_token_init(&d)) < 0 ||
-	    (error = cofferd_policy_fixed_new(&d.policy, &d.policy_ctx, d.cfg.resource_policy)) <
-	            0 ||
+	    (error = cofferd_policy_rego_new(&d.policy, &d.policy_ctx, &d)) < 0 ||
 	    (error = cofferd_admin_bootstrap(&d)) < 0) {
 		fprintf(stderr, "cofferd: %s\n", coffer_error_last());
 		goto out;

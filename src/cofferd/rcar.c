@@ -420,7 +420,7 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 {
 	coffer_store_session s;
 	json_t *req = NULL, *claims = NULL, *annotated = NULL, *init_claims = NULL, *tv = NULL;
-	json_t *reference = NULL, *cpu0 = NULL, *tok_claims = NULL;
+	json_t *reference = NULL, *cpu0 = NULL, *tok_claims = NULL, *ext = NULL;
 	coffer_jwk *tee_key = NULL;
 	struct attest_in a;
 	coffer_kbs_hash h;
@@ -500,7 +500,8 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 		cofferd_resp_error(r, 500, "PluginInternalError", "reference values unavailable");
 		goto fail;
 	}
-	if (d->policy->appraise(d->policy_ctx, &tv, &policy_id, s.tee, annotated, reference) < 0) {
+	if (d->policy->appraise(d->policy_ctx, &tv, &ext, &policy_id, s.tee, annotated, reference) <
+	    0) {
 		cofferd_resp_error(r, 401, "AttestationError", "appraisal: %s",
 		                   coffer_error_last());
 		goto fail;
@@ -526,6 +527,8 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 	cpu0 = json_pack("{s:s,s:O,s:s,s:O}", "ear.status", status, "ear.trustworthiness-vector",
 	                 tv, "ear.appraisal-policy-id", policy_id,
 	                 "ear.veraison.annotated-evidence", annotated);
+	if (cpu0 && ext)
+		json_object_set(cpu0, "ear.veraison.policy-claims", ext);
 	if (cpu0 == NULL || cofferd_token_issue(d, &token, &tok_claims, cpu0) < 0) {
 		cofferd_resp_error(r, 500, "PluginInternalError", "token: %s", coffer_error_last());
 		goto fail;
@@ -581,6 +584,7 @@ out:
 	json_decref(annotated);
 	json_decref(init_claims);
 	json_decref(tv);
+	json_decref(ext);
 	json_decref(reference);
 	json_decref(cpu0);
 	free(hex);
@@ -707,6 +711,80 @@ static struct cofferd_tok *caller_token(struct cofferd *d, const struct cofferd_
 	return t;
 }
 
+/* Who asked, from the token claims: never a secret, never the token. */
+static json_t *release_actor(const json_t *claims, const struct cofferd_decision *dec)
+{
+	const json_t *cpu0 = json_object_get(json_object_get(claims, "submods"), "cpu0");
+	const json_t *ev = json_object_get(cpu0, "ear.veraison.annotated-evidence");
+	const json_t *pid = json_object_get(cpu0, "ear.appraisal-policy-id");
+	const json_t *tee = NULL, *meas = NULL, *chip = NULL, *plat = NULL;
+	json_t *actor = json_object(), *ids = json_array();
+	const char *names[] = { "snp", "tdx", "sample", "az-snp-vtpm", "az-tdx-vtpm" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && tee == NULL; i++) {
+		const json_t *t = json_object_get(ev, names[i]);
+		if (!json_is_object(t))
+			continue;
+		tee = json_string(names[i]);
+		if (i == 0) {
+			meas = json_object_get(t, "measurement");
+			chip = json_object_get(t, "chip_id");
+		} else if (i == 1) {
+			meas = json_object_get(json_object_get(json_object_get(t, "quote"), "body"),
+			                       "mr_td");
+			plat = json_object_get(t, "platform_instance_id");
+		} else if (i == 2) {
+			meas = json_object_get(t, "launch_digest");
+		}
+	}
+	if (actor == NULL || ids == NULL) {
+		json_decref((json_t *)tee);
+		json_decref(actor);
+		json_decref(ids);
+		return NULL;
+	}
+	json_object_set_new(actor, "tee", tee ? (json_t *)tee : json_null());
+	json_object_set_new(actor, "measurement",
+	                    json_is_string(meas) ? json_copy((json_t *)meas) : json_null());
+	if (json_is_string(chip))
+		json_object_set_new(actor, "chip_id", json_copy((json_t *)chip));
+	if (json_is_string(plat))
+		json_object_set_new(actor, "platform_id", json_copy((json_t *)plat));
+	json_object_set_new(actor, "init_data",
+	                    json_is_string(json_object_get(ev, "init_data"))
+	                            ? json_copy(json_object_get(ev, "init_data"))
+	                            : json_null());
+	if (json_is_string(pid))
+		json_array_append_new(ids, json_sprintf("attestation:%s", json_string_value(pid)));
+	for (size_t i = 0; i < 2; i++)
+		if (dec->policy_ids[i][0])
+			json_array_append_new(ids, json_string(dec->policy_ids[i]));
+	json_object_set_new(actor, "policy_ids", ids);
+	return actor;
+}
+
+static void audit_release(struct cofferd *d, const coffer_kbs_resource_path *rp, const char *path,
+                          const json_t *claims, const struct cofferd_decision *dec)
+{
+	json_t *actor = release_actor(claims, dec);
+	json_t *fields;
+	char reason[sizeof(dec->policy) + sizeof(dec->reason) + 2];
+
+	if (actor == NULL)
+		return;
+	/* a denial names the policy that denied */
+	if (dec->allowed)
+		snprintf(reason, sizeof(reason), "%s", dec->reason);
+	else
+		snprintf(reason, sizeof(reason), "%s: %s", dec->policy, dec->reason);
+	fields = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s}", "kind", "release", "action", "release",
+	                   "namespace", rp->repository, "resource", path, "actor", actor, "outcome",
+	                   dec->allowed ? "allowed" : "denied", "reason", reason);
+	if (fields == NULL || cofferd_audit_record(d, fields) < 0)
+		cofferd_log(LOG_ERROR_, "audit record failed",
+		            json_pack("{s:s,s:s}", "resource", path, "error", coffer_error_last()));
+}
+
 int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
                                 struct cofferd_resp *r, const char *subpath)
 {
@@ -718,6 +796,7 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 	struct cofferd_tok *tok;
 	coffer_secret value = COFFER_SECRET_INIT;
 	coffer_jwe_encrypt_opts jwe_opts = COFFER_JWE_ENCRYPT_OPTS_INIT;
+	struct cofferd_decision dec;
 	bool allowed = false;
 	int error;
 
@@ -739,12 +818,22 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 	if (q->conn)
 		MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, query_iter,
 		                          json_object_get(data, "query"));
-	if (d->policy->allow_resource(d->policy_ctx, &allowed, claims, data) < 0)
-		allowed = false; /* every policy error is a denial */
+	/* PERSONAS.md rule 3: token valid (above) AND the resource policy AND
+	 * the namespace owner's release policy; every policy error denies */
+	if (d->policy->release(d->policy_ctx, &dec, claims, data, rp.repository) < 0) {
+		dec.allowed = false;
+		snprintf(dec.policy, sizeof(dec.policy), "policy engine");
+		snprintf(dec.reason, sizeof(dec.reason), "%s", coffer_error_last());
+	}
+	allowed = dec.allowed;
 	cofferd_metrics_release(allowed);
 	if (!allowed) {
-		cofferd_resp_error(r, 403, "PolicyDeny", "resource policy denied %s", path);
-		cofferd_log(LOG_INFO_, "release denied", json_pack("{s:s}", "resource", path));
+		audit_release(d, &rp, path, claims, &dec);
+		cofferd_resp_error(r, 403, "PolicyDeny", "%s denied %s: %s", dec.policy, path,
+		                   dec.reason);
+		cofferd_log(LOG_INFO_, "release denied",
+		            json_pack("{s:s,s:s,s:s}", "resource", path, "policy", dec.policy,
+		                      "reason", dec.reason));
 		goto out;
 	}
 	if (coffer_jwk_alg(key) && strcmp(coffer_jwk_alg(key), "RSA1_5") == 0 &&
@@ -775,6 +864,9 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 	}
 	r->status = 200;
 	r->content_type = "application/json";
+	/* allowed releases are recorded once the JWE exists (a missing resource
+	 * is neither released nor denied) */
+	audit_release(d, &rp, path, claims, &dec);
 	if (cofferd_log_enabled(LOG_DEBUG_))
 		cofferd_log(LOG_DEBUG_, "released", json_pack("{s:s}", "resource", path));
 out:

@@ -75,6 +75,9 @@ def main():
     bad("tls_cert without tls_key", base + "[server]\ntls_cert = \"c.pem\"\n", "tls")
     bad("listen without a port", base + "[server]\nlisten = \"localhost\"\n", "listen")
     bad("unknown resource policy", base + "[policy]\nresource = \"yes\"\n", "policy")
+    bad("unknown release policy", base + "[policy]\nrelease = \"yes\"\n", "policy.release")
+    bad("the fixed 'affirming' mode is gone (the default is affirming)",
+        base + "[policy]\nresource = \"affirming\"\n", "policy.resource")
     bad("no storage", "[server]\nthreads = 2\n", "data_dir")
     bad("invalid TOML", "[server\n", "line")
     bad("empty file", "", "data_dir")

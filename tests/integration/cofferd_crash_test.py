@@ -69,7 +69,7 @@ def main():
         f.write(key.export_public())
     ns = ["w%d" % i for i in range(WRITERS)]
     b = Broker(wd, "crash", {"attestation": {"allow_sample": True},
-                             "policy": {"resource": "allow_all"},
+                             "policy": {"resource": "allow_all", "release": "allow_all"},
                              "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ns,
                                        "allow_plaintext_upload": True}})
     b.start()

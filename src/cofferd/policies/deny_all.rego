@@ -1,0 +1,4 @@
+# Built-in "deny_all" (resource or default release policy).
+package policy
+
+default allow := false
