@@ -114,7 +114,9 @@ int coffer_store_resource_list(coffer_store_resource_info **out, size_t *n, coff
                                const char *prefix);
 void coffer_store_resource_info_free(coffer_store_resource_info *v, size_t n);
 
-/* ---- policies (kind "attestation", "resource", "release"; id) ---- */
+/* ---- policies (kind "attestation", "resource", "release"; id) ----
+ * Kind "audit-checkpoint" keeps the broker's signed audit checkpoints (id =
+ * the zero-padded seq, text = the compact JWS) next to the entries. */
 
 int coffer_store_policy_put(coffer_store *s, const char *kind, const char *id, const char *text,
                             size_t len, int64_t now);

@@ -16,7 +16,9 @@
 #include "coffer/file.h"
 #include "coffer/jose.h"
 #include "coffer/json.h"
+#include "coffer/kbs.h"
 #include "cli.h"
+#include "cli_admin.h"
 
 const char cmd_audit_help[] = "audit trail: verify an export's hash chain and signed checkpoints";
 
@@ -39,7 +41,14 @@ static void usage(FILE *f)
 	        "so) and nothing is anchored.\n"
 	        "Exit codes: 0 the chain verifies, 1 tampering detected (the seq and reason on\n"
 	        "stderr), 2 usage or malformed input, 3 internal error.\n"
-	        "Implemented subcommands: verify.\n");
+	        "       coffer audit list [--namespace NAME] [flags]\n"
+	        "       coffer audit export [--out FILE] [flags]\n"
+	        "list prints the broker's entries in the caller's scope, one per line:\n"
+	        "seq, time, kind, action, namespace, actor, resource, outcome, reason\n"
+	        "(tab separated, \"-\" for none; a release's actor is tee:measurement).\n"
+	        "export writes the export document (docs/audit.md) for `verify`: entries\n"
+	        "outside the caller's scope are stubs.\n%s",
+	        cli_admin_common_help);
 }
 
 typedef struct keyset {
@@ -273,13 +282,103 @@ done:
 	return rc;
 }
 
-/* The subcommands that exist; `list` and `export` (which need the broker
- * client) are added here by whoever builds that client. */
+static const char *dash(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && s[0] ? s : "-";
+}
+
+static int do_broker(int argc, char **argv)
+{
+	struct cli_admin a = { .cmd = "audit" };
+	bool export = strcmp(argv[1], "export") == 0;
+	const char *ns = NULL, *out = NULL;
+	char path[512];
+	coffer_buf resp = COFFER_BUF_INIT_MAX(COFFER_AUDIT_MAX_EXPORT);
+	json_t *arr = NULL, *e;
+	long status = 0;
+	size_t i;
+	int rc, r;
+
+	for (int k = 2; k < argc; k++) {
+		if ((r = cli_admin_opt(&a, argc, argv, &k)) < 0)
+			return CLI_USAGE;
+		if (r)
+			continue;
+		if (!export && strcmp(argv[k], "--namespace") == 0 && k + 1 < argc)
+			ns = argv[++k];
+		else if (export && strcmp(argv[k], "--out") == 0 && k + 1 < argc)
+			out = argv[++k];
+		else {
+			cli_error(CMD, "unexpected argument '%s'", argv[k]);
+			return CLI_USAGE;
+		}
+	}
+	if (ns && !coffer_kbs_segment_valid(ns, strlen(ns))) {
+		cli_error(CMD, "invalid namespace '%s'", ns);
+		return CLI_USAGE;
+	}
+	snprintf(path, sizeof(path), "/kbs/v0/admin/audit%s%s%s", export ? "/export" : "",
+	         ns ? "?namespace=" : "", ns ? ns : "");
+	if ((rc = cli_admin_init(&a)) != CLI_OK)
+		goto out;
+	if ((rc = cli_admin_request(&a, "GET", path, NULL, 0, NULL, &status, &resp)) != CLI_OK)
+		goto out;
+	if (export) {
+		if (out && strcmp(out, "-") != 0) {
+			if (coffer_file_write(out, resp.ptr, resp.len, 0644) < 0) {
+				cli_error(CMD, "%s: %s", out, coffer_error_last());
+				rc = CLI_USAGE;
+			}
+		} else {
+			fwrite(resp.ptr, 1, resp.len, stdout);
+			putchar('\n');
+		}
+		goto out;
+	}
+	if (a.json) {
+		fwrite(resp.ptr, 1, resp.len, stdout);
+		putchar('\n');
+		goto out;
+	}
+	arr = json_loadb((const char *)resp.ptr, resp.len, 0, NULL);
+	if (!json_is_array(arr)) {
+		cli_error(CMD, "broker answer is not a list");
+		rc = CLI_INTERNAL;
+		goto out;
+	}
+	json_array_foreach(arr, i, e)
+	{
+		const json_t *actor = json_object_get(e, "actor");
+		char who[600];
+		if (json_is_object(actor))
+			snprintf(who, sizeof(who), "%s:%s", dash(json_object_get(actor, "tee")),
+			         dash(json_object_get(actor, "measurement")));
+		else
+			snprintf(who, sizeof(who), "%s", dash(actor));
+		printf("%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		       (long long)json_integer_value(json_object_get(e, "seq")),
+		       dash(json_object_get(e, "time")), dash(json_object_get(e, "kind")),
+		       dash(json_object_get(e, "action")), dash(json_object_get(e, "namespace")),
+		       who, dash(json_object_get(e, "resource")),
+		       dash(json_object_get(e, "outcome")), dash(json_object_get(e, "reason")));
+	}
+out:
+	json_decref(arr);
+	coffer_buf_free(&resp);
+	cli_admin_free(&a);
+	return rc;
+}
+
+/* The subcommands. */
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } subcommands[] = {
 	{ "verify", do_verify },
+	{ "list", do_broker },
+	{ "export", do_broker },
 };
 
 int cmd_audit(int argc, char **argv)
@@ -295,7 +394,7 @@ int cmd_audit(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (strcmp(argv[1], subcommands[i].name) == 0)
 			return subcommands[i].run(argc, argv);
-	cli_error(CMD, "unknown subcommand '%s' (implemented: verify)", argv[1]);
+	cli_error(CMD, "unknown subcommand '%s' (list, export, verify)", argv[1]);
 	usage(stderr);
 	return CLI_USAGE;
 }

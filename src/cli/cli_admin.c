@@ -236,7 +236,8 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
 		rc = CLI_OK;
 	else {
 		print_broker_error(a, *status, resp);
-		if (*status == 401 || *status == 403 || *status == 404)
+		/* 409: refused (an owned namespace, an enrolled key, the latest version) */
+		if (*status == 401 || *status == 403 || *status == 404 || *status == 409)
 			rc = CLI_FAIL;
 		else if (*status >= 400 && *status < 500)
 			rc = CLI_USAGE;

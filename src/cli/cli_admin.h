@@ -40,7 +40,7 @@ int cli_admin_upload_key(coffer_jwk **out, struct cli_admin *a, const char *file
 
 /* One admin request. `path` starts with "/kbs/v0/" (a query may follow);
  * *status is the HTTP status; `resp` receives the body. Returns a CLI exit
- * code: CLI_OK for 2xx, CLI_FAIL for 401/403/404, CLI_USAGE for other 4xx,
+ * code: CLI_OK for 2xx, CLI_FAIL for 401/403/404/409, CLI_USAGE for other 4xx,
  * CLI_INTERNAL for 5xx and network errors (the broker's detail printed). */
 int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
                       const uint8_t *body, size_t len, const char *content_type, long *status,

@@ -107,8 +107,8 @@ int cmd_principal(int argc, char **argv)
 				return CLI_USAGE;
 			}
 			ns[nns++] = argv[++i];
-		} else if (argv[i][0] != '-' && id == NULL)
-			id = argv[i];
+		} else if (id == NULL && (argv[i][0] != '-' || strcmp(sub, "disable") == 0))
+			id = argv[i]; /* ids are base64url: they may start with '-' */
 		else {
 			cli_error(a.cmd, "unexpected argument '%s'", argv[i]);
 			usage(stderr);

@@ -378,7 +378,7 @@ void coffer_store_resource_info_free(coffer_store_resource_info *v, size_t n)
 static bool kind_ok(const char *kind)
 {
 	return kind && (strcmp(kind, "attestation") == 0 || strcmp(kind, "resource") == 0 ||
-	                strcmp(kind, "release") == 0);
+	                strcmp(kind, "release") == 0 || strcmp(kind, "audit-checkpoint") == 0);
 }
 
 int coffer_store_policy_put(coffer_store *s, const char *kind, const char *id, const char *text,
