@@ -728,6 +728,8 @@ int coffer_http_perform(coffer_http_response *resp, coffer_http *h, const coffer
 	if (!keep)
 		coffer_http_close(h);
 out:
+	/* the request may carry credentials (Authorization, Cookie) */
+	coffer_wipe(head.ptr, head.len);
 	coffer_buf_free(&head);
 	return error;
 }

@@ -288,6 +288,7 @@ static int http(long *status, coffer_buf *body, coffer_kbs_client *c, enum req_k
 			req.body_len = strlen(json_body);
 		}
 		error = coffer_http_perform(&resp, c->http, &req);
+		coffer_wipe(cookie.ptr, cookie.len); /* the session cookie */
 		coffer_buf_free(&cookie);
 		if (error == 0) {
 			*status = resp.status;
