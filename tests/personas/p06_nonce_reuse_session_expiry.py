@@ -26,7 +26,7 @@ def test(T, work):
     before = br.snapshot()
     c, r, _ = h.snp_attest(br, sim, work)
     T.status("control: first attestation in the session", r, 200)
-    nonce, cookie, first = c.nonce, c.cookie, c.token
+    nonce, first = c.nonce, c.token
     victim_key, victim_pub = c.key, c.pub
     c.key, c.pub = h.kc.new_tee_key()
     rd = h.kc.binding_digest(nonce, c.pub, "", c.hash_name)

@@ -3,7 +3,6 @@
 measurement is not among the owner's approved measurements (tee_options
 snp.measurements), through the real agent and configfs-tsm: attestation
 refused with 401, no token, nothing released, nothing changed."""
-import os  # noqa: F401
 
 import harness as h
 

@@ -2,7 +2,6 @@
 """P10 (infrastructure operator): evidence from a guest launched with
 debugging allowed (SEV-SNP guest policy bit 19; the host could read its
 memory): refused with 401 unless the owner sets allow_debug; no release."""
-import os  # noqa: F401
 
 import harness as h
 

@@ -2,7 +2,6 @@
 """P11 (infrastructure operator): evidence whose REPORTED_TCB is below the
 owner's minimum (firmware rolled back to a vulnerable SNP version; the VCEK
 is the genuine one for that TCB): refused with 401; no release."""
-import os  # noqa: F401
 
 import harness as h
 

@@ -9,7 +9,6 @@ has an approved control on the same broker and must be refused with 401 for
 its own reason, release nothing and change nothing in the store. The SEV-SNP
 equivalents are persona_P07, P08, P10 and P11."""
 import hashlib
-import os
 
 import harness as h
 
