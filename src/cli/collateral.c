@@ -18,6 +18,7 @@
 #include "coffer/codec.h"
 #include "coffer/json.h"
 #include "cli.h"
+#include "cli_admin.h"
 #include "cli_http.h"
 #include "cli_rfc3339.h"
 
@@ -41,14 +42,49 @@ static void usage(FILE *f)
 	           "  --roots DIR       extra trusted roots (*.pem)\n"
 	           "  --sim-root FILE   trust this simulated root (tests only)\n"
 	           "  --at RFC3339      check validity at this time (expired certificates)\n"
+	           "  --broker URL      upload to that broker's cache instead (POST\n"
+	           "                    /kbs/v0/collateral; no key needed: the broker stores\n"
+	           "                    only what verifies); --cacert FILE for https\n"
 	           "Exit: 0 stored, 1 not verified (nothing stored for it), 2 usage or input "
-	           "error.\n");
+	           "error, 3 network or internal error.\n");
+}
+
+/* The infrastructure operator's upload to a broker (PERSONAS.md table). */
+static int upload(const char *broker, const char *cacert, const char *file)
+{
+	struct cli_admin a = { .cmd = "collateral", .broker = broker, .cacert = cacert };
+	coffer_buf resp = COFFER_BUF_INIT_MAX((size_t)64 * 1024);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	long status = 0;
+	int rc;
+
+	if ((rc = cli_admin_init_anon(&a)) != CLI_OK)
+		return rc;
+	if (coffer_file_read(&data, &len, file, COLLATERAL_FILE_MAX) < 0) {
+		cli_error("collateral", "%s: %s", file, coffer_error_last());
+		return CLI_USAGE;
+	}
+	rc = cli_admin_request(&a, "POST", "/kbs/v0/collateral", data, len,
+	                       "application/octet-stream", &status, &resp);
+	if (status == 422)
+		rc = CLI_FAIL; /* it did not verify against a vendor root */
+	if (rc == CLI_OK) {
+		json_t *j = json_loadb((const char *)resp.ptr, resp.len, 0, NULL);
+		fprintf(stderr, "coffer collateral: %lld item(s) from %s stored by %s\n",
+		        (long long)json_integer_value(json_object_get(j, "stored")), file, broker);
+		json_decref(j);
+	}
+	free(data);
+	coffer_buf_free(&resp);
+	return rc;
 }
 
 static int add(int argc, char **argv)
 {
 	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
 	const char *file = NULL, *dir = getenv("COFFER_COLLATERAL"), *at = NULL;
+	const char *broker = NULL, *cacert = NULL;
 	uint8_t *data = NULL;
 	size_t len = 0;
 	unsigned stored = 0;
@@ -64,6 +100,10 @@ static int add(int argc, char **argv)
 			slot = &p.sim_root;
 		else if (strcmp(argv[i], "--at") == 0)
 			slot = &at;
+		else if (strcmp(argv[i], "--broker") == 0)
+			slot = &broker;
+		else if (strcmp(argv[i], "--cacert") == 0)
+			slot = &cacert;
 		else if (argv[i][0] != '-' && file == NULL) {
 			file = argv[i];
 			continue;
@@ -79,6 +119,8 @@ static int add(int argc, char **argv)
 		usage(stderr);
 		return CLI_USAGE;
 	}
+	if (broker)
+		return upload(broker, cacert, file);
 	if (dir == NULL || dir[0] == '\0')
 		dir = COLLATERAL_DEFAULT_DIR;
 	if (at != NULL && cli_parse_rfc3339(&p.now, at) != 0) {

@@ -27,6 +27,9 @@
 
 #include "coffer/audit.h"
 #include "coffer/codec.h"
+#include "coffer/evidence.h"
+#include "coffer/snp.h"
+#include "coffer/tdx.h"
 #include "coffer/file.h"
 #include "coffer/json.h"
 #include "coffer/kbs.h"
@@ -320,7 +323,7 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
                           struct admin_ctx *a, const char *sub)
 {
 	coffer_kbs_resource_path rp;
-	char path[3 * (COFFER_KBS_SEGMENT_MAX + 1)], vpath[sizeof(path) + 16];
+	char path[3 * (COFFER_KBS_SEGMENT_MAX + 1)], vpath[sizeof(path) + 32];
 	bool post = strcmp(q->method, "POST") == 0;
 	coffer_secret value = COFFER_SECRET_INIT;
 	long ver = 0, latest = 0;
@@ -1017,6 +1020,56 @@ out:
 	return 0;
 }
 
+/* ---- collateral uploads (POST /kbs/v0/collateral; no principal) ----
+ * The infrastructure operator supplies vendor-signed collateral: SEV-SNP
+ * VCEK/VLEK certificates and AMD CRLs, Intel TCB info, QE identity, signing
+ * chains and CRLs. Anyone may send it; it is stored in collateral_dir only
+ * after it verifies against a vendor root (and it is checked again on use). */
+
+#define COLLATERAL_MAX ((size_t)256 * 1024)
+
+static pthread_mutex_t collateral_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int collateral_upload(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r)
+{
+	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
+	unsigned stored = 0;
+	int error;
+
+	if (strcmp(q->method, "POST") != 0)
+		return cofferd_resp_error(r, 405, "MethodNotAllowed", "POST only");
+	if (d->cfg.collateral_dir == NULL)
+		return cofferd_resp_error(r, 404, "InvalidRequestPath",
+		                          "this broker keeps no collateral cache "
+		                          "(attestation.collateral_dir)");
+	if (q->body == NULL || q->body_len == 0 || q->body_len > COLLATERAL_MAX)
+		return cofferd_resp_error(r, 400, "CollateralError",
+		                          "want one certificate, CRL or Intel collateral document "
+		                          "(at most %zu bytes)",
+		                          COLLATERAL_MAX);
+	p.now = cofferd_now();
+	p.roots_dir = d->cfg.roots_dir;
+	p.sim_root = d->cfg.sim_root; /* only when configured (test deployments) */
+	pthread_mutex_lock(&collateral_lock);
+	error = coffer_tdx_collateral_add(d->cfg.collateral_dir, q->body, q->body_len, &p, &stored);
+	if (error == COFFER_ENOTFOUND)
+		error = coffer_snp_collateral_add(d->cfg.collateral_dir, q->body, q->body_len, &p,
+		                                  &stored);
+	pthread_mutex_unlock(&collateral_lock);
+	cofferd_log(LOG_INFO_, "collateral upload",
+	            json_pack("{s:I,s:b,s:s?}", "stored", (json_int_t)stored, "ok", error == 0,
+	                      "error", error < 0 ? coffer_error_last() : NULL));
+	if (error == COFFER_EVERIFY || error == COFFER_EEXPIRED)
+		return cofferd_resp_error(r, 422, "CollateralNotVerified", "not stored: %s",
+		                          coffer_error_last());
+	if (error == COFFER_EINVAL || error == COFFER_ENOTFOUND || error == COFFER_ELIMIT ||
+	    error == COFFER_EUNSUPPORTED)
+		return cofferd_resp_error(r, 400, "CollateralError", "%s", coffer_error_last());
+	if (error < 0)
+		return cofferd_resp_error(r, 500, "PluginInternalError", "collateral cache failed");
+	return cofferd_resp_json(r, 200, json_pack("{s:I}", "stored", (json_int_t)stored));
+}
+
 int cofferd_handle_admin(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
                          enum cofferd_endpoint *ep)
 {
@@ -1032,9 +1085,12 @@ int cofferd_handle_admin(struct cofferd *d, const struct cofferd_req *q, struct 
 		*ep = EP_ADMIN_REFVAL;
 	else if (strncmp(p, "release-policy/", 15) == 0)
 		*ep = EP_ADMIN_POLICY;
-	else if (strcmp(p, "admin/resources") == 0 || strcmp(p, "admin/principals") == 0 ||
-	         strncmp(p, "admin/principals/", 17) == 0 || strcmp(p, "admin/audit") == 0 ||
-	         strcmp(p, "admin/audit/export") == 0)
+	else if (strcmp(p, "collateral") == 0) {
+		*ep = EP_OTHER;
+		return collateral_upload(d, q, r); /* open to anyone: verified, not trusted */
+	} else if (strcmp(p, "admin/resources") == 0 || strcmp(p, "admin/principals") == 0 ||
+	           strncmp(p, "admin/principals/", 17) == 0 || strcmp(p, "admin/audit") == 0 ||
+	           strcmp(p, "admin/audit/export") == 0)
 		*ep = EP_ADMIN_OTHER;
 	else
 		return cofferd_resp_error(r, 404, "InvalidRequestPath", "no such endpoint");

@@ -78,7 +78,8 @@ def main():
     ipb = Who(wd, "ipb", jwk.JWK.generate(kty="EC", crv="P-256"))
     do = Who(wd, "do", jwk.JWK.generate(kty="EC", crv="P-256"))
     late = Who(wd, "late", jwk.JWK.generate(kty="EC", crv="P-256"))
-    b = Broker(wd, "pb", {"attestation": {"allow_sample": True},
+    b = Broker(wd, "pb", {"attestation": {"allow_sample": True,
+                                          "collateral_dir": os.path.join(wd, "collateral")},
                           "policy": {"resource": "allow_all"},
                           "admin": {"bootstrap_key": wp.pub, "bootstrap_namespaces": ["wp"],
                                     "audit_checkpoint_every": 3}}).start()
@@ -269,6 +270,31 @@ def run(b, wd, wp, ipa, ipb, do, late):
     r = admin(b, late, "GET", "/kbs/v0/admin/audit")
     T.status("a key that was never enrolled -> 401", r, 401)
     h.close()
+
+    # ---- infrastructure operator: collateral uploads, no principal ----
+    col = os.path.join(wd, "collateral")
+
+    def cached():
+        return sorted(os.path.join(dp, f) for dp, _, fs in os.walk(col) for f in fs)
+
+    junk = write(os.path.join(wd, "junk.pem"), b"-----BEGIN CERTIFICATE-----\nAAAA\n", 0o644)
+    rc, out, err = coffer("collateral", "add", junk, "--broker", b.url)
+    T.check("collateral upload of garbage -> 2, nothing cached", rc == 2 and cached() == [],
+            err)
+    r = kc.Http(b.url).request("GET", "/kbs/v0/collateral")
+    T.status("collateral: GET -> 405", r, 405)
+    vec = os.environ.get("COFFER_VECTORS")
+    if vec and os.path.isdir(os.path.join(vec, "snp", "trustee")):
+        bad = os.path.join(vec, "snp", "trustee", "test-vcek-invalid-new.der")
+        good = os.path.join(vec, "snp", "trustee", "test-vcek.pem")
+        rc, out, err = coffer("collateral", "add", bad, "--broker", b.url)
+        T.check("collateral: a VCEK that does not chain to AMD -> 1, nothing cached",
+                rc == 1 and cached() == [], err)
+        rc, out, err = coffer("collateral", "add", good, "--broker", b.url)
+        T.check("collateral: a genuine VCEK is verified and cached by the broker",
+                rc == 0 and any("/snp" in f for f in cached()), err + str(cached()).encode())
+    else:
+        print("note: COFFER_VECTORS absent: genuine/foreign VCEK uploads not exercised")
 
     # ---- disabling freezes the namespaces ----
     rc, out, err = coffer("principal", "disable", wp.id, *as_(wp))
