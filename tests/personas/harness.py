@@ -370,3 +370,61 @@ def refusal_case(T, work, kind, tee_options, good, bad, reason, init_data=None,
     T.check("nothing in the store changed", br.snapshot() == before)
     br.stop()
     return br
+
+
+def enrol(br, persona, namespaces, name, kty=("--kty", "OKP", "--crv", "Ed25519")):
+    """A new principal: its own key pair (coffer jose keygen), enrolled by
+    the bootstrap workload provider with `coffer principal add`. Returns
+    (principal id, private key path)."""
+    priv = os.path.join(br.dir, name + ".jwk")
+    pub = os.path.join(br.dir, name + ".pub.jwk")
+    rc, _, err = run([b("coffer"), "jose", "keygen"] + list(kty) + ["--out", priv, "--pub", pub])
+    if rc != 0:
+        raise RuntimeError("keygen: " + err)
+    args = ["principal", "add", "--persona", persona, "--pubkey", pub]
+    for ns in namespaces:
+        args += ["--namespace", ns]
+    rc, out, err = br.coffer(*args)
+    if rc != 0:
+        raise RuntimeError("principal add %s: %s" % (name, err))
+    return out.decode().strip(), priv
+
+
+def rego_file(br, name, text):
+    p = os.path.join(br.dir, name + ".rego")
+    with open(p, "w") as f:
+        f.write(text)
+    return p
+
+
+ALLOW_REGO = "package policy\n\ndefault allow := true\n"
+
+
+def scoped_setup(work, sim=None, tee_options=None):
+    """A broker with the bootstrap workload provider (namespace `default`),
+    image providers A (`img-a`) and B (`img-b`) and a data owner (`data-d`),
+    each holding one secret and (the owners) a release policy. Returns
+    (broker, {name: (id, key path)})."""
+    br = Broker(work, sim=sim, tee_options=tee_options).start()
+    who = {"wp": (None, br.admin_key)}
+    for name, persona, ns in (("A", "image-provider", "img-a"), ("B", "image-provider", "img-b"),
+                              ("D", "data-owner", "data-d")):
+        who[name] = enrol(br, persona, [ns], name)
+    pol = rego_file(br, "allow", ALLOW_REGO)
+    for name, ns in (("wp", "default"), ("A", "img-a"), ("B", "img-b"), ("D", "data-d")):
+        br.put("kbs:///%s/key/k" % ns, ("value-of-" + name).encode(), key=who[name][1])
+        if name != "wp":
+            rc, _, err = br.coffer("policy", "set", "--kind", "release", "--namespace", ns,
+                                   "--in", pol, key=who[name][1])
+            if rc != 0:
+                raise RuntimeError("release policy %s: %s" % (ns, err))
+    return br, who
+
+
+def refused(T, br, label, args, key, before, want=(1,), words=("403",)):
+    """A CLI action that must be refused by the broker (exit 1, 403) and
+    leave the store as it was."""
+    rc, out, err = br.coffer(*args, key=key)
+    T.check("%s: refused (exit %s, %s)" % (label, "/".join(map(str, want)), " ".join(words)),
+            rc in want and all(w in err for w in words), "rc=%d %s %s" % (rc, out[:100], err))
+    T.check("%s: nothing changed" % label, br.snapshot() == before)
