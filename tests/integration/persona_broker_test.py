@@ -332,6 +332,9 @@ def run(b, wd, wp, ipa, ipb, do, late):
     T.check("audit list: the refused writes into its namespace are recorded",
             any(r[3] == "resource.put" and r[5] == wp.id and r[7] == "error" for r in rows), out)
     T.check("audit list: no secret value", v1 not in out and v2 not in out)
+    T.check("P20 audit list: the releases of its key to TEEs (tee:measurement actor)",
+            any(r[2] == "release" and r[6].startswith("data/key/k1") and
+                r[5].startswith("sample:") and r[7] == "allowed" for r in rows), out)
     rc, out, err = coffer("audit", "list", "--namespace", "img-a", *as_(do))
     T.check("audit list of another's namespace -> 1", rc == 1, err)
     rc, out, err = coffer("audit", "list", "--json", *as_(wp))
