@@ -926,7 +926,9 @@ static int start_cofferd(unsigned threads, bool soak)
 	         "[server]\nlisten = \"127.0.0.1:0\"\nthreads = %u\nmax_connections = 2048\n"
 	         "[storage]\ndata_dir = \"%s\"\n[attestation]\nallow_sample = true\n"
 	         "token_lifetime = %d\nsession_lifetime = %d\nsweep_interval = %d\n"
-	         "[policy]\nresource = \"allow_all\"\n[log]\nlevel = \"warn\"\n",
+	         "[policy]\nresource = \"allow_all\"\nrelease = "
+	         "\"allow_all\"\n[admin]\nbootstrap_namespaces = [\"bench\"]\n"
+	         "[log]\nlevel = \"warn\"\n",
 	         threads, data, soak ? SOAK_LIFETIME : 3600, soak ? SOAK_LIFETIME : 3600,
 	         soak ? 5 : 60);
 	f = fopen(cfg, "w");
