@@ -352,6 +352,33 @@ static void test_keepalive(void **state)
 	assert_int_equal(r.status, 404);
 	coffer_http_response_free(&r);
 	assert_int_equal(coffer_http_connections(h), 1);
+	/* the one-shot GET (the test server serves one connection at a time) */
+	coffer_http_close(h);
+	{
+		uint8_t *out = NULL;
+		size_t len = 0;
+		int status = 0;
+		if (coffer_http_get(&out, &len, &status, url("127.0.0.1", "/ok"), NULL, 0, 0) != 0)
+			fail_msg("%s", coffer_error_last());
+		assert_int_equal(status, 200);
+		assert_int_equal(len, 5);
+		assert_string_equal((char *)out, "hello");
+		free(out);
+		assert_int_equal(coffer_http_get(&out, &len, &status, url("127.0.0.1", "/nothing"),
+		                                 NULL, 0, 0),
+		                 0);
+		assert_int_equal(status, 404);
+		assert_int_equal(len, 0);
+		assert_string_equal((char *)out, "");
+		free(out);
+		assert_int_equal(coffer_http_get(&out, &len, &status, url("127.0.0.1", "/bigbody"),
+		                                 NULL, 100, 0),
+		                 COFFER_ELIMIT);
+		assert_null(out);
+		assert_int_equal(coffer_http_get(&out, &len, &status, "gopher://x/", NULL, 0, 0),
+		                 COFFER_EINVAL);
+	}
+	assert_int_equal(srv.accepted, 4); /* one per GET */
 	coffer_http_free(h);
 	server_stop();
 }
