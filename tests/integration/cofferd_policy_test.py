@@ -210,6 +210,19 @@ def test_release_and_resource(b, key, c):
     r = c.get_resource("owned/key/blocked", bearer=c.token, cookie=False)
     T.check("bearer: resource policy denies", denied_by(r, "resource policy"),
             "%d %s" % (r.status, r.body[:200]))
+    r = admin(b, key, "GET", "/kbs/v0/admin/audit?namespace=default")
+    txt = r.body.decode(errors="replace")
+    T.check("audit: the release denial names the owner's release policy",
+            r.status == 200 and '"release"' in txt and '"denied"' in txt and
+            "the owner's release policy of default" in txt and "default_cpu" in txt and
+            '"sample"' in txt, "%d %s" % (r.status, txt[-600:]))
+    T.check("audit: neither the token nor the secret value",
+            c.token not in txt and "value-1" not in txt)
+    r = admin(b, key, "GET", "/kbs/v0/admin/audit?namespace=owned")
+    txt = r.body.decode(errors="replace")
+    T.check("audit: an allowed release and a resource-policy denial in owned",
+            r.status == 200 and '"allowed"' in txt and "resource policy: not allowed" in txt,
+            "%d %s" % (r.status, txt[-600:]))
     log = b.read_log()
     T.check("the denial is logged with the policy", '"policy":"resource policy"' in log and
             '"policy":"the owner\'s release policy of default"' in log)
