@@ -28,6 +28,11 @@ ENDPOINTS = [
         {"version": "0.1.0", "type": "sample", "payload": base64.b64encode(
             json.dumps({"launch_digest": ["ff"]}).encode()).decode()}).encode()),
     ("GET", "/kbs/v0/reference-value/launch_digest", b""),
+    ("POST", "/kbs/v0/admin/principals", b"{}"),
+    ("GET", "/kbs/v0/admin/principals", b""),
+    ("POST", "/kbs/v0/admin/principals/PRINCIPAL/disable", b""),
+    ("GET", "/kbs/v0/admin/audit", b""),
+    ("GET", "/kbs/v0/admin/audit/export", b""),
 ]
 
 
@@ -41,6 +46,10 @@ def test(T, work):
     stranger = h.kc.jwk.JWK.generate(kty="EC", crv="P-256")
     http = h.kc.Http(br.url)
     for method, path, body in ENDPOINTS:
+        path = path.replace("PRINCIPAL", admin.thumbprint())
+        if "admin/principals" in path and method == "POST" and body == b"{}":
+            body = json.dumps({"persona": "workload-provider", "public_key": json.loads(
+                stranger.export_public()), "namespaces": ["taken-over"]}).encode()
         what = "%s %s" % (method, path)
         hdr = {"Content-Type": "application/json"}
         r = http.request(method, path, body or None, hdr)
