@@ -26,6 +26,19 @@ extern "C" {
 #define COFFER_JSON_MAX_DEPTH 64
 #define COFFER_JSON_MAX_INPUT ((size_t)64 * 1024 * 1024)
 
+/* jansson ends most parse messages with " near '<token>'", a copy of the
+ * input: for a private JWK or a secret value that is secret material in an
+ * error message or a log. Cut it off; line and column stay. Header-only so
+ * modules that call jansson directly need not link this one. */
+#include <string.h>
+static inline const char *coffer_json_error_scrub(json_error_t *e)
+{
+	char *near = strstr(e->text, " near ");
+	if (near != NULL)
+		*near = '\0';
+	return e->text;
+}
+
 /* Strict parse of exactly `len` bytes: one value, nothing but whitespace after,
  * no duplicate keys, valid UTF-8, nesting bounded. Errors name line/column. */
 int coffer_json_parse(json_t **out, const char *text, size_t len, unsigned flags);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coffer/json.h"
 #include "coffer/file.h"
 #include "coffer/jose.h"
 #include "cli.h"
@@ -350,7 +351,8 @@ static int load_jwks(coffer_jwk ***keys, size_t *n, const char *path)
 	j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (j == NULL)
-		return coffer_error_set(COFFER_EINVAL, "%s: invalid JSON: %s", path, jerr.text);
+		return coffer_error_set(COFFER_EINVAL, "%s: invalid JSON: %s", path,
+		                        coffer_json_error_scrub(&jerr));
 	arr = json_object_get(j, "keys");
 	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 256) {
 		json_decref(j);

@@ -707,9 +707,22 @@ static void test_jwe_malformed(void **state)
 	coffer_jwk_free(ec);
 }
 
+/* A malformed private JWK must not reach an error message (jansson quotes
+ * the token near the error). */
+static void test_jwk_parse_error_hides_input(void **state)
+{
+	static const char bad[] = "{\"kty\":\"EC\",\"crv\":\"P-256\",\"d\" \"S3CRETVALUE\"}";
+	coffer_jwk *k = NULL;
+	(void)state;
+	assert_int_equal(coffer_jwk_parse(&k, bad, sizeof(bad) - 1), COFFER_EINVAL);
+	assert_null(k);
+	assert_null(strstr(coffer_error_last(), "S3CRET"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jwk_parse_error_hides_input),
 		cmocka_unit_test(test_thumbprint_rfc7638),
 		cmocka_unit_test(test_jwk_roundtrip),
 		cmocka_unit_test(test_jwk_generate_bad),

@@ -15,6 +15,7 @@
 #include <openssl/params.h>
 #include <openssl/pem.h>
 
+#include "coffer/json.h"
 #include "coffer/codec.h"
 #include "coffer/file.h"
 #include "jose/jose_internal.h"
@@ -112,7 +113,7 @@ int jose_json_object(json_t **out, const char *text, size_t len, const char *wha
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL)
 		return coffer_error_set(COFFER_EINVAL, "%s: invalid JSON at %d:%d: %s", what,
-		                        jerr.line, jerr.column, jerr.text);
+		                        jerr.line, jerr.column, coffer_json_error_scrub(&jerr));
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return coffer_error_set(COFFER_EINVAL, "%s: not a JSON object", what);

@@ -19,6 +19,7 @@
 
 #include <openssl/evp.h>
 
+#include "coffer/json.h"
 #include "coffer/codec.h"
 #include "rego/eval.h"
 
@@ -2008,7 +2009,7 @@ static int bi_json_unmarshal(rg_ctx *c, rv **args, rv **out)
 	json_t *j = json_loadb(args[0]->u.s.s, args[0]->u.s.len,
 	                       JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &e);
 	if (!j)
-		return rg_bierr(c, "json.unmarshal: %s", e.text);
+		return rg_bierr(c, "json.unmarshal: %s", coffer_json_error_scrub(&e));
 	rv *v = json_to_rv_deep(c, j);
 	json_decref(j);
 	OUT(v);

@@ -21,6 +21,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "coffer/json.h"
 #include "coffer/codec.h"
 #include "coffer/file.h"
 #include "tdx/tdx_internal.h"
@@ -347,7 +348,8 @@ static int add_json(coffer_tdx_ctx *ctx, coffer_tdx_collateral_kind *kind, char 
 
 	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_object(doc)) {
-		error = coffer_error_set(COFFER_EINVAL, "tdx collateral: JSON: %s", je.text);
+		error = coffer_error_set(COFFER_EINVAL, "tdx collateral: JSON: %s",
+		                         coffer_json_error_scrub(&je));
 		goto out;
 	}
 	tcb = json_object_get(doc, "tcbInfo") != NULL;
@@ -380,7 +382,8 @@ static int add_json(coffer_tdx_ctx *ctx, coffer_tdx_collateral_kind *kind, char 
 	/* evaluate only the signed bytes */
 	body = json_loadb(span, span_len, JSON_REJECT_DUPLICATES, &je);
 	if (body == NULL) {
-		error = coffer_error_set(COFFER_EINVAL, "tdx collateral: signed JSON: %s", je.text);
+		error = coffer_error_set(COFFER_EINVAL, "tdx collateral: signed JSON: %s",
+		                         coffer_json_error_scrub(&je));
 		goto out;
 	}
 	if (tcb) {
