@@ -209,6 +209,10 @@ static void audit(struct cofferd *d, const struct admin_ctx *a, const char *acti
 static int deny(struct cofferd *d, struct cofferd_resp *r, const struct admin_ctx *a,
                 const char *action, const char *ns, const char *resource, const char *detail)
 {
+	/* spent: a replay of a refused request is a replay, not another refusal
+	 * to log */
+	if (coffer_store_jti_use(d->store, a->jti, a->exp + JTI_KEEP) == COFFER_EEXISTS)
+		return fail(r, 401, "admin token already used (replay)");
 	audit(d, a, action, ns, resource, "error", detail);
 	return cofferd_resp_error(r, 403, "AdminAuthAccess", "%s", detail);
 }
@@ -1127,20 +1131,33 @@ int cofferd_handle_admin(struct cofferd *d, const struct cofferd_req *q, struct 
 
 static int register_principal(struct cofferd *d, const coffer_jwk *pub, const char *origin)
 {
-	coffer_store_principal p;
+	coffer_store_principal p, *all = NULL;
+	size_t n = 0;
 	char *id = NULL;
 	json_t *jwk = NULL, *ns = NULL;
 	int error;
 
 	memset(&p, 0, sizeof(p));
 	if ((error = coffer_jwk_thumbprint(&id, pub)) < 0 ||
-	    (error = coffer_jwk_to_json(&jwk, pub, false)) < 0)
+	    (error = coffer_jwk_to_json(&jwk, pub, false)) < 0 ||
+	    (error = coffer_store_principal_list(&all, &n, d->store)) < 0)
 		goto out;
 	ns = json_array();
-	for (size_t i = 0; i < d->cfg.n_bootstrap_namespaces; i++)
-		json_array_append_new(ns, json_string(d->cfg.bootstrap_namespaces[i]));
-	if (d->cfg.n_bootstrap_namespaces == 0)
-		json_array_append_new(ns, json_string("default"));
+	for (size_t i = 0; i < (d->cfg.n_bootstrap_namespaces ? d->cfg.n_bootstrap_namespaces : 1);
+	     i++) {
+		const char *name =
+		        d->cfg.n_bootstrap_namespaces ? d->cfg.bootstrap_namespaces[i] : "default";
+		bool owned = false;
+		/* one owner per namespace, even from the configuration (rule 2) */
+		for (size_t k = 0; k < n && !owned; k++)
+			owned = strcmp(all[k].id, id) != 0 && has_namespace(&all[k], name);
+		if (owned)
+			cofferd_log(LOG_WARN_,
+			            "bootstrap namespace already has an owner: not granted",
+			            json_pack("{s:s,s:s}", "namespace", name, "principal", id));
+		else
+			json_array_append_new(ns, json_string(name));
+	}
 	p.id = id;
 	p.persona = WP;
 	p.public_key = jwk;
@@ -1154,6 +1171,7 @@ static int register_principal(struct cofferd *d, const coffer_jwk *pub, const ch
 		cofferd_log(LOG_INFO_, "bootstrap workload provider enrolled",
 		            json_pack("{s:s,s:s}", "principal", id, "from", origin));
 out:
+	coffer_store_principal_list_free(all, n);
 	free(id);
 	json_decref(jwk);
 	json_decref(ns);

@@ -269,6 +269,15 @@ def run(b, wd, wp, ipa, ipb, do, late):
                  h.request(m, p, b"{}" if m == "POST" else None), 401)
     r = admin(b, late, "GET", "/kbs/v0/admin/audit")
     T.status("a key that was never enrolled -> 401", r, 401)
+    body = b"v"
+    tok = kc.admin_jwt(ipa.key, "POST", "/kbs/v0/resource/data/key/r", body, alg="EdDSA")
+    hd = {"Authorization": "Bearer " + tok, "Content-Type": "application/octet-stream"}
+    h = kc.Http(b.url)
+    T.status("a refused write -> 403", h.request("POST", "/kbs/v0/resource/data/key/r", body,
+                                                 hd), 403)
+    T.status("its replay -> 401 (the refusal spent the token)",
+             h.request("POST", "/kbs/v0/resource/data/key/r", body, hd), 401)
+    h.close()
     h.close()
 
     # ---- infrastructure operator: collateral uploads, no principal ----
@@ -367,7 +376,21 @@ def run(b, wd, wp, ipa, ipb, do, late):
     # restart: the shutdown checkpoint covers the head and the chain continues
     n_before = len(doc["entries"])
     T.check("broker stops cleanly", b.stop(signal.SIGTERM) == 0)
+    # a new bootstrap key in the configuration gets no namespace that has an owner
+    b.write_config({"attestation": {"allow_sample": True,
+                                    "collateral_dir": os.path.join(wd, "collateral")},
+                    "policy": {"resource": "allow_all"},
+                    "admin": {"bootstrap_key": late.pub,
+                              "bootstrap_namespaces": ["data", "late-ns"],
+                              "audit_checkpoint_every": 3}})
     b.start()
+    rc, out, err = coffer("principal", "list", *as_(late))
+    T.check("a bootstrap key is not granted an owned namespace",
+            rc == 0 and "%s\tworkload-provider\tlate-ns\tactive" % late.id in out.decode(),
+            out + err)
+    rc, out, err = coffer("resource", "put", "kbs:///data/key/k1", "--in",
+                          os.path.join(wd, "v2"), *as_(late))
+    T.check("... and cannot write it -> 1", rc == 1, err)
     rc, out, err = coffer("resource", "put", "kbs:///data/key/after", "--in",
                           os.path.join(wd, "v1"), *as_(do))
     T.check("put after a restart", rc == 0, err)
