@@ -8,6 +8,7 @@ in force again after a restart."""
 import base64
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -18,7 +19,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from jwcrypto import jwk  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import Broker, Tests, workdir  # noqa: E402
+from cofferd_harness import Broker, Tests, bin_dir, workdir  # noqa: E402
 
 T = Tests()
 
@@ -132,6 +133,37 @@ import rego.v1
 trust_claims := {"executables": 3}
 extensions := [x | some x in numbers.range(1, 1000000)]
 """
+
+
+def test_default_equivalence(wd):
+    """attestation_default.rego against the outputs of the fixed C policy it
+    replaced (policy_fixed.c, removed in a4c3e2d), recorded for random
+    sample/snp/tdx inputs: defined, false, null, 0, "" and missing claims,
+    several TEEs at once, TDX event logs."""
+    coffer = os.path.join(bin_dir(), "coffer")
+    pol = os.path.join(os.environ.get("COFFER_SOURCE_DIR", os.path.join(HERE, "..", "..")),
+                       "src", "cofferd", "policies", "attestation_default.rego")
+    if not os.path.exists(coffer):
+        T.check("coffer binary for the default-policy cases", False, coffer)
+        return
+    bad = []
+    n = 0
+    with open(os.path.join(HERE, "cofferd_policy_default_cases.jsonl")) as f:
+        for line in f:
+            case = json.loads(line)
+            inp = os.path.join(wd, "case-input.json")
+            with open(inp, "w") as g:
+                json.dump(case["input"], g)
+            p = subprocess.run([coffer, "policy", "eval", "--input", inp, "--query",
+                                "data.policy.trust_claims", pol], capture_output=True,
+                               timeout=30)
+            res = json.loads(p.stdout)["result"] if p.returncode == 0 else None
+            got = res[0]["x"] if res else None
+            n += 1
+            if got != case["want"]:
+                bad.append((n, got, case["want"]))
+    T.check("built-in attestation policy == the fixed C policy on %d recorded cases" % n,
+            n >= 20 and not bad, str(bad[:3]))
 
 
 def test_defaults(b, key):
@@ -327,6 +359,7 @@ def test_restart(b, key):
 
 def main():
     wd = workdir()
+    test_default_equivalence(wd)
     key = jwk.JWK.generate(kty="EC", crv="P-256")
     pub = os.path.join(wd, "admin.pub.jwk")
     with open(pub, "w") as f:
