@@ -39,6 +39,10 @@ static inline const char *coffer_json_error_scrub(json_error_t *e)
 	return e->text;
 }
 
+/* Make jansson wipe every block it frees (process-wide). Call first thing
+ * in main(), before any JSON value exists: the daemons and the CLI do. */
+void coffer_json_wipe_on_free(void);
+
 /* Strict parse of exactly `len` bytes: one value, nothing but whitespace after,
  * no duplicate keys, valid UTF-8, nesting bounded. Errors name line/column. */
 int coffer_json_parse(json_t **out, const char *text, size_t len, unsigned flags);

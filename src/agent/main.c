@@ -187,6 +187,7 @@ int main(int argc, char **argv)
 	bool serve_key = false;
 	unsigned retries = 0;
 	int rc, error;
+	coffer_json_wipe_on_free(); /* before any JSON value exists */
 
 	memset(&a, 0, sizeof(a));
 	agent_config_defaults(&a.cfg);

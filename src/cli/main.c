@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "coffer/json.h"
 #include "cli.h"
 
 #define COFFER_CMD(name)                       \
@@ -35,6 +36,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	coffer_json_wipe_on_free();
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;

@@ -174,6 +174,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	unsigned port = 0;
 	int error, rc = 3;
+	coffer_json_wipe_on_free(); /* before any JSON value exists */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

@@ -530,11 +530,13 @@ static int rcar(coffer_kbs_client *c)
 	__atomic_add_fetch(&c->attest_count, 1, __ATOMIC_RELAXED);
 	error = 0;
 out:
+	/* the attest answer holds the token: wipe it, and every copy */
+	coffer_wipe(body.ptr, body.len);
 	coffer_buf_free(&body);
 	free(nonce);
 	free(hash);
 	free(attest);
-	free(token);
+	coffer_free_str_wiped(token);
 	coffer_jwk_free(key);
 	return error;
 }
