@@ -107,9 +107,19 @@ int coffer_snp_cert_table_to_json(json_t **out, const uint8_t *table, size_t len
 				json_decref(obj);
 				goto nomem;
 			}
-		if (json_object_set_new(obj, "cert_type", json_string(name)) < 0 ||
-		    json_object_set_new(obj, "data", data) < 0 ||
-		    json_array_append_new(arr, obj) < 0)
+		/* the _new setters consume their value argument even when
+		 * they fail, but never the container: obj (and data until it
+		 * is set) are still ours on each failure below */
+		if (json_object_set_new(obj, "cert_type", json_string(name)) < 0) {
+			json_decref(data);
+			json_decref(obj);
+			goto nomem;
+		}
+		if (json_object_set_new(obj, "data", data) < 0) {
+			json_decref(obj);
+			goto nomem;
+		}
+		if (json_array_append_new(arr, obj) < 0)
 			goto nomem;
 	}
 	*out = arr;
