@@ -847,6 +847,9 @@ static int principal_add(struct cofferd *d, const struct cofferd_req *q, struct 
 		goto out;
 	}
 	pthread_mutex_lock(&owner_lock);
+	/* spent before the conflict checks: a replayed 409 is a replay */
+	if (spend_jti(d, a, r) < 0)
+		goto unlock;
 	if (coffer_store_principal_list(&all, &n, d->store) < 0) {
 		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 		goto unlock;
@@ -871,8 +874,6 @@ static int principal_add(struct cofferd *d, const struct cofferd_req *q, struct 
 			}
 		}
 	}
-	if (spend_jti(d, a, r) < 0)
-		goto unlock;
 	np.id = id;
 	np.persona = (char *)persona;
 	np.public_key = pubj;
