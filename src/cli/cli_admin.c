@@ -156,16 +156,22 @@ static void print_broker_error(struct cli_admin *a, long status, const coffer_bu
 {
 	json_t *j = NULL;
 	const char *type, *detail, *variant;
+	char text[400];
 
 	if (resp->len)
 		j = json_loadb((const char *)resp->ptr, resp->len, 0, NULL);
 	type = json_string_value(json_object_get(j, "type"));
 	detail = json_string_value(json_object_get(j, "detail"));
 	variant = type ? strrchr(type, '/') : NULL;
-	if (detail)
-		cli_error(a->cmd, "broker answered %ld %s: %.300s", status,
-		          variant ? variant + 1 : "", detail);
-	else
+	if (detail) {
+		/* the broker may be hostile: no control characters (terminal
+		 * escapes) reach the user's terminal, as in coffer_kbs_error_text */
+		snprintf(text, sizeof(text), "%.60s: %.300s", variant ? variant + 1 : "", detail);
+		for (char *p = text; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+				*p = '?';
+		cli_error(a->cmd, "broker answered %ld %s", status, text);
+	} else
 		cli_error(a->cmd, "broker answered %ld", status);
 	json_decref(j);
 }
