@@ -428,3 +428,17 @@ def refused(T, br, label, args, key, before, want=(1,), words=("403",)):
     T.check("%s: refused (exit %s, %s)" % (label, "/".join(map(str, want)), " ".join(words)),
             rc in want and all(w in err for w in words), "rc=%d %s %s" % (rc, out[:100], err))
     T.check("%s: nothing changed" % label, br.snapshot() == before)
+
+
+# The workload provider's attestation policy for simulated SEV-SNP: an
+# approved launch measurement is one listed in the reference value
+# `snp_launch_measurement` (otherwise executables 33: not affirming).
+REFVAL_ATTESTATION = """package policy
+import rego.v1
+
+default executables := 33
+
+executables := 3 if input.snp.measurement in data.reference.snp_launch_measurement
+
+trust_claims := {"executables": executables, "hardware": 2, "configuration": 2}
+"""

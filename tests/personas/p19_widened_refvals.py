@@ -11,16 +11,6 @@ import harness as h
 V1 = "a1" * 48
 V2 = "b2" * 48
 
-ATTESTATION = """package policy
-import rego.v1
-
-default executables := 33
-
-executables := 3 if input.snp.measurement in data.reference.snp_launch_measurement
-
-trust_claims := {"executables": executables, "hardware": 2, "configuration": 2}
-"""
-
 PIN_V1 = """package policy
 import rego.v1
 
@@ -37,7 +27,7 @@ def test(T, work):
     sim = h.sim_init(h.os.path.join(work, "sim"))
     br, who = h.scoped_setup(work, sim=sim)
     rc, _, err = br.coffer("policy", "set", "--kind", "attestation", "--in",
-                           h.rego_file(br, "att", ATTESTATION))
+                           h.rego_file(br, "att", h.REFVAL_ATTESTATION))
     T.check("setup: the workload provider's attestation policy uses reference values", rc == 0,
             err)
     rc, _, err = br.coffer("refval", "set", "--name", "snp_launch_measurement", "--value", V1)
