@@ -236,9 +236,10 @@ fetch v2 kbs:///hospital/key/records "workload v2"
 note "v2 gets the model key, but the data owner never approved v2: the release"
 note "policy it owns still says v1 only, and the workload provider cannot change it."
 
-say "Attacks: a debug VM, and the orchestration operator without attestation" \
+say "Attempts that must fail" \
     "A VM launched with debugging allowed (the host could read its memory)," \
-    "and the operator asking the broker directly, with no TEE at all."
+    "the orchestration operator asking the broker directly with no TEE (or a" \
+    "fake one), and the workload provider touching the data owner's key."
 start_tee debug "$V1" --policy $((0x30000 | 1 << 19))
 fetch debug kbs:///hospital/key/records "debug VM (v1 image)"
 fetch debug kbs:///models/key/llm "debug VM (v1 image)"
@@ -255,7 +256,7 @@ out=$("$bin/coffer-agent" --broker "$broker" --tee sample --retries 1 get-resour
   kbs:///models/key/llm 2>&1) && die "sample evidence was accepted"
 out=$(printf '%s\n' "$out" | tail -1 | sed "s|broker $broker: ||")
 note "$(printf '%-22s %-34s REFUSED' "operator, fake TEE" "kbs:///models/key/llm")" \
-     "      reason: ${out#coffer-agent: }"
+     "      reason: ${out#coffer-agent: kbs:///models/key/llm: }"
 results+=("$(printf '%-22s %-34s REFUSED   %s' "operator, fake TEE" "kbs:///models/key/llm" \
   "${out#coffer-agent: kbs:///models/key/llm: }")")
 as_wp resource put kbs:///hospital/key/records </dev/null >/dev/null 2>"$work/wp.err" &&
