@@ -1247,6 +1247,68 @@ static int sim_eval(coffer_tdx_tcb_status *status, const char *tcb, const char *
 			         coffer_tdx_tcb_status_name(st_), coffer_error_last());            \
 	} while (0)
 
+static char race_crl[200];
+static int race_added;
+
+/* runs inside coffer_tdx_pck_chain_verify after the chain has been checked
+ * against the CRLs known then, before it is cached */
+static void race_add_crl(coffer_tdx_ctx *ctx)
+{
+	size_t cl;
+	uint8_t *cd = test_read_file(race_crl, &cl);
+
+	race_added = coffer_tdx_ctx_add_collateral(ctx, NULL, NULL, cd, cl) == 0;
+	free(cd);
+}
+
+/* A CRL added while a verification is in progress: that verification must
+ * not cache the chain the new CRL revokes (review finding: the next
+ * verification would take it from the cache and never see the CRL). */
+static void test_crl_added_during_verify(void **state)
+{
+	static const uint8_t up[16] = { 3, 0, 5 };
+	char l1[2048], tcb[8192], qe[2048];
+	coffer_tdx_ctx *ctx;
+	sim_tdx_params sp;
+	coffer_tdx_result r;
+	uint8_t *q = NULL;
+	size_t qlen = 0;
+
+	(void)state;
+	snprintf(sim_dir, sizeof(sim_dir), "/tmp/tdx_test_raceXXXXXX");
+	assert_non_null(mkdtemp(sim_dir));
+	assert_int_equal(sim_tdx_init(sim_dir), 0);
+	level_json(l1, sizeof(l1), 11, up, "UpToDate");
+	tcb_json(tcb, sizeof(tcb), 3, "0000", "", l1, 1);
+	qe_json(qe, sizeof(qe), NULL, 2, "00000000", good_attrs, 4, "UpToDate");
+	ctx = sim_ctx();
+	assert_int_equal(add_signed(ctx, "tcbInfo", tcb), 0);
+	assert_int_equal(add_signed(ctx, "enclaveIdentity", qe), 0);
+	sim_tdx_params_init(&sp);
+	assert_int_equal(sim_tdx_quote(&q, &qlen, sim_dir, &sp), 0);
+	snprintf(race_crl, sizeof(race_crl), "%s/race.crl", sim_dir);
+	assert_int_equal(sim_tdx_write_revocation(sim_dir, race_crl), 0);
+
+	/* this verification started before the CRL: it may succeed */
+	race_added = 0;
+	coffer_tdx_pck_test_hook = race_add_crl;
+	assert_int_equal(coffer_tdx_verify(&r, ctx, q, qlen, 0), 0);
+	coffer_tdx_pck_test_hook = NULL;
+	coffer_tdx_result_clear(&r);
+	assert_true(race_added);
+	/* the next one must see the CRL, not a cached chain */
+	if (coffer_tdx_verify(&r, ctx, q, qlen, 0) != COFFER_EVERIFY) {
+		coffer_tdx_result_clear(&r);
+		fail_msg("a chain revoked by a CRL added during its verification was cached "
+		         "and accepted afterwards");
+	}
+	assert_non_null(strstr(coffer_error_last(), "revoked"));
+	unlink(race_crl);
+	free(q);
+	coffer_tdx_ctx_free(ctx);
+	sim_tdx_remove(sim_dir);
+}
+
 static void test_sim_tcb_branches(void **state)
 {
 	static const uint8_t up[16] = { 3, 0, 5 }, zero[16] = { 0 }, svn305[3] = { 3, 0, 5 },
@@ -1446,6 +1508,7 @@ int main(void)
 	const struct CMUnitTest sim_tests[] = {
 		cmocka_unit_test(test_sim),
 		cmocka_unit_test(test_sim_tcb_branches),
+		cmocka_unit_test(test_crl_added_during_verify),
 		cmocka_unit_test(test_status_order),
 	};
 	int failed;

@@ -323,7 +323,9 @@ static int add_crl(coffer_tdx_ctx *ctx, const uint8_t *d, size_t len)
 	/* the signature is checked against the issuing certificate of the chain
 	 * at use (pck.c); a CRL nobody in a chain signed is never applied */
 	ctx->crls[ctx->ncrls++] = crl;
-	/* chains verified before this CRL must be checked against it */
+	/* chains verified before this CRL must be checked against it, and so
+	 * must those being verified now (pck.c compares the generation) */
+	ctx->crl_gen++;
 	for (size_t i = 0; i < TDX_CACHE_SLOTS; i++) {
 		EVP_PKEY_free(ctx->cache[i].leaf_key);
 		memset(&ctx->cache[i], 0, sizeof(ctx->cache[i]));

@@ -418,16 +418,22 @@ out:
 	return error;
 }
 
+void (*coffer_tdx_pck_test_hook)(coffer_tdx_ctx *ctx);
+
 int coffer_tdx_pck_chain_verify(EVP_PKEY **leaf_key, coffer_tdx_pck_info *pck,
                                 const char **root_kind, bool *crl_expired, coffer_tdx_ctx *ctx,
                                 const uint8_t *pem, size_t len, int64_t now)
 {
 	uint8_t h[32];
 	tdx_cache_entry fresh, *slot = NULL;
+	uint64_t crl_gen;
 	int error;
 
 	SHA256(pem, len, h);
 	pthread_mutex_lock(&ctx->lock);
+	/* read before the chain is checked against the CRLs: a CRL added from
+	 * here on makes this result unfit for the cache (checked below) */
+	crl_gen = ctx->crl_gen;
 	for (size_t i = 0; i < TDX_CACHE_SLOTS; i++) {
 		tdx_cache_entry *e = &ctx->cache[i];
 		if (e->used && memcmp(e->hash, h, 32) == 0 && now >= e->not_before &&
@@ -455,7 +461,16 @@ int coffer_tdx_pck_chain_verify(EVP_PKEY **leaf_key, coffer_tdx_pck_info *pck,
 	EVP_PKEY_up_ref(fresh.leaf_key);
 	*leaf_key = fresh.leaf_key;
 
+	if (coffer_tdx_pck_test_hook)
+		coffer_tdx_pck_test_hook(ctx);
 	pthread_mutex_lock(&ctx->lock);
+	if (ctx->crl_gen != crl_gen) {
+		/* a CRL arrived during the verification; it may revoke this
+		 * chain: answer this caller, but let the next one check again */
+		pthread_mutex_unlock(&ctx->lock);
+		EVP_PKEY_free(fresh.leaf_key);
+		return 0;
+	}
 	for (size_t i = 0; i < TDX_CACHE_SLOTS; i++) {
 		if (!ctx->cache[i].used) {
 			slot = &ctx->cache[i];

@@ -169,6 +169,7 @@ struct coffer_tdx_ctx {
 	size_t nqe_ids;
 	X509_CRL *crls[TDX_MAX_CRLS];
 	size_t ncrls;
+	uint64_t crl_gen; /* bumped (under lock) by every CRL added */
 	tdx_cache_entry cache[TDX_CACHE_SLOTS];
 	tdx_key_entry keys[TDX_CACHE_SLOTS];
 	uint64_t clock;
@@ -179,6 +180,10 @@ struct coffer_tdx_ctx {
 int coffer_tdx_pck_chain_verify(EVP_PKEY **leaf_key, coffer_tdx_pck_info *pck,
                                 const char **root_kind, bool *crl_expired, coffer_tdx_ctx *ctx,
                                 const uint8_t *pem, size_t len, int64_t now);
+
+/* Tests only: called by coffer_tdx_pck_chain_verify between verifying a
+ * chain and caching it, to add a CRL at that exact point. NULL otherwise. */
+extern void (*coffer_tdx_pck_test_hook)(coffer_tdx_ctx *ctx);
 
 /* <dir>/tdx when it exists (coffer collateral add), else <dir> itself. */
 int coffer_tdx_collateral_dir(char *out, size_t n, const char *dir);
