@@ -517,6 +517,8 @@ static int tls_ctx(coffer_http *h)
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
+	/* decrypted records (tokens, secrets) are wiped when OpenSSL is done */
+	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
 	if (h->cacert) {
 		/* pinned: this CA file and no other */
 		if (SSL_CTX_load_verify_locations(ctx, h->cacert, NULL) != 1) {
@@ -653,6 +655,16 @@ static int build_request(coffer_buf *out, const coffer_http *h, const struct url
 		return coffer_error_set(COFFER_EINVAL, "HTTP: bad method");
 	if (req->body_len > 0 && req->body == NULL)
 		return coffer_error_set(COFFER_EINVAL, "HTTP: body length without a body");
+	{
+		/* one allocation, never grown: the head may carry credentials and
+		 * a realloc would leave a copy in freed memory */
+		size_t est = strlen(m) + strlen(req->url) + strlen(h->agent) + 128;
+		for (const char *const *hp = req->headers; hp && *hp; hp++)
+			if (coffer_size_add(&est, est, strlen(*hp) + 2) < 0)
+				return coffer_error_set(COFFER_ELIMIT, "HTTP: request too large");
+		if (coffer_buf_reserve(out, est) < 0)
+			return coffer_error_set(COFFER_ELIMIT, "HTTP: request too large");
+	}
 	if (coffer_buf_printf(out, "%s %s%.*s HTTP/1.1\r\nHost: %s%s%s%s%s\r\n", m,
 	                      (*u->path == '/') ? "" : "/", (int)strcspn(u->path, "#"), u->path,
 	                      u->ip6 ? "[" : "", u->host, u->ip6 ? "]" : "",
@@ -728,8 +740,11 @@ int coffer_http_perform(coffer_http_response *resp, coffer_http *h, const coffer
 	if (!keep)
 		coffer_http_close(h);
 out:
-	/* the request may carry credentials (Authorization, Cookie) */
-	coffer_wipe(head.ptr, head.len);
+	/* the request may carry credentials (Authorization, Cookie), the
+	 * answer tokens and cookies: no copy stays behind */
+	coffer_wipe(head.ptr, head.cap);
+	coffer_wipe(h->rd->buf, sizeof(h->rd->buf)); /* ~1 us; compaction leaves bytes past len */
+	h->rd->off = h->rd->len = 0;
 	coffer_buf_free(&head);
 	return error;
 }

@@ -295,13 +295,15 @@ static int http(long *status, coffer_buf *body, coffer_kbs_client *c, enum req_k
 			for (size_t i = 0; i < resp.nheaders; i++)
 				if (strcasecmp(resp.headers[i].name, "Set-Cookie") == 0)
 					cookie_store(c, resp.headers[i].value);
-			if (resp.body.len > 0 &&
-			    coffer_buf_append(body, resp.body.ptr, resp.body.len) < 0) {
-				coffer_http_response_free(&resp);
-				return coffer_error_set(
-				        COFFER_ELIMIT, "broker %s: %s answer larger than %zu bytes",
-				        c->url, step, body->max);
-			}
+			/* the answer moves into `body` (no copy: it may hold the
+			 * token); the client bounded it to body->max - 1 */
+			coffer_wipe(body->ptr, body->cap);
+			coffer_buf_free(body);
+			body->ptr = resp.body.ptr;
+			body->len = resp.body.len;
+			body->cap = resp.body.cap;
+			resp.body.ptr = NULL;
+			resp.body.len = resp.body.cap = 0;
 			coffer_http_response_free(&resp);
 			if ((*status < 500 && *status != 429) || attempt >= c->retries)
 				break;
