@@ -900,6 +900,58 @@ static void test_sim_roundtrip(void **state)
 	json_decref(ev);
 }
 
+/* A root removed from the roots directory is not trusted by the very next
+ * verification, even though a key it endorsed is in the cache (review
+ * finding: the cache was keyed on the directory's path, so the removal
+ * took up to its 600 s lifetime to apply). */
+static void test_roots_dir_removal(void **state)
+{
+	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
+	char rdir[] = "/tmp/snp-roots-XXXXXX", src[160], dst[200];
+	uint8_t rep[COFFER_SNP_REPORT_SIZE], *der = NULL, *pem;
+	size_t dl = 0, pl;
+	sim_snp_req q;
+	json_t *ev, *claims = NULL;
+	FILE *f;
+	(void)state;
+
+	assert_non_null(mkdtemp(rdir));
+	/* the sim's ASK and ARK, as an operator would install AMD's */
+	for (int i = 0; i < 2; i++) {
+		const char *name = i ? "ark.pem" : "ask.pem";
+		snprintf(src, sizeof(src), "%s/snp/%s", simdir, name);
+		snprintf(dst, sizeof(dst), "%s/%s", rdir, name);
+		pem = test_read_file(src, &pl);
+		assert_non_null(f = fopen(dst, "w"));
+		assert_int_equal(fwrite(pem, 1, pl, f), pl);
+		assert_int_equal(fclose(f), 0);
+		free(pem);
+	}
+	p.roots_dir = rdir;
+	sim_req(&q);
+	assert_int_equal(sim_snp_report(rep, sim, &q), 0);
+	assert_int_equal(sim_snp_vcek_cert(&der, &dl, sim, &q.tcb, NULL, NULL, NULL), 0);
+	ev = evidence_raw(rep, sizeof(rep), "VCEK", der, dl);
+	OPENSSL_free(der);
+	coffer_snp_cache_clear();
+	/* twice: the second one is answered from the cache */
+	for (int i = 0; i < 2; i++) {
+		if (coffer_evidence_verify(&claims, "snp", ev, &p) != 0)
+			fail_msg("roots_dir: %s", coffer_error_last());
+		json_decref(claims);
+	}
+	assert_int_equal(unlink(dst), 0);
+	if (coffer_evidence_verify(&claims, "snp", ev, &p) == 0) {
+		json_decref(claims);
+		fail_msg("a root removed from the roots directory was still trusted (cached)");
+	}
+	assert_non_null(strstr(coffer_error_last(), "trusted ARK"));
+	json_decref(ev);
+	snprintf(dst, sizeof(dst), "%s/ask.pem", rdir);
+	assert_int_equal(unlink(dst), 0);
+	assert_int_equal(rmdir(rdir), 0);
+}
+
 static void test_sim_refusals(void **state)
 {
 	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
@@ -1227,6 +1279,7 @@ int main(void)
 		cmocka_unit_test(test_collateral),
 		cmocka_unit_test(test_kds_url),
 		cmocka_unit_test(test_sim_roundtrip),
+		cmocka_unit_test(test_roots_dir_removal),
 		cmocka_unit_test(test_sim_refusals),
 		cmocka_unit_test(test_sim_crl),
 		cmocka_unit_test(test_sim_turin),

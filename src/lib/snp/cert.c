@@ -546,6 +546,60 @@ out:
 	return error;
 }
 
+int snp_trust_digest(uint8_t out[32], const struct snp_trust *trust)
+{
+	STACK_OF(X509) *roots = sk_X509_new_null();
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t tag[1] = { (uint8_t)trust->builtin };
+	unsigned int n = 0;
+	int error;
+
+	if (roots == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, tag, 1) != 1) {
+		error = coffer_error_set_ssl(COFFER_ERROR, "SNP: hashing the trusted roots");
+		goto out;
+	}
+	/* the files as they are now: a root removed from (or added to) the
+	 * directory changes the digest on the very next verification */
+	if (trust->roots_dir && (error = load_roots_dir(roots, trust->roots_dir)) < 0)
+		goto out;
+	if (trust->sim_root && (error = load_pem_file(roots, trust->sim_root)) < 0)
+		goto out;
+	for (int i = 0; i < sk_X509_num(roots); i++) {
+		uint8_t *der = NULL;
+		int dl = i2d_X509(sk_X509_value(roots, i), &der);
+		uint8_t lenb[4];
+		int ok;
+
+		if (dl <= 0) {
+			error = coffer_error_set_ssl(COFFER_ERROR, "SNP: encoding a root");
+			goto out;
+		}
+		lenb[0] = (uint8_t)(dl >> 24);
+		lenb[1] = (uint8_t)(dl >> 16);
+		lenb[2] = (uint8_t)(dl >> 8);
+		lenb[3] = (uint8_t)dl;
+		ok = EVP_DigestUpdate(md, lenb, 4) == 1 &&
+		     EVP_DigestUpdate(md, der, (size_t)dl) == 1;
+		OPENSSL_free(der);
+		if (!ok) {
+			error = coffer_error_set_ssl(COFFER_ERROR,
+			                             "SNP: hashing the trusted roots");
+			goto out;
+		}
+	}
+	if (EVP_DigestFinal_ex(md, out, &n) != 1 || n != 32) {
+		error = coffer_error_set_ssl(COFFER_ERROR, "SNP: hashing the trusted roots");
+		goto out;
+	}
+	error = 0;
+out:
+	ERR_clear_error();
+	EVP_MD_CTX_free(md);
+	sk_X509_pop_free(roots, X509_free);
+	return error;
+}
+
 int snp_crl_check_issuer(X509_CRL *crl, const struct snp_trust *trust)
 {
 	STACK_OF(X509) *roots = sk_X509_new_null();

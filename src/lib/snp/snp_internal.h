@@ -72,6 +72,10 @@ int snp_load_objects(STACK_OF(X509) * certs, STACK_OF(X509_CRL) * crls, const ui
 enum snp_vek_kind snp_cert_vek_kind(X509 *cert, bool *known);
 /* 0 if the CRL is signed by a trusted ARK. */
 int snp_crl_check_issuer(X509_CRL *crl, const struct snp_trust *trust);
+/* SHA-256 over the configured roots as they are now (the roots directory's
+ * and the sim root's certificates, read again): the endorsement-key cache is
+ * keyed on it, so a root removed stops being trusted at once. */
+int snp_trust_digest(uint8_t out[32], const struct snp_trust *trust);
 /* CRLs cached in <dir>/snp/crl (verify.c) */
 #define SNP_COLLATERAL_CRL_MAX 16
 

@@ -31,7 +31,7 @@
 
 struct vek_cache_entry {
 	bool used;
-	uint8_t key[32]; /* SHA-256(DER || trust configuration) */
+	uint8_t key[32]; /* SHA-256(DER || kind || SHA-256(trusted roots' content)) */
 	EVP_PKEY *pkey;
 	struct snp_vek_ext ext;
 	int root_kind;
@@ -56,16 +56,19 @@ void coffer_snp_cache_clear(void)
 static int cache_key(uint8_t out[32], const uint8_t *der, size_t len, const struct snp_trust *trust,
                      enum snp_vek_kind kind)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx;
 	unsigned int n = 0;
-	uint8_t tag[2] = { (uint8_t)trust->builtin, (uint8_t)kind };
-	const char *rd = trust->roots_dir ? trust->roots_dir : "";
-	const char *sr = trust->sim_root ? trust->sim_root : "";
-	int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	         EVP_DigestUpdate(ctx, der, len) == 1 && EVP_DigestUpdate(ctx, tag, 2) == 1 &&
-	         EVP_DigestUpdate(ctx, rd, strlen(rd) + 1) == 1 &&
-	         EVP_DigestUpdate(ctx, sr, strlen(sr) + 1) == 1 &&
-	         EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == 32;
+	uint8_t tag[2] = { (uint8_t)trust->builtin, (uint8_t)kind }, roots[32];
+	int error, ok;
+
+	/* keyed on the roots' content, not on where they are configured */
+	if ((error = snp_trust_digest(roots, trust)) < 0)
+		return error;
+	ctx = EVP_MD_CTX_new();
+	ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(ctx, der, len) == 1 && EVP_DigestUpdate(ctx, tag, 2) == 1 &&
+	     EVP_DigestUpdate(ctx, roots, sizeof(roots)) == 1 &&
+	     EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == 32;
 
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : coffer_error_set_ssl(COFFER_ERROR, "SNP: hashing");
@@ -260,14 +263,15 @@ static int eval_vek(struct snp_run *run, const uint8_t *der, size_t len, enum sn
 	X509 *cert = NULL;
 	EVP_PKEY *pkey = NULL;
 	struct snp_vek_ext ext;
-	uint8_t key[32];
+	uint8_t key[32] = { 0 };
 	int error, root_kind = -1;
 	bool cacheable = sk_X509_CRL_num(run->crls) == 0, hit = false;
 
-	if ((error = cache_key(key, der, len, &run->trust, kind)) < 0)
-		return error;
-	if (cacheable)
+	if (cacheable) {
+		if ((error = cache_key(key, der, len, &run->trust, kind)) < 0)
+			return error;
 		hit = cache_get(key, run->now, &pkey, &ext, &root_kind);
+	}
 	if (!hit) {
 		bool known;
 		cert = d2i_X509(NULL, &p, (long)len);
