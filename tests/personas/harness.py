@@ -117,7 +117,8 @@ class Broker:
     owner's TEE options, the resource policy given (default: `default`,
     which refuses sample evidence)."""
 
-    def __init__(self, work, name="broker", sim=None, tee_options=None, settings=None):
+    def __init__(self, work, name="broker", sim=None, tee_options=None, settings=None,
+                 dev=True):
         self.dir = os.path.join(work, name)
         os.makedirs(self.dir, exist_ok=True)
         self.data = os.path.join(self.dir, "data")
@@ -138,6 +139,20 @@ class Broker:
             with open(opts, "w") as f:
                 json.dump(tee_options, f)
             s["attestation"]["tee_options"] = opts
+        self.dev = dev
+        self.key_path = os.path.join(self.data, "admin.jwk")
+        if not dev:
+            # production mode: the bootstrap workload provider's key is ours
+            os.makedirs(self.data, mode=0o700, exist_ok=True)
+            self.key_path = os.path.join(self.dir, "provider.jwk")
+            pub = os.path.join(self.dir, "provider.pub.jwk")
+            rc, _, err = run([b("coffer"), "jose", "keygen", "--kty", "EC", "--crv", "P-256",
+                              "--out", self.key_path, "--pub", pub])
+            if rc != 0:
+                raise RuntimeError("keygen: " + err)
+            s["admin"] = {"bootstrap_key": pub}
+            s["storage"] = {"data_dir": self.data}
+            s["server"] = {"listen": "127.0.0.1:0"}
         for sec, kv in (settings or {}).items():
             s.setdefault(sec, {}).update(kv)
         with open(self.config, "w") as f:
@@ -152,10 +167,11 @@ class Broker:
         if os.path.exists(self.port_file):
             os.unlink(self.port_file)
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [b("cofferd"), "--dev", "--config", self.config, "--listen",
-             "127.0.0.1:%d" % self.port, "--data-dir", self.data, "--port-file",
-             self.port_file], stdout=log, stderr=log)
+        cmd = [b("cofferd"), "--config", self.config, "--listen", "127.0.0.1:%d" % self.port,
+               "--data-dir", self.data, "--port-file", self.port_file]
+        if self.dev:
+            cmd.insert(1, "--dev")
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
         _procs.append(self.proc)
         end = time.time() + timeout
         while time.time() < end:
@@ -193,7 +209,7 @@ class Broker:
 
     @property
     def admin_key(self):
-        return os.path.join(self.data, "admin.jwk")
+        return self.key_path
 
     def admin_jwk(self):
         return kc.jwk.JWK.from_json(open(self.admin_key).read())

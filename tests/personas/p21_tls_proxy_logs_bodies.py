@@ -6,7 +6,8 @@ self-signed certificate made here, the CLI pinning it with --cacert). The
 proxy log holds the request but not the plaintext: `coffer resource put`
 seals the value to the broker's upload key. Control: a plaintext upload
 (accepted by the development broker) through the same proxy IS in the log,
-so the capture works; and an attested TEE receives the sealed value intact."""
+so the capture works; and an attested TEE receives the sealed value intact.
+A production broker (no --dev) refuses the plaintext upload outright (415)."""
 import base64
 import json
 import os
@@ -118,8 +119,22 @@ backend broker
     tee = h.SimTee(work, "v1", sim, "snp", ())
     rc, out, err = tee.get(br, "kbs:///default/key/sealed")
     T.check("an attested TEE receives the sealed value intact", rc == 0 and out == secret, err)
-    tee.stop()
     br.stop()
+
+    # a production broker (no --dev) takes sealed uploads only
+    prod = h.Broker(work, "production", sim=sim, dev=False).start()
+    before = prod.snapshot()
+    r, _ = h.kc.admin_request(prod.url, h.kc.jwk.JWK.from_json(open(prod.admin_key).read()),
+                              "POST", "/kbs/v0/resource/default/key/plain", plain)
+    T.status("production broker: a plaintext upload is refused (415)", r, 415)
+    T.check("production broker: nothing stored", prod.snapshot() == before)
+    rc, _, err = prod.coffer("resource", "put", "kbs:///default/key/sealed", stdin=secret)
+    T.check("production broker: the sealed upload is accepted", rc == 0, err)
+    rc, out, err = tee.get(prod, "kbs:///default/key/sealed")
+    T.check("production broker: an attested TEE receives it intact", rc == 0 and out == secret,
+            err)
+    tee.stop()
+    prod.stop()
 
 
 if __name__ == "__main__":
