@@ -521,7 +521,7 @@ static void test_vek_extensions(void **state)
 		{
 			struct snp_trust t = { true, NULL, NULL };
 			expect_fail(snp_chain_verify(x, SNP_VEK_VCEK, COFFER_SNP_PRODUCT_MILAN,
-			                             NULL, NULL, &t, 0, NULL),
+			                             NULL, NULL, &t, 0, NULL, NULL),
 			            "not signed by any trusted ASK");
 		}
 		X509_free(x);
@@ -535,15 +535,15 @@ static void test_vek_extensions(void **state)
 	{
 		struct snp_trust t = { true, NULL, NULL };
 		assert_int_equal(snp_chain_verify(x, SNP_VEK_VCEK, COFFER_SNP_PRODUCT_MILAN, NULL,
-		                                  NULL, &t, 0, NULL),
+		                                  NULL, &t, 0, NULL, NULL),
 		                 0);
 		expect_fail(snp_chain_verify(x, SNP_VEK_VLEK, COFFER_SNP_PRODUCT_MILAN, NULL, NULL,
-		                             &t, 0, NULL),
+		                             &t, 0, NULL, NULL),
 		            "not signed by any trusted ASVK");
 		/* without AMD's roots nothing chains */
 		t.builtin = false;
 		expect_fail(snp_chain_verify(x, SNP_VEK_VCEK, COFFER_SNP_PRODUCT_MILAN, NULL, NULL,
-		                             &t, 0, NULL),
+		                             &t, 0, NULL, NULL),
 		            "no trusted root");
 	}
 	X509_free(x);
@@ -557,10 +557,10 @@ static void test_vek_extensions(void **state)
 	{
 		struct snp_trust t = { true, NULL, NULL };
 		assert_int_equal(snp_chain_verify(x, SNP_VEK_VCEK, COFFER_SNP_PRODUCT_TURIN, NULL,
-		                                  NULL, &t, 0, NULL),
+		                                  NULL, &t, 0, NULL, NULL),
 		                 0);
 		expect_fail(snp_chain_verify(x, SNP_VEK_VCEK, COFFER_SNP_PRODUCT_MILAN, NULL, NULL,
-		                             &t, 0, NULL),
+		                             &t, 0, NULL, NULL),
 		            "is for product 'Milan'");
 	}
 	X509_free(x);
@@ -1149,6 +1149,69 @@ static void test_sim_crl(void **state)
 	X509_CRL_free(crl);
 }
 
+/* A CRL past its nextUpdate is applied and flagged (`crl_stale`), a
+ * current one is not flagged: docs/snp.md, Revocation. */
+static void test_sim_crl_stale(void **state)
+{
+	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
+	sim_snp_req q;
+	json_t *ev, *claims = NULL;
+	(void)state;
+
+	p.sim_root = sim_root;
+	sim_req(&q);
+	ev = sim_evidence(&q, NULL);
+	assert_int_equal(coffer_evidence_verify(&claims, "snp-sim", ev, &p), 0);
+	assert_true(json_is_false(json_object_get(claims, "crl_stale")));
+	json_decref(claims);
+	json_decref(ev);
+	/* nextUpdate a day ago, a day ahead; the ARK's CRL revokes nothing
+	 * here, then one past nextUpdate that revokes the ASK still refuses */
+	for (int c = 0; c < 3; c++) {
+		X509_CRL *crl = X509_CRL_new();
+		ASN1_TIME *t = ASN1_TIME_new(), *nu = ASN1_TIME_new();
+		uint8_t *der = NULL;
+		int n;
+
+		assert_non_null(X509_gmtime_adj(t, -7 * 86400));
+		assert_non_null(X509_gmtime_adj(nu, c == 1 ? 86400 : -86400));
+		assert_int_equal(X509_CRL_set_version(crl, 1), 1);
+		assert_int_equal(X509_CRL_set_issuer_name(crl, X509_get_subject_name(sim->ark)), 1);
+		assert_int_equal(X509_CRL_set1_lastUpdate(crl, t), 1);
+		assert_int_equal(X509_CRL_set1_nextUpdate(crl, nu), 1);
+		if (c == 2) {
+			X509_REVOKED *rev = X509_REVOKED_new();
+			assert_int_equal(
+			        X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(sim->ask)),
+			        1);
+			assert_int_equal(X509_REVOKED_set_revocationDate(rev, t), 1);
+			assert_int_equal(X509_CRL_add0_revoked(crl, rev), 1);
+		}
+		assert_true(X509_CRL_sign(crl, sim->ark_key, EVP_sha384()) > 0);
+		n = i2d_X509_CRL(crl, &der);
+		assert_true(n > 0);
+		ev = sim_evidence(&q, NULL);
+		chain_add(ev, "CRL", der, (size_t)n);
+		if (c == 2) {
+			expect_fail(coffer_evidence_verify(&claims, "snp-sim", ev, &p),
+			            "ASK certificate is revoked");
+		} else {
+			if (coffer_evidence_verify(&claims, "snp-sim", ev, &p) != 0)
+				fail_msg("CRL %d: %s", c, coffer_error_last());
+			if (!json_is_boolean(json_object_get(claims, "crl_stale")) ||
+			    json_is_true(json_object_get(claims, "crl_stale")) != (c == 0))
+				fail_msg("CRL %d: crl_stale should be %s", c,
+				         c == 0 ? "true" : "false");
+			json_decref(claims);
+		}
+		json_decref(ev);
+		OPENSSL_free(der);
+		ASN1_TIME_free(t);
+		ASN1_TIME_free(nu);
+		X509_CRL_free(crl);
+	}
+}
+
 /* Turin: the fmc TCB component, fmcSPL, the 8-byte hwID, CPUID family 1Ah */
 static void test_sim_turin(void **state)
 {
@@ -1282,6 +1345,7 @@ int main(void)
 		cmocka_unit_test(test_roots_dir_removal),
 		cmocka_unit_test(test_sim_refusals),
 		cmocka_unit_test(test_sim_crl),
+		cmocka_unit_test(test_sim_crl_stale),
 		cmocka_unit_test(test_sim_turin),
 		cmocka_unit_test(test_sim_files),
 	};

@@ -381,8 +381,10 @@ static bool signed_by(X509 *x, X509 *issuer)
 
 /* Revocation of `cert` by CRLs issued by `issuer`. A CRL that names the
  * issuer but whose signature does not verify is refused: it cannot be
- * trusted either way. */
-static int check_crls(X509 *cert, X509 *issuer, STACK_OF(X509_CRL) * crls, const char *what)
+ * trusted either way. One past its nextUpdate at `now` is still applied (it
+ * can only add revocations) and sets *stale (docs/snp.md: `crl_stale`). */
+static int check_crls(bool *stale, X509 *cert, X509 *issuer, STACK_OF(X509_CRL) * crls,
+                      const char *what, int64_t now)
 {
 	for (int i = 0; crls && i < sk_X509_CRL_num(crls); i++) {
 		X509_CRL *crl = sk_X509_CRL_value(crls, i);
@@ -398,13 +400,17 @@ static int check_crls(X509 *cert, X509 *issuer, STACK_OF(X509_CRL) * crls, const
 		}
 		if (X509_CRL_get0_by_cert(crl, &rev, cert) == 1)
 			return coffer_error_set(COFFER_EVERIFY, "%s certificate is revoked", what);
+		if (X509_CRL_get0_nextUpdate(crl) != NULL &&
+		    X509_cmp_time(X509_CRL_get0_nextUpdate(crl), &(time_t){ (time_t)now }) <= 0)
+			*stale = true;
 	}
 	return 0;
 }
 
 int snp_chain_verify(X509 *vek, enum snp_vek_kind kind, coffer_snp_product product,
                      STACK_OF(X509) * extra, STACK_OF(X509_CRL) * crls,
-                     const struct snp_trust *trust, int64_t now, int *root_kind_out)
+                     const struct snp_trust *trust, int64_t now, int *root_kind_out,
+                     bool *crl_stale_out)
 {
 	const char *vname = kind == SNP_VEK_VLEK ? "VLEK" : "VCEK";
 	const char *iname = kind == SNP_VEK_VLEK ? "ASVK" : "ASK";
@@ -412,7 +418,7 @@ int snp_chain_verify(X509 *vek, enum snp_vek_kind kind, coffer_snp_product produ
 	X509 *inter = NULL, *root = NULL;
 	char cn[64], icn[64], rcn[64];
 	int error, root_kind = -1;
-	bool inter_forged = false;
+	bool inter_forged = false, crl_stale = false;
 
 	pthread_once(&builtin_once, builtin_load);
 	if ((inters = sk_X509_new_null()) == NULL || (roots = sk_X509_new_null()) == NULL) {
@@ -533,11 +539,15 @@ int snp_chain_verify(X509 *vek, enum snp_vek_kind kind, coffer_snp_product produ
 	    (error = snp_cert_check_time(inter, iname, now)) < 0 ||
 	    (error = snp_cert_check_time(root, "ARK", now)) < 0)
 		goto out;
-	if ((error = check_crls(inter, root, crls, iname)) < 0 ||
-	    (error = check_crls(vek, inter, crls, vname)) < 0)
+	if ((error = check_crls(&crl_stale, inter, root, crls, iname,
+	                        now ? now : (int64_t)time(NULL))) < 0 ||
+	    (error = check_crls(&crl_stale, vek, inter, crls, vname,
+	                        now ? now : (int64_t)time(NULL))) < 0)
 		goto out;
 	if (root_kind_out)
 		*root_kind_out = root_kind;
+	if (crl_stale_out)
+		*crl_stale_out = crl_stale;
 	error = 0;
 out:
 	sk_X509_pop_free(inters, X509_free);

@@ -85,7 +85,8 @@ static int add_vek(const char *dir, X509 *cert, STACK_OF(X509) * others, STACK_O
 	if (ext.product == COFFER_SNP_PRODUCT_UNKNOWN)
 		return coffer_error_set(COFFER_EVERIFY, "collateral: unknown product '%s'",
 		                        ext.product_name);
-	if ((error = snp_chain_verify(cert, kind, ext.product, others, crls, trust, now, NULL)) < 0)
+	if ((error = snp_chain_verify(cert, kind, ext.product, others, crls, trust, now, NULL,
+	                              NULL)) < 0)
 		return error;
 	if ((len = i2d_X509(cert, &der)) <= 0)
 		return coffer_error_set_ssl(COFFER_ERROR, "collateral: encoding");

@@ -60,10 +60,12 @@ int snp_vek_ext_parse(struct snp_vek_ext *out, X509 *cert);
 /* Chain a VCEK/VLEK to a trusted ARK. `extra` are certificates supplied by
  * the evidence or the caller (ASK/ASVK/ARK candidates); `crls` optional.
  * `now` unix seconds (0: current time). On success *root_kind_out says
- * which kind of anchor (0 builtin, 1 roots_dir, 2 sim). */
+ * which kind of anchor (0 builtin, 1 roots_dir, 2 sim), and *crl_stale_out
+ * (may be NULL) whether an applied CRL was past its nextUpdate at `now`. */
 int snp_chain_verify(X509 *vek, enum snp_vek_kind kind, coffer_snp_product product,
                      STACK_OF(X509) * extra, STACK_OF(X509_CRL) * crls,
-                     const struct snp_trust *trust, int64_t now, int *root_kind_out);
+                     const struct snp_trust *trust, int64_t now, int *root_kind_out,
+                     bool *crl_stale_out);
 /* Validity window of one certificate against `now`. */
 int snp_cert_check_time(X509 *cert, const char *what, int64_t now);
 /* DER or PEM (one or several) -> certificates / CRLs appended to the stacks. */

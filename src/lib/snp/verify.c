@@ -152,6 +152,7 @@ struct snp_run {
 	/* result */
 	struct snp_vek_ext ext;
 	int root_kind;
+	bool crl_stale; /* an applied CRL is past its nextUpdate */
 };
 
 static const char *vek_name(enum snp_vek_kind k)
@@ -298,7 +299,8 @@ static int eval_vek(struct snp_run *run, const uint8_t *der, size_t len, enum sn
 			goto out;
 		}
 		if ((error = snp_chain_verify(cert, kind, ext.product, run->extra, run->crls,
-		                              &run->trust, run->now, &root_kind)) < 0)
+		                              &run->trust, run->now, &root_kind, &run->crl_stale)) <
+		    0)
 			goto out;
 		if ((pkey = X509_get_pubkey(cert)) == NULL) {
 			error = coffer_error_set_ssl(COFFER_EINVAL, "SNP: %s public key", vn);
@@ -695,6 +697,9 @@ static int claims_build(json_t **out, const struct snp_run *run)
 		SET("current_mit_vector", json_integer((json_int_t)r->current_mit_vector));
 	}
 	SET("simulated", json_boolean(run->root_kind == 2));
+	/* a CRL that was applied is past its nextUpdate: still honoured (it
+	 * can only add revocations), but newer revocations may be missing */
+	SET("crl_stale", json_boolean(run->crl_stale));
 	/* which anchor the chain ended at: AMD's built-in ARKs, one from the
 	 * operator's roots directory, or the configured simulator root */
 	SET("root", json_string(run->root_kind == 0   ? "amd"
