@@ -164,6 +164,22 @@ int coffer_store_jti_use(coffer_store *s, const char *jti, int64_t expires);
  * sequence number. `ns` (namespace) may be NULL. */
 int coffer_store_audit_append(int64_t *seq_out, coffer_store *s, int64_t now, const char *actor,
                               const char *action, const char *ns, const json_t *record);
+/* One record of a batch: the same arguments as coffer_store_audit_append;
+ * `seq` is set to its store sequence number on success. */
+typedef struct coffer_store_audit_rec {
+	int64_t time;
+	const char *actor; /* NULL: "" */
+	const char *action;
+	const char *ns; /* may be NULL */
+	const json_t *record;
+	int64_t seq; /* out */
+} coffer_store_audit_rec;
+
+/* Append `n` records (1 to COFFER_STORE_AUDIT_BATCH_MAX) in ONE transaction,
+ * in array order: on success every record is durable (one commit, one
+ * sync), on failure none is stored. This is the broker's group commit. */
+#define COFFER_STORE_AUDIT_BATCH_MAX 1024
+int coffer_store_audit_append_batch(coffer_store *s, coffer_store_audit_rec *recs, size_t n);
 /* Records with seq > after (at most `limit`), for `ns` when not NULL, as an
  * array of {"seq","time","actor","action","namespace","record"}. */
 int coffer_store_audit_list(json_t **out, coffer_store *s, int64_t after, const char *ns,

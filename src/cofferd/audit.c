@@ -2,8 +2,10 @@
  * The broker's audit trail (PERSONAS.md rule 7, docs/audit.md). Entries are
  * built by libcoffer's audit module (coffer_audit_append) so the broker and
  * `coffer audit verify` run the same chain code; the full entry JSON is kept
- * as the store's audit record. Appends are serialized by one mutex: the chain
- * needs the previous entry's hash, so two appends may not interleave.
+ * as the store's audit record. Appends are group-committed (see below): one
+ * writer at a time chains a batch on the in-memory head {seq, hash} and
+ * stores it in one transaction, so two appends never interleave and many
+ * concurrent releases share one sync.
  *
  * Checkpoints (ES256 by the broker's signing key) are cut every
  * `audit.checkpoint_every` entries (default 100) and on shutdown; they are
@@ -170,8 +172,11 @@ int cofferd_audit_checkpoint(struct cofferd *d)
 	return error;
 }
 
+static void writer_stop(void);
+
 void cofferd_audit_shutdown(struct cofferd *d)
 {
+	writer_stop(); /* every queued entry is committed first */
 	if (cofferd_audit_checkpoint(d) < 0)
 		cofferd_log(LOG_ERROR_, "audit checkpoint failed",
 		            json_pack("{s:s}", "error", coffer_error_last()));
@@ -182,42 +187,264 @@ void cofferd_audit_shutdown(struct cofferd *d)
 	pthread_mutex_unlock(&audit_lock);
 }
 
-int cofferd_audit_record(struct cofferd *d, json_t *fields)
+/* ---- group commit ----
+ *
+ * Callers hand their fields to one writer thread (started on first use)
+ * and are told the result once their entry is durable:
+ * cofferd_audit_submit calls back on the writer thread (the server resumes
+ * a suspended connection there), cofferd_audit_record waits for it. The
+ * writer takes everything queued (up to BATCH_MAX), chains the entries on
+ * the in-memory head {seq, hash} (loaded once from the store), writes them
+ * in ONE store transaction (one sync), cuts a checkpoint when the batch
+ * crossed an `audit_every` boundary, then reports to every caller. Requests
+ * that arrive meanwhile form the next batch. No caller hears success
+ * before its entry is durable, so a release is answered only once its
+ * record survives a crash; a failed write fails every entry of its batch
+ * and leaves the head unchanged. The queue is bounded: beyond QUEUE_MAX
+ * waiting entries a submitter blocks (back-pressure). Shutdown lets the
+ * writer drain the queue, then signs the final checkpoint. */
+
+#define BATCH_MAX COFFER_STORE_AUDIT_BATCH_MAX
+#define QUEUE_MAX 4096
+
+struct audit_req {
+	json_t *fields; /* owned */
+	struct audit_req *next;
+	cofferd_audit_done_fn done;
+	void *ctx;
+	int error;
+	char msg[256];
+};
+
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_work = PTHREAD_COND_INITIALIZER;  /* something queued / stop */
+static pthread_cond_t q_space = PTHREAD_COND_INITIALIZER; /* the queue shrank */
+static struct audit_req *q_head, *q_tail;
+static size_t q_len;
+static bool q_running, q_stop;
+static pthread_t q_thread;
+
+static void req_fail(struct audit_req *r, int error)
 {
-	json_t *entry = NULL;
-	const json_t *actor;
-	const char *actor_s, *action, *ns;
-	int64_t seq;
+	r->error = error;
+	snprintf(r->msg, sizeof(r->msg), "%s", coffer_error_last());
+}
+
+/* Chain and store `batch` (n requests); sets each request's result. */
+static void commit_batch(struct cofferd *d, struct audit_req *batch, size_t n)
+{
+	coffer_store_audit_rec *recs = calloc(n, sizeof(*recs));
+	json_t **entries = calloc(n, sizeof(*entries));
+	json_t *head;
+	struct audit_req **owner = calloc(n, sizeof(*owner));
+	struct audit_req *r;
+	size_t k = 0, i;
+	int64_t now = cofferd_now(), seq;
 	int error;
 
-	if (fields == NULL)
-		return coffer_error_set(COFFER_EINVAL, "audit: no fields");
 	pthread_mutex_lock(&audit_lock);
-	if ((error = load_locked(d)) < 0 ||
-	    (error = coffer_audit_append(&entry, audit_last, fields)) < 0)
+	if (recs == NULL || entries == NULL || owner == NULL) {
+		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+		for (r = batch; r; r = r->next)
+			req_fail(r, error);
 		goto out;
-	actor = json_object_get(entry, "actor");
-	actor_s = json_is_string(actor) ? json_string_value(actor)
-	                                : json_string_value(json_object_get(actor, "tee"));
-	action = json_string_value(json_object_get(entry, "action"));
-	ns = json_string_value(json_object_get(entry, "namespace"));
-	if ((error = coffer_store_audit_append(NULL, d->store, cofferd_now(),
-	                                       actor_s ? actor_s : "-", action ? action : "-", ns,
-	                                       entry)) < 0)
+	}
+	if ((error = load_locked(d)) < 0) {
+		for (r = batch; r; r = r->next)
+			req_fail(r, error);
 		goto out;
+	}
+	head = audit_last;
+	for (r = batch; r; r = r->next) {
+		const json_t *actor;
+		const char *actor_s;
+		json_t *e = NULL;
+
+		/* fields the audit rules refuse fail alone, off the chain */
+		if ((error = coffer_audit_append(&e, head, r->fields)) < 0) {
+			req_fail(r, error);
+			continue;
+		}
+		actor = json_object_get(e, "actor");
+		actor_s = json_is_string(actor) ? json_string_value(actor)
+		                                : json_string_value(json_object_get(actor, "tee"));
+		recs[k].time = now;
+		recs[k].actor = actor_s ? actor_s : "-";
+		recs[k].action = json_string_value(json_object_get(e, "action"));
+		if (recs[k].action == NULL)
+			recs[k].action = "-";
+		recs[k].ns = json_string_value(json_object_get(e, "namespace"));
+		recs[k].record = e;
+		entries[k] = e;
+		owner[k] = r;
+		head = e;
+		k++;
+	}
+	if (k == 0)
+		goto out;
+	if ((error = coffer_store_audit_append_batch(d->store, recs, k)) < 0) {
+		/* nothing was stored: the head stays where it was */
+		for (i = 0; i < k; i++)
+			req_fail(owner[i], error);
+		goto out;
+	}
 	json_decref(audit_last);
-	audit_last = entry;
-	entry = NULL;
+	audit_last = json_incref(entries[k - 1]);
+	for (i = 0; i < k; i++)
+		owner[i]->error = 0;
 	seq = json_integer_value(json_object_get(audit_last, "seq"));
 	if (audit_every > 0 && seq - audit_checkpointed >= audit_every && checkpoint_locked(d) < 0)
 		cofferd_log(LOG_ERROR_, "audit checkpoint failed",
 		            json_pack("{s:s}", "error", coffer_error_last()));
 out:
 	pthread_mutex_unlock(&audit_lock);
+	if (entries)
+		for (i = 0; i < k; i++)
+			json_decref(entries[i]);
+	free(entries);
+	free(recs);
+	free(owner);
+}
+
+static void *writer_main(void *arg)
+{
+	struct cofferd *d = arg;
+	struct audit_req *batch, *last, *r, *next;
+	size_t n;
+
+	pthread_mutex_lock(&q_lock);
+	for (;;) {
+		while (q_head == NULL && !q_stop)
+			pthread_cond_wait(&q_work, &q_lock);
+		if (q_head == NULL)
+			break; /* stopping, and drained */
+		batch = q_head;
+		for (n = 1, last = batch; n < BATCH_MAX && last->next; n++)
+			last = last->next;
+		q_head = last->next;
+		if (q_head == NULL)
+			q_tail = NULL;
+		last->next = NULL;
+		q_len -= n;
+		pthread_cond_broadcast(&q_space);
+		pthread_mutex_unlock(&q_lock);
+
+		commit_batch(d, batch, n);
+		for (r = batch; r; r = next) {
+			next = r->next;
+			if (r->error < 0)
+				cofferd_log(LOG_ERROR_, "audit append failed",
+				            json_pack("{s:s}", "error", r->msg));
+			r->done(r->ctx, r->error, r->msg);
+			json_decref(r->fields);
+			free(r);
+		}
+		pthread_mutex_lock(&q_lock);
+	}
+	pthread_mutex_unlock(&q_lock);
+	return NULL;
+}
+
+void cofferd_audit_submit(struct cofferd *d, json_t *fields, cofferd_audit_done_fn done, void *ctx)
+{
+	struct audit_req *r;
+	int error;
+
+	if (fields == NULL) {
+		error = coffer_error_set(COFFER_EINVAL, "audit: no fields");
+		done(ctx, error, coffer_error_last());
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		json_decref(fields);
+		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+		done(ctx, error, coffer_error_last());
+		return;
+	}
+	r->fields = fields;
+	r->done = done;
+	r->ctx = ctx;
+	r->error = COFFER_ERROR;
+	pthread_mutex_lock(&q_lock);
+	if (!q_running) {
+		if (pthread_create(&q_thread, NULL, writer_main, d) != 0) {
+			pthread_mutex_unlock(&q_lock);
+			json_decref(fields);
+			free(r);
+			error = coffer_error_set(COFFER_ERROR, "audit: cannot start the writer");
+			done(ctx, error, coffer_error_last());
+			return;
+		}
+		q_running = true;
+	}
+	while (q_len >= QUEUE_MAX)
+		pthread_cond_wait(&q_space, &q_lock);
+	if (q_tail)
+		q_tail->next = r;
+	else
+		q_head = r;
+	q_tail = r;
+	q_len++;
+	pthread_cond_signal(&q_work);
+	pthread_mutex_unlock(&q_lock);
+}
+
+struct sync_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	int error;
+	char msg[256];
+};
+
+static void sync_done(void *ctx, int error, const char *msg)
+{
+	struct sync_wait *w = ctx;
+
+	pthread_mutex_lock(&w->lock);
+	w->error = error;
+	snprintf(w->msg, sizeof(w->msg), "%s", msg ? msg : "");
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int cofferd_audit_record(struct cofferd *d, json_t *fields)
+{
+	struct sync_wait w;
+	int error;
+
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	cofferd_audit_submit(d, fields, sync_done, &w);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	error = w.error;
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
 	if (error < 0)
-		cofferd_log(LOG_ERROR_, "audit append failed",
-		            json_pack("{s:s}", "error", coffer_error_last()));
-	json_decref(entry);
-	json_decref(fields);
-	return error;
+		return coffer_error_set(error, "%s", w.msg);
+	return 0;
+}
+
+/* Let the writer drain the queue and stop (it restarts on the next submit). */
+static void writer_stop(void)
+{
+	bool join;
+
+	pthread_mutex_lock(&q_lock);
+	join = q_running;
+	q_stop = true;
+	pthread_cond_signal(&q_work);
+	pthread_mutex_unlock(&q_lock);
+	if (join)
+		pthread_join(q_thread, NULL);
+	pthread_mutex_lock(&q_lock);
+	q_running = false;
+	q_stop = false;
+	pthread_mutex_unlock(&q_lock);
 }

@@ -169,6 +169,12 @@ const char *cofferd_ear_status(const json_t *trust_vector);
  *  "outcome","reason"}. Serialized across threads; a checkpoint is signed
  * every N entries and on shutdown. Never pass secret values. */
 int cofferd_audit_record(struct cofferd *d, json_t *fields);
+/* The same without waiting (group commit, docs/audit.md): `done` runs on
+ * the audit writer thread once the entry is durable (error 0) or failed
+ * (error < 0, msg says why); it may also run before this returns when the
+ * entry cannot be queued. `fields` is stolen. */
+typedef void (*cofferd_audit_done_fn)(void *ctx, int error, const char *msg);
+void cofferd_audit_submit(struct cofferd *d, json_t *fields, cofferd_audit_done_fn done, void *ctx);
 /* Chain entries in order, for `ns` when not NULL, as an array. */
 int cofferd_audit_entries(struct cofferd *d, json_t **out, const char *ns);
 /* The stored checkpoints (compact JWS strings), oldest first. */
@@ -221,6 +227,9 @@ struct cofferd_resp {
 	char set_cookie[160];
 	bool wipe;        /* body holds sensitive bytes: wipe after sending */
 	bool retry_after; /* 429: add Retry-After */
+	/* when set: audit fields (owned) whose entry must be durable before
+	 * this response is sent; if the append fails the answer is a 500 */
+	json_t *audit;
 };
 
 /* Error response per PROTOCOL.md section 3. */

@@ -743,7 +743,8 @@ static json_t *release_actor(const json_t *claims, const struct cofferd_decision
 		json_decref(ids);
 		return NULL;
 	}
-	json_object_set_new(actor, "tee", tee ? (json_t *)tee : json_null());
+	/* the audit rules require a tee; a trusted issuer's token may name none */
+	json_object_set_new(actor, "tee", tee ? (json_t *)tee : json_string("unknown"));
 	json_object_set_new(actor, "measurement",
 	                    json_is_string(meas) ? json_copy((json_t *)meas) : json_null());
 	if (json_is_string(chip))
@@ -763,26 +764,23 @@ static json_t *release_actor(const json_t *claims, const struct cofferd_decision
 	return actor;
 }
 
-static void audit_release(struct cofferd *d, const coffer_kbs_resource_path *rp, const char *path,
-                          const json_t *claims, const struct cofferd_decision *dec)
+/* The audit fields of a release decision (NULL: out of memory). */
+static json_t *release_fields(const coffer_kbs_resource_path *rp, const char *path,
+                              const json_t *claims, const struct cofferd_decision *dec)
 {
 	json_t *actor = release_actor(claims, dec);
-	json_t *fields;
 	char reason[sizeof(dec->policy) + sizeof(dec->reason) + 2];
 
 	if (actor == NULL)
-		return;
+		return NULL;
 	/* a denial names the policy that denied */
 	if (dec->allowed)
 		snprintf(reason, sizeof(reason), "%s", dec->reason);
 	else
 		snprintf(reason, sizeof(reason), "%s: %s", dec->policy, dec->reason);
-	fields = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s}", "kind", "release", "action", "release",
-	                   "namespace", rp->repository, "resource", path, "actor", actor, "outcome",
-	                   dec->allowed ? "allowed" : "denied", "reason", reason);
-	if (fields == NULL || cofferd_audit_record(d, fields) < 0)
-		cofferd_log(LOG_ERROR_, "audit record failed",
-		            json_pack("{s:s,s:s}", "resource", path, "error", coffer_error_last()));
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s}", "kind", "release", "action", "release",
+	                 "namespace", rp->repository, "resource", path, "actor", actor, "outcome",
+	                 dec->allowed ? "allowed" : "denied", "reason", reason);
 }
 
 int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
@@ -828,7 +826,11 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 	allowed = dec.allowed;
 	cofferd_metrics_release(allowed);
 	if (!allowed) {
-		audit_release(d, &rp, path, claims, &dec);
+		json_t *fields = release_fields(&rp, path, claims, &dec);
+		if (fields == NULL || cofferd_audit_record(d, fields) < 0)
+			cofferd_log(LOG_ERROR_, "audit record failed",
+			            json_pack("{s:s,s:s}", "resource", path, "error",
+			                      coffer_error_last()));
 		cofferd_resp_error(r, 403, "PolicyDeny", "%s denied %s: %s", dec.policy, path,
 		                   dec.reason);
 		cofferd_log(LOG_INFO_, "release denied",
@@ -862,11 +864,16 @@ int cofferd_handle_resource_get(struct cofferd *d, const struct cofferd_req *q,
 		cofferd_resp_error(r, 500, "JweError", "serialization failed");
 		goto out;
 	}
+	/* allowed releases are recorded once the JWE exists (a missing resource
+	 * is neither released nor denied); the server sends the JWE only once
+	 * the record is durable (r->audit, group commit, docs/audit.md), and a
+	 * 500 instead if the append fails: no secret leaves unaudited */
+	if ((r->audit = release_fields(&rp, path, claims, &dec)) == NULL) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "out of memory");
+		goto out;
+	}
 	r->status = 200;
 	r->content_type = "application/json";
-	/* allowed releases are recorded once the JWE exists (a missing resource
-	 * is neither released nor denied) */
-	audit_release(d, &rp, path, claims, &dec);
 	if (cofferd_log_enabled(LOG_DEBUG_))
 		cofferd_log(LOG_DEBUG_, "released", json_pack("{s:s}", "resource", path));
 out:

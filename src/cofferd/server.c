@@ -8,6 +8,7 @@
  * as the bytes the client sent and refused by the segment rule.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,26 @@ struct conn_state {
 	size_t seen;
 	bool too_big;
 	struct timespec start;
+	/* a response waiting for its audit entry (group commit): the
+	 * connection is suspended until the audit writer reports */
+	struct MHD_Connection *conn;
+	struct cofferd_resp pending;
+	enum cofferd_endpoint pending_ep;
+	bool audit_wait;
+	atomic_bool audit_ready;
+	int audit_error;
 };
+
+/* Audit writer thread: the entry is durable (or failed); answer. */
+static void on_audit_done(void *ctx, int error, const char *msg)
+{
+	struct conn_state *st = ctx;
+	(void)msg;
+
+	st->audit_error = error;
+	atomic_store(&st->audit_ready, true);
+	MHD_resume_connection(st->conn);
+}
 
 int64_t cofferd_now(void)
 {
@@ -255,6 +275,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		return MHD_YES;
 	}
+	if (st->audit_wait) {
+		/* resumed by on_audit_done */
+		if (!atomic_load(&st->audit_ready))
+			return MHD_YES;
+		r = st->pending;
+		memset(&st->pending, 0, sizeof(st->pending));
+		st->audit_wait = false;
+		ep = st->pending_ep;
+		if (st->audit_error < 0)
+			cofferd_resp_error(&r, 500, "PluginInternalError", "audit log unavailable");
+		goto respond;
+	}
 	if (*upload_data_size) {
 		st->seen += *upload_data_size;
 		if (!st->too_big &&
@@ -291,6 +323,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	q.conn = conn;
 	dispatch(d, &q, &r, &ep);
+	if (r.audit) {
+		/* answer once the audit entry is durable (docs/audit.md); the
+		 * thread serves other connections meanwhile. While stopping, wait
+		 * here instead: a suspended connection must not outlive the
+		 * daemon. */
+		json_t *fields = r.audit;
+
+		r.audit = NULL;
+		if (!atomic_load(&d->stopping)) {
+			st->pending = r;
+			st->pending_ep = ep;
+			st->conn = conn;
+			st->audit_wait = true;
+			atomic_store(&st->audit_ready, false);
+			MHD_suspend_connection(conn);
+			cofferd_audit_submit(d, fields, on_audit_done, st);
+			free(path);
+			return MHD_YES;
+		}
+		if (cofferd_audit_record(d, fields) < 0)
+			cofferd_resp_error(&r, 500, "PluginInternalError", "audit log unavailable");
+	}
 respond:
 	ret = send_resp(conn, &r);
 	{
@@ -321,6 +375,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (st == NULL)
 		return;
+	if (st->pending.body) { /* never sent (connection closed while waiting) */
+		if (st->pending.wipe)
+			coffer_free_str_wiped(st->pending.body);
+		else
+			free(st->pending.body);
+	}
 	/* bodies may hold secrets being uploaded: wipe */
 	if (st->body.ptr)
 		coffer_wipe(st->body.ptr, st->body.cap);
@@ -386,8 +446,8 @@ int cofferd_server_start(struct MHD_Daemon **out, struct cofferd *d, char *tls_c
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = 0;
-	unsigned flags =
-	        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	                 MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem opts[16];
 	size_t n = 0;
 	const union MHD_DaemonInfo *info;

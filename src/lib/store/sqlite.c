@@ -1056,6 +1056,46 @@ static int be_audit_append(void *p, int64_t *seq, int64_t now, const char *actor
 	return error;
 }
 
+static int be_audit_append_batch(void *p, const struct store_audit_row *rows, size_t n,
+                                 int64_t *seq)
+{
+	struct sqlite_backend *b = p;
+	static const char sql[] = "INSERT INTO audit(time, actor, action, namespace, record)"
+	                          " VALUES(?,?,?,?,?)";
+	sqlite3_stmt *st = NULL;
+	int error;
+
+	pthread_mutex_lock(&b->durable.lock);
+	/* one transaction, one sync at COMMIT (synchronous=FULL) */
+	if ((error = exec_locked(&b->durable, "BEGIN IMMEDIATE")) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if ((st = prep(&b->durable, sql)) == NULL) {
+			error = COFFER_ERROR;
+			goto fail;
+		}
+		sqlite3_bind_int64(st, 1, rows[i].time);
+		bind_text(st, 2, rows[i].actor);
+		bind_text(st, 3, rows[i].action);
+		bind_text(st, 4, rows[i].ns);
+		bind_text(st, 5, rows[i].record_json);
+		if ((error = step_write(&b->durable, st, "audit append")) < 0)
+			goto fail;
+		seq[i] = sqlite3_last_insert_rowid(b->durable.db);
+		done(st);
+		st = NULL;
+	}
+	if ((error = exec_locked(&b->durable, "COMMIT")) == 0)
+		goto out;
+fail:
+	done(st);
+	st = NULL;
+	sqlite3_exec(b->durable.db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&b->durable.lock);
+	return error;
+}
+
 static int be_audit_list(void *p, json_t **out, int64_t after, const char *ns, size_t limit)
 {
 	struct sqlite_backend *b = p;
@@ -1133,5 +1173,6 @@ const struct store_ops coffer_store_sqlite_ops = {
 	.principal_list = be_principal_list,
 	.jti_use = be_jti_use,
 	.audit_append = be_audit_append,
+	.audit_append_batch = be_audit_append_batch,
 	.audit_list = be_audit_list,
 };

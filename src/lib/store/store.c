@@ -533,6 +533,51 @@ int coffer_store_audit_append(int64_t *seq_out, coffer_store *s, int64_t now, co
 	return error;
 }
 
+int coffer_store_audit_append_batch(coffer_store *s, coffer_store_audit_rec *recs, size_t n)
+{
+	struct store_audit_row *rows = NULL;
+	int64_t *seqs = NULL;
+	size_t i, made = 0;
+	int error;
+
+	if (recs == NULL || n == 0 || n > COFFER_STORE_AUDIT_BATCH_MAX)
+		return coffer_error_set(COFFER_EINVAL, "audit: 1 to %d records per batch",
+		                        COFFER_STORE_AUDIT_BATCH_MAX);
+	for (i = 0; i < n; i++)
+		if (!id_ok(recs[i].action, 64) || !json_is_object(recs[i].record))
+			return coffer_error_set(COFFER_EINVAL,
+			                        "audit: record %zu: action and record required", i);
+	rows = calloc(n, sizeof(*rows));
+	seqs = calloc(n, sizeof(*seqs));
+	if (rows == NULL || seqs == NULL) {
+		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (made = 0; made < n; made++) {
+		char *text = json_dumps(recs[made].record, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (text == NULL) {
+			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+			goto out;
+		}
+		rows[made].time = recs[made].time;
+		rows[made].actor = recs[made].actor ? recs[made].actor : "";
+		rows[made].action = recs[made].action;
+		rows[made].ns = recs[made].ns;
+		rows[made].record_json = text;
+	}
+	error = s->ops->audit_append_batch(s->backend, rows, n, seqs);
+	if (error == 0)
+		for (i = 0; i < n; i++)
+			recs[i].seq = seqs[i];
+out:
+	if (rows)
+		for (i = 0; i < made; i++)
+			free((char *)rows[i].record_json);
+	free(rows);
+	free(seqs);
+	return error;
+}
+
 int coffer_store_audit_list(json_t **out, coffer_store *s, int64_t after, const char *ns,
                             size_t limit)
 {

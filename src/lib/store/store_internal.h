@@ -8,6 +8,15 @@
 
 #include "coffer/store.h"
 
+/* One audit row for audit_append_batch (record_json: compact JSON). */
+struct store_audit_row {
+	int64_t time;
+	const char *actor;
+	const char *action;
+	const char *ns;
+	const char *record_json;
+};
+
 struct store_ops {
 	const char *name;
 	int (*open)(void **out, const char *location, int busy_timeout_ms);
@@ -54,6 +63,9 @@ struct store_ops {
 
 	int (*audit_append)(void *b, int64_t *seq, int64_t now, const char *actor,
 	                    const char *action, const char *ns, const char *record_json);
+	/* n rows in one transaction, all or none; seq[i] out */
+	int (*audit_append_batch)(void *b, const struct store_audit_row *rows, size_t n,
+	                          int64_t *seq);
 	int (*audit_list)(void *b, json_t **out, int64_t after, const char *ns, size_t limit);
 };
 
