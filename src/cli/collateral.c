@@ -131,12 +131,9 @@ static int add(int argc, char **argv)
 		cli_error("collateral", "%s: %s", file, coffer_error_last());
 		return CLI_USAGE;
 	}
-	/* Intel TCB info / QE identity / signing chain / CRLs, else SEV-SNP */
-	error = coffer_tdx_collateral_add(dir, data, len, &p, &stored);
-	if (error == COFFER_ENOTFOUND)
-		/* Intel collateral (TCB info, QE identity, their signing chain, Intel
+	/* Intel collateral (TCB info, QE identity, their signing chain, Intel
 	 * CRLs) goes to <dir>/tdx; anything else is offered to the SNP cache */
-		error = coffer_tdx_collateral_add(dir, data, len, &p, &stored);
+	error = coffer_tdx_collateral_add(dir, data, len, &p, &stored);
 	if (error == COFFER_ENOTFOUND)
 		error = coffer_snp_collateral_add(dir, data, len, &p, &stored);
 	free(data);
