@@ -414,6 +414,14 @@ def main():
         if hits is not None:
             check(hits == 0, "REST /aa/token: no copy of the private key left in memory",
                   "%d copies" % hits)
+    # the attestation token: one live copy (the agent's token cache), no
+    # stale ones in freed memory (jansson and HTTP buffers are wiped)
+    sig = tok.get("token", "").rsplit(".", 1)[-1]
+    if len(sig) >= 40:
+        hits = heap_hits(agent2.proc.pid, sig[:40].encode())
+        if hits is not None:
+            check(hits <= 1, "attestation token: no stale copies left in memory",
+                  "%d copies" % hits)
     codes = [agent2.req("/info")[0] for _ in range(10)]
     check(429 in codes and 200 in codes, "REST: rate limit answers 429", codes)
     agent2.stop()
