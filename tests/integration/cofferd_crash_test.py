@@ -1,13 +1,16 @@
 #!/usr/bin/python3
-"""Crash safety: kill -9 cofferd during a burst of admin writes, restart it,
-and check that every write answered 2xx is present and intact (resources
-decrypted by an attested client, reference values read back) and that
-SQLite's PRAGMA integrity_check says ok."""
+"""Crash safety: kill -9 cofferd during a burst of admin writes and resource
+releases, restart it, and check that every write answered 2xx is present and
+intact (resources decrypted by an attested client, reference values read
+back), that SQLite's PRAGMA integrity_check says ok, and that the audit chain
+(group commit, docs/audit.md) verifies with `coffer audit verify` and holds
+an entry for every release answered 200 and every admin write answered 2xx."""
 import hashlib
 import json
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -19,10 +22,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from jwcrypto import jwk  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import Broker, Tests, workdir  # noqa: E402
+from cofferd_harness import Broker, Tests, bin_dir, workdir  # noqa: E402
 
 T = Tests()
 WRITERS = 4
+RELEASERS = 4
+RELEASED = "w0/key/released"
 
 
 def value_for(path, gen):
@@ -61,6 +66,65 @@ def writer(b, key, wid, acked, stop):
             time.sleep(0.01)
 
 
+def releaser(b, released, stop):
+    """Attested GETs in a loop; every 200 answered is counted."""
+    try:
+        cl = kc.KbsClient(b.url)
+        cl.handshake()
+    except Exception:
+        return
+    while not stop.is_set():
+        try:
+            r = cl.get_resource(RELEASED)
+            if r.status == 200:
+                released.append(1)
+        except Exception:
+            return
+
+
+def check_audit(b, wd, key, acked, n_released):
+    """The chain after the crash: it verifies, and every answered release
+    and admin write has its entry (an entry may exist for a request whose
+    answer the kill cut off, never the reverse)."""
+    r, _ = kc.admin_request(b.url, key, "GET", "/kbs/v0/admin/audit/export")
+    T.status("audit export after restart", r, 200)
+    doc = json.loads(r.body) if r.status == 200 else {"entries": [], "checkpoints": []}
+    exp = os.path.join(wd, "audit-export.json")
+    with open(exp, "w") as f:
+        json.dump(doc, f)
+    jwks = json.loads(kc.Http(b.url).request("GET", "/kbs/v0/jwks").body)
+    jwks_file = os.path.join(wd, "jwks.json")
+    with open(jwks_file, "w") as f:
+        json.dump({"keys": [k for k in jwks["keys"] if k.get("use") == "sig"]}, f)
+    p = subprocess.run([os.path.join(bin_dir(), "coffer"), "audit", "verify", "--in", exp,
+                        "--jwks", jwks_file], capture_output=True, text=True, timeout=60)
+    T.check("coffer audit verify accepts the chain after kill -9", p.returncode == 0,
+            p.stdout + p.stderr)
+    entries = doc["entries"]
+    seqs = [e["seq"] for e in entries]
+    T.check("audit seqs consecutive after kill -9 (%d entries)" % len(seqs),
+            seqs == list(range(1, len(seqs) + 1)), str(seqs[:10]))
+    n_log = len([e for e in entries if e.get("action") == "release" and
+                 e.get("resource") == RELEASED and e.get("outcome") == "allowed"])
+    T.check("an audit entry for every release answered 200 (%d answered, %d entries)" %
+            (n_released, n_log), n_log >= n_released)
+    res_acked = {}
+    for kind, name, _ in acked:
+        if kind == "resource":
+            res_acked[name] = res_acked.get(name, 0) + 1
+    short = []
+    for name, n in sorted(res_acked.items()):
+        # a put is recorded with the version it created: NAME.vN
+        n_put = len([e for e in entries
+                     if e.get("action") in ("resource.put", "resource.rotate") and
+                     (e.get("resource") or "").startswith(name + ".v") and
+                     e.get("outcome") == "ok"])
+        if n_put < n:
+            short.append("%s: %d acked, %d entries" % (name, n, n_put))
+    T.check("an audit entry for every acknowledged resource write", not short,
+            "; ".join(short[:5]))
+
+
 def main():
     wd = workdir()
     key = jwk.JWK.generate(kty="EC", crv="P-256")
@@ -73,10 +137,15 @@ def main():
                              "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ns,
                                        "allow_plaintext_upload": True}})
     b.start()
+    r, _ = kc.admin_request(b.url, key, "POST", "/kbs/v0/resource/" + RELEASED, b"released")
+    T.status("upload the released resource", r, 200)
     acked = []
+    released = []
     stop = threading.Event()
     threads = [threading.Thread(target=writer, args=(b, key, i, acked, stop))
                for i in range(WRITERS)]
+    threads += [threading.Thread(target=releaser, args=(b, released, stop))
+                for _ in range(RELEASERS)]
     for t in threads:
         t.start()
     # let the burst run, then pull the plug in the middle of it
@@ -90,6 +159,9 @@ def main():
         t.join()
     n_acked = len(acked)
     T.check("burst produced acknowledged writes before the kill", n_acked >= 50, str(n_acked))
+    n_released = len(released)
+    T.check("burst produced releases answered 200 before the kill", n_released >= 20,
+            str(n_released))
 
     c = sqlite3.connect(b.db(), timeout=10)
     ic = c.execute("PRAGMA integrity_check").fetchone()[0]
@@ -129,6 +201,7 @@ def main():
             missing.append("%s %d %s" % (name, r.status, r.body[60:200]))
     T.check("every acknowledged reference value is present (%d)" % len(refvals), not missing,
             ", ".join(missing[:10]))
+    check_audit(b, wd, key, acked, n_released)
     b.stop()
     c = sqlite3.connect(b.db(), timeout=10)
     ic = c.execute("PRAGMA integrity_check").fetchone()[0]
