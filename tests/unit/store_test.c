@@ -426,6 +426,78 @@ static void test_principals_audit(void **state)
 	json_decref(rec);
 }
 
+static size_t audit_rows(coffer_store *s)
+{
+	json_t *out = NULL;
+	size_t n;
+
+	assert_int_equal(coffer_store_audit_list(&out, s, 0, NULL, 100), 0);
+	n = json_array_size(out);
+	json_decref(out);
+	return n;
+}
+
+/* The group commit: n records in one transaction, all or none. */
+static void test_audit_batch(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_audit_rec recs[3];
+	coffer_store_options o = COFFER_STORE_OPTIONS_INIT;
+	json_t *rec = json_pack("{s:s}", "path", "default/key/a"), *out = NULL;
+	sqlite3 *db = NULL;
+
+	memset(recs, 0, sizeof(recs));
+	for (size_t i = 0; i < 3; i++) {
+		recs[i].time = 20 + (int64_t)i;
+		recs[i].actor = i == 1 ? NULL : "wp-1";
+		recs[i].action = i == 2 ? "release" : "resource.put";
+		recs[i].ns = i == 0 ? NULL : "default";
+		recs[i].record = rec;
+	}
+	assert_int_equal(coffer_store_audit_append_batch(f->s, recs, 3), 0);
+	assert_int_equal(recs[0].seq, 1);
+	assert_int_equal(recs[1].seq, 2);
+	assert_int_equal(recs[2].seq, 3);
+	assert_int_equal(coffer_store_audit_list(&out, f->s, 0, "default", 0), 0);
+	assert_int_equal(json_array_size(out), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 1), "action")),
+	                    "release");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "actor")),
+	                    "");
+	json_decref(out);
+
+	/* bad arguments: nothing stored */
+	assert_int_equal(coffer_store_audit_append_batch(f->s, recs, 0), COFFER_EINVAL);
+	assert_int_equal(coffer_store_audit_append_batch(f->s, NULL, 1), COFFER_EINVAL);
+	assert_int_equal(
+	        coffer_store_audit_append_batch(f->s, recs, COFFER_STORE_AUDIT_BATCH_MAX + 1),
+	        COFFER_EINVAL);
+	recs[2].action = "";
+	assert_int_equal(coffer_store_audit_append_batch(f->s, recs, 3), COFFER_EINVAL);
+	recs[2].action = "release";
+	recs[1].record = json_null();
+	assert_int_equal(coffer_store_audit_append_batch(f->s, recs, 3), COFFER_EINVAL);
+	recs[1].record = rec;
+	assert_int_equal(audit_rows(f->s), 3);
+
+	/* the database is locked by another writer: the batch fails whole */
+	coffer_store_close(f->s);
+	o.master_key_path = f->key;
+	o.busy_timeout_ms = 50;
+	assert_int_equal(coffer_store_open(&f->s, f->db, &o), 0);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_true(coffer_store_audit_append_batch(f->s, recs, 3) < 0);
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(audit_rows(f->s), 3);
+	/* and the connection is usable again afterwards */
+	assert_int_equal(coffer_store_audit_append_batch(f->s, recs, 2), 0);
+	assert_int_equal(recs[1].seq, 5);
+	assert_int_equal(audit_rows(f->s), 5);
+	json_decref(rec);
+}
+
 /* A version 1 database (sessions with a rowid, key and expiry indexes) is
  * migrated in place, keeping its rows. */
 static void test_migration_from_v1(void **state)
@@ -513,6 +585,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sessions_survive_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies_refvals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_principals_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	};
