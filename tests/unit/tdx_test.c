@@ -729,6 +729,136 @@ static void test_collateral_store(void **state)
 	rm_tree(dir);
 }
 
+static void write_bytes(const char *dir, const char *name, const uint8_t *d, size_t len)
+{
+	char dst[512];
+	FILE *f;
+
+	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	assert_non_null(f = fopen(dst, "wb"));
+	assert_int_equal(fwrite(d, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* review finding: CRLs in a collateral directory that did not load, or past
+ * the CRL limit, were ignored (fail open); CRLs were stored by `coffer
+ * collateral add` without checking who signed them. */
+static void test_collateral_crls_fail_closed(void **state)
+{
+	char dir[] = "/tmp/tdx_test_crlsXXXXXX", sdir[] = "/tmp/tdx_test_crlstXXXXXX";
+	static const uint8_t junk[] = { 0x30, 0x82, 0x01, 0x00, 'n', 'o', 't',
+		                        ' ',  'a',  ' ',  'C',  'R', 'L' };
+	json_t *ev = evidence_of("tdx/trustee/tdx_quote_6.dat", NULL), *claims = NULL;
+	size_t len, clen;
+	uint8_t *root_crl = vread("tdx/go-tdx-guest/rootcrl.der", &len);
+	uint8_t *pck_crl = vread("tdx/go-tdx-guest/pckcrl", &clen);
+	unsigned stored = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	write_bytes(dir, "crl-root.der", root_crl, len);
+	assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev, NULL, dir, NOW_2025), 0);
+	json_decref(claims);
+	/* a CRL that cannot be loaded: every verification using the directory
+	 * is refused, naming the file */
+	write_bytes(dir, "crl-broken.der", junk, sizeof(junk));
+	if (run_verifier(&claims, &coffer_verifier_tdx, ev, NULL, dir, NOW_2025) == 0) {
+		json_decref(claims);
+		fail_msg("a collateral directory with a CRL that does not load was used");
+	}
+	assert_non_null(strstr(coffer_error_last(), "crl-broken.der"));
+	{
+		char p[512];
+		snprintf(p, sizeof(p), "%s/crl-broken.der", dir);
+		assert_int_equal(unlink(p), 0);
+	}
+	/* more CRLs than the limit: an error, not the first TDX_MAX_CRLS */
+	for (int i = 0; i < TDX_MAX_CRLS; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "crl-%02d.der", i);
+		write_bytes(dir, name, root_crl, len);
+	}
+	if (run_verifier(&claims, &coffer_verifier_tdx, ev, NULL, dir, NOW_2025) == 0) {
+		json_decref(claims);
+		fail_msg("CRLs past the limit were ignored");
+	}
+	assert_non_null(strstr(coffer_error_last(), "CRL"));
+	rm_tree(dir);
+
+	/* storing: a CRL is stored only when a trusted root, or a CA it
+	 * certifies that comes with the CRL, signed it */
+	assert_non_null(mkdtemp(sdir));
+	assert_int_equal(coffer_tdx_collateral_add(sdir, root_crl, len, NULL, &stored), 0);
+	assert_int_equal(stored, 1);
+	/* the PCK CA's CRL alone: its issuer is not a trusted root */
+	assert_int_equal(coffer_tdx_collateral_add(sdir, pck_crl, clen, NULL, &stored),
+	                 COFFER_EVERIFY);
+	assert_int_equal(stored, 0);
+	assert_non_null(strstr(coffer_error_last(), "Intel SGX PCK Platform CA"));
+	/* ... with its issuer chain (PEM: the CRL, then the PCS's issuer chain) */
+	{
+		const unsigned char *pp = pck_crl;
+		X509_CRL *c = d2i_X509_CRL(NULL, &pp, (long)clen);
+		BIO *b = BIO_new(BIO_s_mem());
+		size_t chl;
+		uint8_t *chain = vread("tdx/go-tdx-guest/pckcrl_issuer_chain.pem", &chl);
+		BUF_MEM *bm;
+
+		assert_non_null(c);
+		assert_non_null(b);
+		assert_int_equal(PEM_write_bio_X509_CRL(b, c), 1);
+		assert_int_equal(BIO_write(b, chain, (int)chl), (int)chl);
+		BIO_get_mem_ptr(b, &bm);
+		if (coffer_tdx_collateral_add(sdir, (const uint8_t *)bm->data, bm->length, NULL,
+		                              &stored) != 0)
+			fail_msg("CRL + issuer chain: %s", coffer_error_last());
+		assert_int_equal(stored, 1);
+		/* ... and the stored directory loads */
+		{
+			char sub[600];
+			snprintf(sub, sizeof(sub), "%s/tdx", sdir);
+			assert_int_equal(run_verifier(&claims, &coffer_verifier_tdx, ev, NULL, sub,
+			                              NOW_2025),
+			                 0);
+			json_decref(claims);
+		}
+		/* a CRL naming the root but signed by another key: refused */
+		{
+			EVP_PKEY *k = EVP_EC_gen("P-256");
+			assert_non_null(k);
+			assert_true(X509_CRL_sign(c, k, EVP_sha256()) > 0);
+			uint8_t *der = NULL;
+			X509_CRL *fake = X509_CRL_dup(c);
+			assert_non_null(fake);
+			{
+				const unsigned char *rp = root_crl;
+				X509_CRL *rc = d2i_X509_CRL(NULL, &rp, (long)len);
+				assert_non_null(rc);
+				assert_int_equal(
+				        X509_CRL_set_issuer_name(fake, X509_CRL_get_issuer(rc)), 1);
+				X509_CRL_free(rc);
+			}
+			assert_true(X509_CRL_sign(fake, k, EVP_sha256()) > 0);
+			int n = i2d_X509_CRL(fake, &der);
+			assert_true(n > 0);
+			assert_int_equal(
+			        coffer_tdx_collateral_add(sdir, der, (size_t)n, NULL, &stored),
+			        COFFER_EVERIFY);
+			assert_int_equal(stored, 0);
+			OPENSSL_free(der);
+			X509_CRL_free(fake);
+			EVP_PKEY_free(k);
+		}
+		X509_CRL_free(c);
+		BIO_free(b);
+		free(chain);
+	}
+	rm_tree(sdir);
+	free(root_crl);
+	free(pck_crl);
+	json_decref(ev);
+}
+
 /* --- concurrent verifications share one context (broker threads) ---------- */
 
 typedef struct thr_arg {
@@ -1499,6 +1629,7 @@ int main(void)
 		cmocka_unit_test(test_binding),
 		cmocka_unit_test(test_collateral_dir),
 		cmocka_unit_test(test_collateral_store),
+		cmocka_unit_test(test_collateral_crls_fail_closed),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_sgx_v3),
 		cmocka_unit_test(test_qe_signer_without_collateral),

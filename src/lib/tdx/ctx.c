@@ -142,6 +142,26 @@ static bool looks_pem_cert(const uint8_t *d, size_t n)
 	return false;
 }
 
+static bool has_pem_crl(const uint8_t *d, size_t n)
+{
+	static const char tag[] = "-----BEGIN X509 CRL-----";
+	size_t tl = sizeof(tag) - 1;
+
+	for (size_t i = 0; i + tl <= n; i++)
+		if (memcmp(d + i, tag, tl) == 0)
+			return true;
+	return false;
+}
+
+static bool is_json(const uint8_t *d, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t'))
+		i++;
+	return i < n && d[i] == '{';
+}
+
 static int load_collateral_dir(coffer_tdx_ctx *ctx, const char *dir)
 {
 	/* two passes: signing certificates first, then what they sign */
@@ -160,6 +180,7 @@ static int load_collateral_dir(coffer_tdx_ctx *ctx, const char *dir)
 			uint8_t *buf = NULL;
 			size_t len = 0;
 			struct stat st;
+			int rc;
 
 			if (de->d_name[0] == '.')
 				continue;
@@ -173,12 +194,27 @@ static int load_collateral_dir(coffer_tdx_ctx *ctx, const char *dir)
 			            (int)sizeof(path) ||
 			    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 				continue;
-			if (coffer_file_read(&buf, &len, path, COLLATERAL_MAX) < 0)
-				continue;
-			if (looks_pem_cert(buf, len) == (pass == 0))
-				/* a file that does not verify is ignored: it is never
-				 * used, and the quote then has no collateral */
-				(void)coffer_tdx_ctx_add_collateral(ctx, NULL, NULL, buf, len);
+			if ((rc = coffer_file_read(&buf, &len, path, COLLATERAL_MAX)) < 0) {
+				/* it may be a CRL: fail closed */
+				closedir(d);
+				return coffer_error_wrap(rc, "tdx collateral: %s", path);
+			}
+			if ((looks_pem_cert(buf, len) && !has_pem_crl(buf, len)) == (pass == 0)) {
+				/* signed JSON or a signing certificate that does not
+				 * verify is ignored: it is never used, and the quote
+				 * then has no collateral. Anything else is a CRL, and
+				 * a CRL that cannot be used would fail open: refused */
+				int e = coffer_tdx_ctx_add_collateral(ctx, NULL, NULL, buf, len);
+				if (e < 0 && pass == 1 && !is_json(buf, len)) {
+					free(buf);
+					closedir(d);
+					return coffer_error_wrap(
+					        e,
+					        "tdx collateral: %s: CRL cannot be "
+					        "loaded",
+					        path);
+				}
+			}
 			free(buf);
 		}
 		closedir(d);
@@ -318,7 +354,7 @@ static int add_crl(coffer_tdx_ctx *ctx, const uint8_t *d, size_t len)
 	if (ctx->ncrls >= TDX_MAX_CRLS) {
 		pthread_mutex_unlock(&ctx->lock);
 		X509_CRL_free(crl);
-		return coffer_error_set(COFFER_ELIMIT, "tdx: too many CRLs");
+		return coffer_error_set(COFFER_ELIMIT, "tdx: more than %d CRLs", TDX_MAX_CRLS);
 	}
 	/* the signature is checked against the issuing certificate of the chain
 	 * at use (pck.c); a CRL nobody in a chain signed is never applied */
@@ -455,7 +491,8 @@ int coffer_tdx_ctx_add_collateral(coffer_tdx_ctx *ctx, coffer_tdx_collateral_kin
 		i++;
 	if (i < len && data[i] == '{')
 		return add_json(ctx, kind, name, (const char *)data, len);
-	if (looks_pem_cert(data, len)) {
+	/* a PEM CRL may come with its issuer chain: it is a CRL */
+	if (looks_pem_cert(data, len) && !has_pem_crl(data, len)) {
 		if ((error = add_signers_pem(ctx, data, len)) < 0)
 			return error;
 		if (kind)

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/x509v3.h>
 
 #include "coffer/file.h"
 #include "tdx/tdx_internal.h"
@@ -77,6 +78,114 @@ int coffer_tdx_collateral_dir(char *out, size_t n, const char *dir)
 	return 0;
 }
 
+/* A CRL is stored only when its signature verifies with a trusted root, or
+ * with a CA certificate that comes with it (PEM: the CRL and the PCS's issuer
+ * chain) and chains to a trusted root. Out: the CRL alone, DER. */
+static int crl_issuer_check(uint8_t **der_out, size_t *der_len, coffer_tdx_ctx *ctx,
+                            const uint8_t *data, size_t len)
+{
+	STACK_OF(X509_INFO) *infos = NULL;
+	STACK_OF(X509) *given = sk_X509_new_null();
+	X509_CRL *crl = NULL;
+	BIO *b = NULL;
+	char issuer[256] = "";
+	unsigned char *der = NULL;
+	bool ok = false;
+	int n, error;
+
+	if (given == NULL) {
+		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (contains(data, len, "-----BEGIN X509 CRL-----")) {
+		if ((b = BIO_new_mem_buf(data, (int)len)) == NULL ||
+		    (infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL)) == NULL) {
+			error = coffer_error_set_ssl(COFFER_EINVAL, "tdx collateral: PEM");
+			goto out;
+		}
+		for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
+			X509_INFO *xi = sk_X509_INFO_value(infos, i);
+			if (xi->crl) {
+				if (crl != NULL) {
+					error = coffer_error_set(
+					        COFFER_EINVAL, "tdx collateral: more than one CRL "
+					                       "in a file");
+					goto out;
+				}
+				crl = xi->crl;
+			}
+			if (xi->x509 && !sk_X509_push(given, xi->x509)) {
+				error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+		if (crl == NULL || !X509_CRL_up_ref(crl)) {
+			crl = NULL;
+			error = coffer_error_set(COFFER_EINVAL, "tdx collateral: no CRL");
+			goto out;
+		}
+	} else {
+		const unsigned char *p = data;
+		crl = d2i_X509_CRL(NULL, &p, (long)len);
+		if (crl == NULL || p != data + len) {
+			error = coffer_error_set(COFFER_EINVAL, "tdx collateral: not a DER CRL");
+			goto out;
+		}
+	}
+	X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+	/* a trusted root */
+	for (size_t i = 0; i < ctx->nanchors && !ok; i++) {
+		X509 *a = ctx->anchors[i].cert;
+		ok = X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(a)) == 0 &&
+		     X509_CRL_verify(crl, X509_get0_pubkey(a)) == 1;
+	}
+	/* a CA given with it that a trusted root certifies (no time check,
+	 * like the TCB signing certificates: the CRL says what it revokes) */
+	for (int i = 0; i < sk_X509_num(given) && !ok; i++) {
+		X509 *x = sk_X509_value(given, i);
+		X509_STORE_CTX *sc;
+
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(x)) != 0 ||
+		    X509_check_ca(x) == 0 || X509_CRL_verify(crl, X509_get0_pubkey(x)) != 1)
+			continue;
+		if ((sc = X509_STORE_CTX_new()) == NULL) {
+			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (X509_STORE_CTX_init(sc, ctx->store, x, given) == 1) {
+			X509_STORE_CTX_set_flags(sc, X509_V_FLAG_NO_CHECK_TIME);
+			ok = X509_verify_cert(sc) == 1;
+		}
+		X509_STORE_CTX_free(sc);
+	}
+	ERR_clear_error();
+	if (!ok) {
+		error = coffer_error_set(
+		        COFFER_EVERIFY,
+		        "tdx collateral: the CRL of '%s' is not signed by a trusted "
+		        "root, nor by a CA certificate given with it (PEM) that "
+		        "chains to one",
+		        issuer);
+		goto out;
+	}
+	if ((n = i2d_X509_CRL(crl, &der)) <= 0) {
+		error = coffer_error_set_ssl(COFFER_ERROR, "tdx collateral: encoding the CRL");
+		goto out;
+	}
+	*der_out = der;
+	*der_len = (size_t)n;
+	der = NULL;
+	error = 0;
+out:
+	ERR_clear_error();
+	OPENSSL_free(der);
+	X509_CRL_free(crl);
+	sk_X509_free(given); /* the certificates belong to infos */
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	BIO_free(b);
+	return error;
+}
+
 int coffer_tdx_collateral_add(const char *dir, const uint8_t *data, size_t len,
                               const coffer_verify_params *p, unsigned *stored)
 {
@@ -84,7 +193,8 @@ int coffer_tdx_collateral_add(const char *dir, const uint8_t *data, size_t len,
 	coffer_tdx_ctx *ctx = NULL;
 	coffer_tdx_collateral_kind kind = 0;
 	char name[64], sub[4096], path[4200];
-	uint8_t h[32];
+	uint8_t h[32], *crl_der = NULL;
+	size_t crl_len = 0;
 	int error;
 
 	*stored = 0;
@@ -103,6 +213,12 @@ int coffer_tdx_collateral_add(const char *dir, const uint8_t *data, size_t len,
 		return error;
 	if ((error = coffer_tdx_ctx_add_collateral(ctx, &kind, name, data, len)) < 0)
 		goto out;
+	if (kind == COFFER_TDX_COLL_CRL) {
+		if ((error = crl_issuer_check(&crl_der, &crl_len, ctx, data, len)) < 0)
+			goto out;
+		data = crl_der;
+		len = crl_len;
+	}
 	if (kind == COFFER_TDX_COLL_SIGNING_CERT || kind == COFFER_TDX_COLL_CRL) {
 		SHA256(data, len, h);
 		snprintf(name, sizeof(name), "%s-%02x%02x%02x%02x%02x%02x%02x%02x.%s",
@@ -118,6 +234,7 @@ int coffer_tdx_collateral_add(const char *dir, const uint8_t *data, size_t len,
 	*stored = 1;
 	error = 0;
 out:
+	OPENSSL_free(crl_der);
 	coffer_tdx_ctx_free(ctx);
 	return error;
 }

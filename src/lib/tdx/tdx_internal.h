@@ -122,7 +122,7 @@ int coffer_tdx_qe_signer_check(const coffer_tdx_result *r);
 #define TDX_MAX_SIGNERS   8
 #define TDX_MAX_TCB_INFOS 64
 #define TDX_MAX_QE_IDS    8
-#define TDX_MAX_CRLS      16
+#define TDX_MAX_CRLS      64 /* more is an error (collateral directory, add) */
 #define TDX_CACHE_SLOTS   64
 
 typedef struct tdx_anchor {
