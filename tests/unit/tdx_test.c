@@ -1067,8 +1067,69 @@ static void test_eventlog_verifier(void **state)
 	logs = json_object_get(claims, "uefi_event_logs");
 	assert_true(json_array_size(logs) > 10);
 	assert_non_null(json_object_get(json_array_get(logs, 0), "type_name"));
+	/* every event says which register it claims: 0 (MRTD, not replayable,
+	 * docs/tdx.md) or 1..4 (RTMR0..3, replayed against the quote) */
+	for (size_t i = 0; i < json_array_size(logs); i++) {
+		json_t *ix = json_object_get(json_array_get(logs, i), "index");
+		assert_true(json_is_integer(ix));
+		assert_true(json_integer_value(ix) >= 0 && json_integer_value(ix) <= 4);
+		if (json_integer_value(ix) == 0)
+			print_message("event %zu: index 0 (not replayable)\n", i);
+	}
 	json_decref(claims);
 	json_decref(ev);
+	/* an event with index 0 (MRTD) inserted after the Spec ID event: it is
+	 * not replayable, so verification still succeeds, and the claims mark
+	 * it "index": 0 for policies to tell (docs/tdx.md) */
+	{
+		size_t ql, ll, hl, nl;
+		uint8_t *q = vread("tdx/go-tdx-guest/ccel/cos-113-tdx-quote.dat", &ql);
+		uint8_t *el = vread("tdx/go-tdx-guest/ccel/ccel_data.dat", &ll), *nel;
+		uint8_t rec[12 + 2 + 48 + 4 + 4] = { 0 };
+		char *b64 = NULL;
+		bool seen = false;
+
+		assert_true(ll > 32);
+		hl = 32 + ((size_t)el[28] | (size_t)el[29] << 8 | (size_t)el[30] << 16 |
+		           (size_t)el[31] << 24);
+		assert_true(hl < ll);
+		rec[4] = 0x06;              /* EV_EVENT_TAG; index 0 */
+		rec[8] = 1;                 /* one digest */
+		rec[12] = 0x0c;             /* SHA-384 */
+		memset(rec + 14, 0xaa, 48); /* not the event's digest */
+		rec[62] = 4;
+		memcpy(rec + 66, "EVIL", 4);
+		nl = ll + sizeof(rec);
+		nel = malloc(nl);
+		assert_non_null(nel);
+		memcpy(nel, el, hl);
+		memcpy(nel + hl, rec, sizeof(rec));
+		memcpy(nel + hl + sizeof(rec), el + hl, ll - hl);
+		assert_int_equal(coffer_base64_encode(&b64, NULL, q, ql, COFFER_B64_STD), 0);
+		ev = json_pack("{s:s}", "quote", b64);
+		free(b64);
+		assert_int_equal(coffer_base64_encode(&b64, NULL, nel, nl, COFFER_B64_STD), 0);
+		json_object_set_new(ev, "cc_eventlog", json_string(b64));
+		free(b64);
+		if (run_verifier(&claims, &coffer_verifier_tdx, ev, NULL, NULL, NOW_2026) != 0)
+			fail_msg("index-0 event: %s", coffer_error_last());
+		logs = json_object_get(claims, "uefi_event_logs");
+		for (size_t i = 0; i < json_array_size(logs); i++) {
+			json_t *e = json_array_get(logs, i);
+			const char *data = json_string_value(json_object_get(e, "event"));
+			if (data && strcmp(data, "RVZJTA==") == 0) { /* "EVIL" */
+				assert_int_equal(json_integer_value(json_object_get(e, "index")),
+				                 0);
+				seen = true;
+			}
+		}
+		assert_true(seen);
+		json_decref(claims);
+		json_decref(ev);
+		free(nel);
+		free(el);
+		free(q);
+	}
 	/* a log that is not this quote's */
 	ev = evidence_of("tdx/go-tdx-guest/ccel/cos-113-tdx-quote.dat",
 	                 "tdx/trustee/CCEL_data_ovmf");
