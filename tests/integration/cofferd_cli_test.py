@@ -129,7 +129,45 @@ def main():
     rc, out, err = coffer("resource", "list", "--broker", "http://127.0.0.1:%d" % port,
                           "--key", os.path.join(b.data, "admin.jwk"))
     T.check("broker down -> 3", rc == 3, err)
+    hostile_broker(os.path.join(b.data, "admin.jwk"))
     return T.finish()
+
+
+def hostile_broker(key):
+    """A broker whose problem detail carries terminal escapes: the CLI
+    prints it without control characters."""
+    import http.server
+    import threading
+
+    body = json.dumps({"type": "https://github.com/confidential-containers/kbs/errors/"
+                       "Forbidden\x1b]0;x\x07", "detail": "no\x1b[2J\x1b]0;owned\x07 way\r\n"
+                       }).encode()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def answer(self):
+            self.send_response(403)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = answer
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        rc, out, err = coffer("resource", "list", "--broker",
+                              "http://127.0.0.1:%d" % srv.server_address[1], "--key", key)
+        T.check("hostile broker: refused", rc != 0 and b"no" in err and b"way" in err, err)
+        T.check("hostile broker: no control characters printed",
+                not any(c < 0x20 and c != 0x0a or c == 0x7f for c in out + err), err)
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 if __name__ == "__main__":
