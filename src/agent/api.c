@@ -22,10 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "coffer/codec.h"
 #include "coffer/file.h"
+#include "coffer/http_server.h"
 #include "coffer/json.h"
 #include "agent.h"
 
@@ -33,9 +32,10 @@
 #define AAEL_MAX       1024
 #define AAEL_FIELD_MAX 4096
 
-struct req_state {
-	coffer_buf body;
-	bool too_big;
+/* one request being answered */
+struct conn {
+	const coffer_http_req *req;
+	coffer_http_reply *rep;
 };
 
 struct wiped_body {
@@ -78,79 +78,54 @@ static bool rate_ok(unsigned rate)
 	return ok;
 }
 
-static bool peer_is_loopback(struct MHD_Connection *c)
+static void free_plain(void *p, size_t len)
 {
-	const union MHD_ConnectionInfo *ci =
-	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa;
-
-	if (ci == NULL || ci->client_addr == NULL)
-		return false;
-	sa = ci->client_addr;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-			return true;
-		return memcmp(in6->sin6_addr.s6_addr, v4mapped, 12) == 0 &&
-		       in6->sin6_addr.s6_addr[12] == 127;
-	}
-	return false;
+	(void)len;
+	free(p);
 }
 
-static enum MHD_Result send_bytes(struct MHD_Connection *c, unsigned status, const char *type,
-                                  const void *data, size_t len)
+static int send_bytes(struct conn *c, unsigned status, const char *type, const void *data,
+                      size_t len)
 {
-	struct MHD_Response *r =
-	        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ret;
+	void *copy = malloc(len ? len : 1);
 
-	if (r == NULL)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	if (copy == NULL)
+		return -1;
+	if (len)
+		memcpy(copy, data, len);
+	c->rep->status = status;
+	c->rep->content_type = type;
+	c->rep->body = copy;
+	c->rep->len = len;
+	c->rep->free_body = free_plain;
+	return 0;
 }
 
-static void free_wiped(void *cls)
+static void free_wiped(void *p, size_t len)
 {
-	struct wiped_body *w = cls;
-
-	coffer_wipe(w->data, w->len);
-	free(w);
+	coffer_free_wiped(p, len);
 }
 
-/* a secret: MHD sends our buffer and the free callback wipes it */
-static enum MHD_Result send_secret_typed(struct MHD_Connection *c, const coffer_secret *s,
-                                         const char *type)
+/* a secret: the server sends our copy straight from this buffer, then the
+ * free callback wipes it */
+static int send_secret_typed(struct conn *c, const coffer_secret *s, const char *type)
 {
-	struct wiped_body *w = malloc(sizeof(*w) + s->len + 1);
-	struct MHD_Response *r;
-	enum MHD_Result ret;
+	uint8_t *w = malloc(s->len + 1);
 
 	if (w == NULL)
-		return MHD_NO;
-	w->len = s->len;
+		return -1;
 	if (s->len)
-		memcpy(w->data, s->ptr, s->len);
-	r = MHD_create_response_from_buffer_with_free_callback_cls(s->len, w->data, free_wiped, w);
-	if (r == NULL) {
-		free_wiped(w);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+		memcpy(w, s->ptr, s->len);
+	c->rep->status = 200;
+	c->rep->content_type = type;
+	c->rep->no_store = true;
+	c->rep->body = w;
+	c->rep->len = s->len;
+	c->rep->free_body = free_wiped;
+	return 0;
 }
 
-static enum MHD_Result send_secret(struct MHD_Connection *c, const coffer_secret *s)
+static int send_secret(struct conn *c, const coffer_secret *s)
 {
 	return send_secret_typed(c, s, "application/octet-stream");
 }
@@ -188,7 +163,7 @@ static void put_json_member(coffer_secret *s, size_t *at, const char *key, const
 	*at = (size_t)(o - (char *)s->ptr);
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *msg)
+static int send_text(struct conn *c, unsigned status, const char *msg)
 {
 	char line[600];
 	int n = snprintf(line, sizeof(line), "%s\n", msg);
@@ -200,11 +175,11 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 	return send_bytes(c, status, "text/plain; charset=utf-8", line, (size_t)n);
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *v)
+static int send_json(struct conn *c, unsigned status, json_t *v)
 {
 	char *text = NULL;
 	size_t len = 0;
-	enum MHD_Result ret;
+	int ret;
 
 	if (v == NULL || coffer_json_dump(&text, &len, v) < 0) {
 		json_decref(v);
@@ -217,7 +192,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 }
 
 /* A library failure as an HTTP status and message. */
-static enum MHD_Result send_error(struct MHD_Connection *c, int error)
+static int send_error(struct conn *c, int error)
 {
 	unsigned status;
 
@@ -248,7 +223,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int error)
 	return send_text(c, status, coffer_error_last());
 }
 
-static enum MHD_Result h_info(struct MHD_Connection *c, struct agent *a)
+static int h_info(struct conn *c, struct agent *a)
 {
 	json_t *v = json_pack(
 	        "{s:s,s:s,s:s,s:s,s:s,s:i,s:b,s:[s,s,s,s,s,s]}", "name", "coffer-agent", "version",
@@ -260,10 +235,10 @@ static enum MHD_Result h_info(struct MHD_Connection *c, struct agent *a)
 	return send_json(c, 200, v);
 }
 
-static enum MHD_Result h_resource(struct MHD_Connection *c, struct agent *a, const char *path)
+static int h_resource(struct conn *c, struct agent *a, const char *path)
 {
 	coffer_secret s = COFFER_SECRET_INIT;
-	enum MHD_Result ret;
+	int ret;
 	int error;
 
 	if ((error = agent_get_resource(&s, a, path)) < 0) {
@@ -275,10 +250,10 @@ static enum MHD_Result h_resource(struct MHD_Connection *c, struct agent *a, con
 	return ret;
 }
 
-static enum MHD_Result h_unseal(struct MHD_Connection *c, struct agent *a, const coffer_buf *body)
+static int h_unseal(struct conn *c, struct agent *a, const coffer_buf *body)
 {
 	coffer_secret s = COFFER_SECRET_INIT;
-	enum MHD_Result ret;
+	int ret;
 	int error;
 
 	if ((error = agent_unseal(&s, a, (const char *)body->ptr, body->len)) < 0) {
@@ -290,10 +265,10 @@ static enum MHD_Result h_unseal(struct MHD_Connection *c, struct agent *a, const
 	return ret;
 }
 
-static enum MHD_Result h_evidence(struct MHD_Connection *c, struct agent *a)
+static int h_evidence(struct conn *c, struct agent *a)
 {
-	const char *rd = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "runtime_data");
-	const char *enc = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "encoding");
+	const char *rd = coffer_http_req_arg(c->req, "runtime_data");
+	const char *enc = coffer_http_req_arg(c->req, "encoding");
 	uint8_t *raw = NULL;
 	size_t len = 0;
 	json_t *ev = NULL;
@@ -310,7 +285,7 @@ static enum MHD_Result h_evidence(struct MHD_Connection *c, struct agent *a)
 		len = strlen(rd);
 		raw = (uint8_t *)strdup(rd);
 		if (raw == NULL)
-			return MHD_NO;
+			return -1;
 	}
 	if (len > COFFER_REPORT_DATA_MAX) {
 		free(raw);
@@ -323,13 +298,13 @@ static enum MHD_Result h_evidence(struct MHD_Connection *c, struct agent *a)
 	return send_json(c, 200, ev);
 }
 
-static enum MHD_Result h_token(struct MHD_Connection *c, struct agent *a)
+static int h_token(struct conn *c, struct agent *a)
 {
-	const char *tt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token_type");
+	const char *tt = coffer_http_req_arg(c->req, "token_type");
 	char *token = NULL, *pem = NULL;
 	coffer_secret body = COFFER_SECRET_INIT;
 	size_t cap = 0, at = 0;
-	enum MHD_Result ret;
+	int ret;
 	int error;
 
 	if (!a->cfg.serve_tee_key)
@@ -344,7 +319,7 @@ static enum MHD_Result h_token(struct MHD_Connection *c, struct agent *a)
 		return send_error(c, error);
 	}
 	/* the private key and the token are built into one wiped buffer that
-	 * MHD sends and the free callback wipes: not through jansson, whose
+	 * the server sends and the free callback wipes: not through jansson, whose
 	 * copies are freed without a wipe */
 	if (coffer_size_mul(&cap, strlen(token) + strlen(pem), 6) < 0 ||
 	    coffer_size_add(&cap, cap, 64) < 0 || coffer_secret_alloc(&body, cap) < 0) {
@@ -365,7 +340,7 @@ static enum MHD_Result h_token(struct MHD_Connection *c, struct agent *a)
 	return ret;
 }
 
-static enum MHD_Result h_aael(struct MHD_Connection *c, const coffer_buf *body)
+static int h_aael(struct conn *c, const coffer_buf *body)
 {
 	json_t *v = NULL;
 	const char *f[3];
@@ -398,37 +373,26 @@ static enum MHD_Result h_aael(struct MHD_Connection *c, const coffer_buf *body)
 	return send_text(c, 200, "ok");
 }
 
-static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
-                               const char *method, const char *version, const char *upload,
-                               size_t *upload_size, void **con_cls)
+static int handler(coffer_http_reply *rep, const coffer_http_req *req, void *ctx)
 {
-	struct agent *a = cls;
-	struct req_state *st = *con_cls;
-	bool post = strcmp(method, "POST") == 0;
+	struct agent *a = ctx;
+	struct conn conn = { req, rep }, *c = &conn;
+	const char *url = req->path, *method = req->method;
+	coffer_buf body;
 
-	(void)version;
-	if (st == NULL) {
-		st = calloc(1, sizeof(*st));
-		if (st == NULL)
-			return MHD_NO;
-		coffer_buf_init(&st->body, a->cfg.max_body);
-		*con_cls = st;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		if (!st->too_big && coffer_buf_append(&st->body, upload, *upload_size) < 0)
-			st->too_big = true;
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (!peer_is_loopback(c))
+	if (!req->peer_loopback)
 		return send_text(c, 403, "the agent answers loopback peers only");
 	if (!rate_ok(a->cfg.rate_per_s))
 		return send_text(c, 429, "too many requests");
-	if (st->too_big)
+	if (req->body_too_big)
 		return send_text(c, 413, "request body too large");
 	if (strlen(url) > URL_MAX)
 		return send_text(c, 414, "URL too long");
+	/* a read-only view of the request body */
+	memset(&body, 0, sizeof(body));
+	body.ptr = (uint8_t *)(uintptr_t)req->body;
+	body.len = req->body_len;
+	body.cap = req->body_len;
 	__atomic_add_fetch(&api.served, 1, __ATOMIC_RELAXED);
 	if (strcmp(method, "GET") == 0) {
 		if (strcmp(url, "/info") == 0)
@@ -439,33 +403,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			return h_evidence(c, a);
 		if (strcmp(url, "/aa/token") == 0)
 			return h_token(c, a);
-	} else if (post) {
+	} else if (strcmp(method, "POST") == 0) {
 		if (strcmp(url, "/cdh/unseal") == 0)
-			return h_unseal(c, a, &st->body);
+			return h_unseal(c, a, &body);
 		if (strcmp(url, "/aa/aael") == 0)
-			return h_aael(c, &st->body);
+			return h_aael(c, &body);
 	}
 	if (strcmp(url, "/info") == 0 || strncmp(url, "/cdh/", 5) == 0 ||
 	    strncmp(url, "/aa/", 4) == 0)
 		return send_text(c, 405, "method not allowed");
 	return send_text(c, 404, "no such endpoint");
-}
-
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                      enum MHD_RequestTerminationCode toe)
-{
-	struct req_state *st = *con_cls;
-
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (st) {
-		/* a sealed secret body is not secret, but wipe anyway: it is cheap */
-		coffer_wipe(st->body.ptr, st->body.cap);
-		coffer_buf_free(&st->body);
-		free(st);
-		*con_cls = NULL;
-	}
 }
 
 static int parse_listen(struct sockaddr_storage *ss, socklen_t *sl, const char *listen)
@@ -515,51 +462,54 @@ int agent_serve(struct agent *a)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = 0;
-	struct MHD_Daemon *d;
+	coffer_http_server *srv = NULL;
+	coffer_http_server_opts o;
 	sigset_t set;
 	int sig = 0;
-	const union MHD_DaemonInfo *di;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned port;
 	int error;
 
 	if ((error = parse_listen(&ss, &sl, a->cfg.listen ? a->cfg.listen : AGENT_LISTEN_DEFAULT)) <
 	    0)
 		return error;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	/* the MHD threads inherit a mask without SIGTERM/SIGINT: only this
+	/* the server threads inherit a mask without SIGTERM/SIGINT: only this
 	 * thread takes them, in sigwait below */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d = MHD_start_daemon(flags, 0, NULL, NULL, handler, a, MHD_OPTION_SOCK_ADDR, &ss,
-	                     MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT,
-	                     a->cfg.max_conns ? a->cfg.max_conns : 16u,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	                     (size_t)32 * 1024, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	                     MHD_OPTION_END);
-	if (d == NULL)
-		return coffer_error_set(COFFER_EIO, "cannot listen on %s: %s",
-		                        a->cfg.listen ? a->cfg.listen : AGENT_LISTEN_DEFAULT,
-		                        strerror(errno));
-	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	memset(&o, 0, sizeof(o));
+	o.addr = (const struct sockaddr *)&ss;
+	o.addr_len = sl;
+	o.max_conns = a->cfg.max_conns ? a->cfg.max_conns : 16u;
+	o.max_body = a->cfg.max_body;
+	o.idle_timeout_ms = 30000;
+	o.read_timeout_ms = 30000;
+	o.handler = handler;
+	o.ctx = a;
+	if ((error = coffer_http_server_start(&srv, &o)) < 0) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", coffer_error_last());
+		return coffer_error_set(error, "cannot listen on %s: %s",
+		                        a->cfg.listen ? a->cfg.listen : AGENT_LISTEN_DEFAULT, why);
+	}
+	port = coffer_http_server_port(srv);
 	fprintf(stderr, "coffer-agent: serving on %s (port %u), TEE %s, broker %s\n",
-	        a->cfg.listen ? a->cfg.listen : AGENT_LISTEN_DEFAULT, di ? (unsigned)di->port : 0u,
+	        a->cfg.listen ? a->cfg.listen : AGENT_LISTEN_DEFAULT, port,
 	        coffer_attester_source(a->att), a->cfg.broker);
 	fflush(stderr);
-	if (a->cfg.port_file && di) {
+	if (a->cfg.port_file) {
 		char text[16];
-		int n = snprintf(text, sizeof(text), "%u\n", (unsigned)di->port);
+		int n = snprintf(text, sizeof(text), "%u\n", port);
 		if ((error = coffer_file_write(a->cfg.port_file, text, (size_t)n, 0644)) < 0) {
-			MHD_stop_daemon(d);
+			coffer_http_server_stop(srv);
 			return error;
 		}
 	}
 	while (sigwait(&set, &sig) != 0)
 		;
-	MHD_stop_daemon(d);
+	coffer_http_server_stop(srv);
 	fprintf(stderr, "coffer-agent: stopped after %lu requests\n", api.served);
 	return 0;
 }
