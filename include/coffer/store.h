@@ -180,6 +180,10 @@ typedef struct coffer_store_audit_rec {
  * sync), on failure none is stored. This is the broker's group commit. */
 #define COFFER_STORE_AUDIT_BATCH_MAX 1024
 int coffer_store_audit_append_batch(coffer_store *s, coffer_store_audit_rec *recs, size_t n);
+/* The newest record (highest seq) in the shape audit_list gives, or *out =
+ * NULL when there is none: the broker's chain head at start, without
+ * reading the whole log. */
+int coffer_store_audit_last(json_t **out, coffer_store *s);
 /* Records with seq > after (at most `limit`), for `ns` when not NULL, as an
  * array of {"seq","time","actor","action","namespace","record"}. */
 int coffer_store_audit_list(json_t **out, coffer_store *s, int64_t after, const char *ns,

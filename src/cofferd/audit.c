@@ -116,12 +116,24 @@ static int load_locked(struct cofferd *d)
 
 	if (audit_loaded)
 		return 0;
-	if ((error = cofferd_audit_entries(d, &all, NULL)) < 0)
+	/* the head is the newest row; only when that row is not a chain entry
+	 * (an older record shape) is the whole log scanned for the last one */
+	if ((error = coffer_store_audit_last(&all, d->store)) < 0)
 		return error;
-	n = json_array_size(all);
 	json_decref(audit_last);
-	audit_last = n ? json_incref(json_array_get(all, n - 1)) : NULL;
-	json_decref(all);
+	audit_last = NULL;
+	if (all != NULL && chain_entry(all) != NULL) {
+		audit_last = json_incref((json_t *)chain_entry(all));
+		json_decref(all);
+	} else if (all != NULL) {
+		json_decref(all);
+		all = NULL;
+		if ((error = cofferd_audit_entries(d, &all, NULL)) < 0)
+			return error;
+		n = json_array_size(all);
+		audit_last = n ? json_incref(json_array_get(all, n - 1)) : NULL;
+		json_decref(all);
+	}
 	audit_checkpointed = 0;
 	if (coffer_store_policy_list(&ids, d->store, CHECKPOINT_KIND) == 0 &&
 	    json_array_size(ids) > 0) {

@@ -446,6 +446,8 @@ static void test_audit_batch(void **state)
 	json_t *rec = json_pack("{s:s}", "path", "default/key/a"), *out = NULL;
 	sqlite3 *db = NULL;
 
+	assert_int_equal(coffer_store_audit_last(&out, f->s), 0);
+	assert_null(out);
 	memset(recs, 0, sizeof(recs));
 	for (size_t i = 0; i < 3; i++) {
 		recs[i].time = 20 + (int64_t)i;
@@ -458,6 +460,12 @@ static void test_audit_batch(void **state)
 	assert_int_equal(recs[0].seq, 1);
 	assert_int_equal(recs[1].seq, 2);
 	assert_int_equal(recs[2].seq, 3);
+	/* the newest row, as audit_list gives it */
+	assert_int_equal(coffer_store_audit_last(&out, f->s), 0);
+	assert_int_equal(json_integer_value(json_object_get(out, "seq")), 3);
+	assert_string_equal(json_string_value(json_object_get(out, "action")), "release");
+	assert_true(json_equal(json_object_get(out, "record"), rec));
+	json_decref(out);
 	assert_int_equal(coffer_store_audit_list(&out, f->s, 0, "default", 0), 0);
 	assert_int_equal(json_array_size(out), 2);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 1), "action")),

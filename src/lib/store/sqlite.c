@@ -1096,6 +1096,47 @@ out:
 	return error;
 }
 
+/* One audit row as {"seq","time","actor","action","namespace","record"}. */
+static json_t *audit_row(sqlite3_stmt *st)
+{
+	const char *nsv = (const char *)sqlite3_column_text(st, 4);
+
+	return json_pack("{s:I,s:I,s:s,s:s,s:o,s:o}", "seq",
+	                 (json_int_t)sqlite3_column_int64(st, 0), "time",
+	                 (json_int_t)sqlite3_column_int64(st, 1), "actor",
+	                 (const char *)sqlite3_column_text(st, 2), "action",
+	                 (const char *)sqlite3_column_text(st, 3), "namespace",
+	                 nsv ? json_string(nsv) : json_null(), "record",
+	                 json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL));
+}
+
+static int be_audit_last(void *p, json_t **out)
+{
+	struct sqlite_backend *b = p;
+	static const char sql[] = "SELECT seq, time, actor, action, namespace, record FROM audit"
+	                          " ORDER BY seq DESC LIMIT 1";
+	sqlite3_stmt *st;
+	int error = COFFER_ERROR, rc;
+
+	pthread_mutex_lock(&b->fast.lock);
+	if ((st = prep(&b->fast, sql)) == NULL)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		error = 0;
+	} else if (rc != SQLITE_ROW) {
+		error = db_error(b->fast.db, rc, "audit last");
+	} else if ((*out = audit_row(st)) == NULL) {
+		error = coffer_error_set(COFFER_ERROR, "audit: corrupt row");
+	} else {
+		error = 0;
+	}
+out:
+	done(st);
+	pthread_mutex_unlock(&b->fast.lock);
+	return error;
+}
+
 static int be_audit_list(void *p, json_t **out, int64_t after, const char *ns, size_t limit)
 {
 	struct sqlite_backend *b = p;
@@ -1115,14 +1156,7 @@ static int be_audit_list(void *p, json_t **out, int64_t after, const char *ns, s
 	bind_text(st, 2, ns);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *nsv = (const char *)sqlite3_column_text(st, 4);
-		e = json_pack("{s:I,s:I,s:s,s:s,s:o,s:o}", "seq",
-		              (json_int_t)sqlite3_column_int64(st, 0), "time",
-		              (json_int_t)sqlite3_column_int64(st, 1), "actor",
-		              (const char *)sqlite3_column_text(st, 2), "action",
-		              (const char *)sqlite3_column_text(st, 3), "namespace",
-		              nsv ? json_string(nsv) : json_null(), "record",
-		              json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL));
+		e = audit_row(st);
 		if (e == NULL || json_array_append_new(arr, e) < 0) {
 			error = coffer_error_set(COFFER_ERROR, "audit: corrupt row");
 			goto out;
@@ -1174,5 +1208,6 @@ const struct store_ops coffer_store_sqlite_ops = {
 	.jti_use = be_jti_use,
 	.audit_append = be_audit_append,
 	.audit_append_batch = be_audit_append_batch,
+	.audit_last = be_audit_last,
 	.audit_list = be_audit_list,
 };

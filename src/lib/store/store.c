@@ -578,6 +578,12 @@ out:
 	return error;
 }
 
+int coffer_store_audit_last(json_t **out, coffer_store *s)
+{
+	*out = NULL;
+	return s->ops->audit_last(s->backend, out);
+}
+
 int coffer_store_audit_list(json_t **out, coffer_store *s, int64_t after, const char *ns,
                             size_t limit)
 {

@@ -66,6 +66,8 @@ struct store_ops {
 	/* n rows in one transaction, all or none; seq[i] out */
 	int (*audit_append_batch)(void *b, const struct store_audit_row *rows, size_t n,
 	                          int64_t *seq);
+	/* *out = the highest-seq row as audit_list builds it, or NULL */
+	int (*audit_last)(void *b, json_t **out);
 	int (*audit_list)(void *b, json_t **out, int64_t after, const char *ns, size_t limit);
 };
 
