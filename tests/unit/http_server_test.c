@@ -371,6 +371,18 @@ static void test_errors_over_socket(void **state)
 	assert_non_null(strstr(out, "POST /big - 0 11 "));
 	assert_true(closed_within(fd, 2000));
 	close(fd);
+	/* an error answer is not lost to a reset when request bytes stay unread */
+	fd = dial(s);
+	{
+		static char junk[64 * 1024];
+		memset(junk, 'j', sizeof(junk));
+		put_str(fd, "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n");
+		put(fd, junk, sizeof(junk));
+	}
+	assert_true(get(fd, out, sizeof(out), 2000) > 0);
+	assert_non_null(strstr(out, "HTTP/1.1 400 "));
+	assert_true(closed_within(fd, 2000));
+	close(fd);
 	/* a handler failure is a 500 */
 	fd = dial(s);
 	put_str(fd, "GET /fail HTTP/1.1\r\nHost: h\r\n\r\n");

@@ -26,6 +26,8 @@
 /* a body larger than max_body is read and discarded up to this much, so that
  * the client sees the 413 instead of a reset */
 #define DRAIN_MAX ((uint64_t)4 * 1024 * 1024)
+/* longest wait for the client's end of stream after our last answer */
+#define LINGER_MS 500
 
 struct slot {
 	pthread_t thread;
@@ -592,6 +594,26 @@ out:
 	return ret;
 }
 
+/* Close after an answer without resetting it away: send our FIN, then read
+ * and drop what the client still sends (bounded in bytes and time), so that
+ * unread request bytes do not turn the close into a reset that could
+ * discard the answer before the client reads it. */
+static void linger_close(struct conn *c)
+{
+	long long deadline = now_ms() + LINGER_MS;
+	size_t dropped = 0;
+
+	if (shutdown(c->fd, SHUT_WR) == 0) {
+		while (dropped < DRAIN_MAX) {
+			ssize_t got = read_some(c, c->buf, sizeof(c->buf), deadline);
+			if (got <= 0)
+				break;
+			dropped += (size_t)got;
+		}
+	}
+	close(c->fd);
+}
+
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
@@ -600,7 +622,7 @@ static void *conn_main(void *arg)
 
 	while (serve_one(c) == 1)
 		;
-	close(c->fd);
+	linger_close(c);
 	coffer_wipe(c->buf, sizeof(c->buf));
 	coffer_wipe(c->scratch, sizeof(c->scratch));
 	free(c);
