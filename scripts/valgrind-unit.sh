@@ -28,7 +28,7 @@ run_one() {
 }
 export -f run_one
 
-ls "$bdir"/tests/*_test 2>/dev/null | xargs -r -n1 -P "$jobs" -I{} bash -c 'run_one "$@"' _ {} "$logs"
+ls "$bdir"/tests/*_test 2>/dev/null | xargs -r -P "$jobs" -I{} bash -c 'run_one "$@"' _ {} "$logs"
 
 pass=0 fail=0 skip=0
 failed=()
