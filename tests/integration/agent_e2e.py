@@ -406,6 +406,9 @@ def main():
           "PRIVATE KEY" in tok.get("tee_keypair", ""), "REST /aa/token when enabled", body)
     # the TEE private key is handed out, then wiped: no copy of its PEM text
     # may stay in the agent's memory, freed blocks included
+    # the server wipes its copy of the answer right after sending it: give
+    # that thread a moment, or the copy still in flight is counted
+    time.sleep(0.5)
     pem_lines = [l for l in tok.get("tee_keypair", "").splitlines()
                  if l and not l.startswith("-----")]
     if pem_lines:
