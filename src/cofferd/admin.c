@@ -198,8 +198,13 @@ static void audit(struct cofferd *d, const struct admin_ctx *a, const char *acti
 	                      outcome, "reason", reason ? reason : "");
 
 	if (f == NULL)
-		return;
-	cofferd_audit_record(d, f);
+		coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if (f == NULL || cofferd_audit_record(d, f) < 0)
+		/* the action itself was stored: say loudly that its record is
+		 * missing (ids only, never values) */
+		cofferd_log(LOG_ERROR_, "audit append failed",
+		            json_pack("{s:s,s:s,s:s?,s:s}", "principal", a->p.id, "action", action,
+		                      "namespace", ns, "error", coffer_error_last()));
 	cofferd_log(LOG_INFO_, "admin",
 	            json_pack("{s:s,s:s,s:s?,s:s?,s:s}", "principal", a->p.id, "action", action,
 	                      "namespace", ns, "resource", resource, "outcome", outcome));
