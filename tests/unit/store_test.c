@@ -77,7 +77,7 @@ static void test_master_key_file(void **state)
 	assert_int_equal(stat(f->key, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(st.st_size, 32);
-	assert_int_equal(coffer_store_schema_version(f->s), 2);
+	assert_int_equal(coffer_store_schema_version(f->s), 3);
 	/* no master key, not asked to create one */
 	o.master_key_path = "/nonexistent/coffer.key";
 	assert_int_equal(coffer_store_open(&s2, f->db, &o), COFFER_EIO);
@@ -506,61 +506,63 @@ static void test_audit_batch(void **state)
 	json_decref(rec);
 }
 
-/* A version 1 database (sessions with a rowid, key and expiry indexes) is
- * migrated in place, keeping its rows. */
+/* A version 1 database (sessions in the main file, with a rowid, key and
+ * expiry indexes) is migrated in place: its sessions move to the sessions
+ * file, its other rows stay. */
 static void test_migration_from_v1(void **state)
 {
 	struct fixture *f = *state;
 	coffer_store_session g = { 0 };
 	coffer_secret v = COFFER_SECRET_INIT;
-	char db1[160], id[33];
+	char sfile[200], id[33];
 	coffer_store_options o = COFFER_STORE_OPTIONS_INIT;
 	coffer_store *s2 = NULL;
 	sqlite3 *db;
 
-	/* a session written by the current code, then the table rebuilt in the
-	 * version 1 layout as if an old broker had written it */
 	snprintf(id, sizeof(id), "%032x", 77);
-	{
-		coffer_store_session s = { 0 };
-		snprintf(s.id, sizeof(s.id), "%s", id);
-		snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
-		snprintf(s.tee, sizeof(s.tee), "sample");
-		s.created = 1;
-		s.expires = 99999;
-		assert_int_equal(coffer_store_session_create(f->s, &s), 0);
-		assert_int_equal(coffer_store_session_attest(f->s, id, "tok-v1", 99999, 2), 0);
-		assert_int_equal(coffer_store_resource_put(f->s, "r/key/x", (const uint8_t *)"val",
-		                                           3, NULL, 1),
-		                 0);
-	}
+	assert_int_equal(
+	        coffer_store_resource_put(f->s, "r/key/x", (const uint8_t *)"val", 3, NULL, 1), 0);
 	coffer_store_close(f->s);
 	f->s = NULL;
-	snprintf(db1, sizeof(db1), "%s", f->db);
-	assert_int_equal(sqlite3_open(db1, &db), SQLITE_OK);
+	/* the sessions file did not exist in version 1 */
+	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
+	assert_int_equal(unlink(sfile), 0);
+	/* the session as an old broker wrote it (the token column holds what
+	 * the store sealed; a version 1 row is read through the same code) */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	assert_int_equal(
 	        sqlite3_exec(
 	                db,
-	                "CREATE TABLE s1(id TEXT PRIMARY KEY, nonce TEXT NOT NULL, tee TEXT NOT "
+	                "CREATE TABLE sessions(id TEXT PRIMARY KEY, nonce TEXT NOT NULL, tee TEXT NOT "
 	                "NULL, hash_algs TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, "
 	                "expires INTEGER NOT NULL, nonce_used INTEGER NOT NULL DEFAULT 0, "
 	                "attested INTEGER NOT NULL DEFAULT 0, token BLOB);"
-	                "INSERT INTO s1 SELECT * FROM sessions; DROP TABLE sessions;"
-	                "ALTER TABLE s1 RENAME TO sessions;"
 	                "CREATE INDEX sessions_expires ON sessions(expires);"
+	                "INSERT INTO sessions(id, nonce, tee, created, expires) VALUES("
+	                "'0000000000000000000000000000004d', 'bm9uY2U=', 'sample', 1, 99999);"
 	                "DELETE FROM schema_version WHERE version > 1;",
 	                NULL, NULL, NULL),
 	        SQLITE_OK);
 	sqlite3_close(db);
 	o.master_key_path = f->key;
 	assert_int_equal(coffer_store_open(&s2, f->db, &o), 0);
-	assert_int_equal(coffer_store_schema_version(s2), 2);
+	assert_int_equal(coffer_store_schema_version(s2), 3);
 	assert_int_equal(coffer_store_session_get(&g, s2, id), 0);
-	assert_string_equal(g.token, "tok-v1");
+	assert_string_equal(g.nonce, "bm9uY2U=");
+	assert_string_equal(g.tee, "sample");
+	assert_int_equal(g.expires, 99999);
 	coffer_store_session_clear(&g);
+	/* and it is a live session: its nonce can be spent once */
+	assert_int_equal(coffer_store_session_attest(s2, id, "tok", 99999, 2), 0);
+	assert_int_equal(coffer_store_session_attest(s2, id, "tok", 99999, 2), COFFER_EEXISTS);
 	assert_int_equal(coffer_store_resource_get(&v, s2, "r/key/x"), 0);
 	assert_int_equal(v.len, 3);
 	coffer_secret_free(&v);
+	/* the main file no longer has a sessions table */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "SELECT 1 FROM sessions", NULL, NULL, NULL),
+	                     SQLITE_OK);
+	sqlite3_close(db);
 	f->s = s2;
 }
 

@@ -1,12 +1,21 @@
 /*
  * SQLite backend: WAL journal, a schema version table with forward
- * migrations, two connections: `durable` (synchronous=FULL: every admin
- * write is on disk when the call returns) and `fast` (synchronous=NORMAL:
- * sessions, whose loss in a crash only means the guest attests again, and
- * all reads). Each connection is used under its own mutex and keeps its
- * prepared statements.
+ * migrations, three connections, each used under its own mutex and keeping
+ * its prepared statements:
+ * - `durable` (synchronous=FULL: every admin write and audit batch is on
+ *   disk when the call returns),
+ * - `fast` (synchronous=NORMAL: the reads, and the sweep of used JWT ids),
+ * - `sess` on a second database file beside the main one (PATH with
+ *   "-sessions" before its ".db", synchronous=NORMAL): the RCAR sessions,
+ *   whose loss in a power failure only means the guest attests again.
+ * Sessions live in their own file because SQLite has one writer per
+ * database: in the main file every session write would queue behind the
+ * audit writer's commit and its fsync, and a busy handler's sleep, on the
+ * request path.
  */
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +37,7 @@ struct conn {
 struct sqlite_backend {
 	struct conn fast;
 	struct conn durable;
+	struct conn sess;
 };
 
 /* Each entry moves the schema from version i to i+1; never edit a shipped one. */
@@ -62,8 +72,20 @@ static const char *const migrations[] = {
 	" attested, token FROM sessions;"
 	"DROP TABLE sessions;"
 	"ALTER TABLE sessions_v2 RENAME TO sessions;",
+	/* 3: sessions move to their own database file (attached as "sess" while
+	 * migrating, see be_open); the rows in flight are carried over */
+	"INSERT OR IGNORE INTO sess.sessions SELECT id, nonce, tee, hash_algs, created, expires,"
+	" nonce_used, attested, token FROM main.sessions;"
+	"DROP TABLE main.sessions;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* The sessions file's schema (its own version table, its own migrations). */
+static const char sessions_schema[] =
+        "CREATE TABLE IF NOT EXISTS sessions(id TEXT PRIMARY KEY, nonce TEXT NOT NULL,"
+        " tee TEXT NOT NULL, hash_algs TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,"
+        " expires INTEGER NOT NULL, nonce_used INTEGER NOT NULL DEFAULT 0,"
+        " attested INTEGER NOT NULL DEFAULT 0, token BLOB) WITHOUT ROWID;";
 
 static int db_error(sqlite3 *db, int rc, const char *what)
 {
@@ -95,7 +117,7 @@ static int conn_open(struct conn *c, const char *path, int busy_ms, const char *
 	/* mmap: page reads without a syscall each */
 	snprintf(pragma, sizeof(pragma),
 	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
-	         " PRAGMA mmap_size=67108864;",
+	         " PRAGMA mmap_size=0;",
 	         sync);
 	rc = sqlite3_exec(c->db, pragma, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -202,27 +224,75 @@ static void be_close(void *p)
 	if (b->durable.db)
 		sqlite3_wal_checkpoint_v2(b->durable.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
 		                          NULL);
+	if (b->sess.db)
+		sqlite3_wal_checkpoint_v2(b->sess.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	conn_close(&b->sess);
 	conn_close(&b->fast);
 	conn_close(&b->durable);
 	free(b);
 }
 
+/* The sessions file for the database at `path`: "x.db" -> "x-sessions.db",
+ * anything else gets "-sessions" appended; ":memory:" stays in memory. */
+static int sessions_path(char **out, const char *path)
+{
+	size_t n = strlen(path);
+	bool db = n > 3 && strcmp(path + n - 3, ".db") == 0;
+	char *p;
+
+	if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+		return coffer_error_set(COFFER_EINVAL,
+		                        "store: %s: a file path is needed (sessions go beside it)",
+		                        strcmp(path, ":memory:") == 0 ? ":memory:" : "a URI");
+	p = malloc(n + sizeof("-sessions.db"));
+	if (p == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	snprintf(p, n + sizeof("-sessions.db"), "%.*s%s", (int)(db ? n - 3 : n), path,
+	         db ? "-sessions.db" : "-sessions");
+	*out = p;
+	return 0;
+}
+
+static int attach_sessions(struct conn *c, const char *spath)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(c->db, "ATTACH DATABASE ?1 AS sess", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, spath, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(c->db, rc, "attach sessions");
+}
+
 static int be_open(void **out, const char *path, int busy_ms)
 {
 	struct sqlite_backend *b = calloc(1, sizeof(*b));
+	char *spath = NULL;
 	int error;
 
 	if (b == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	/* the session connection leaves checkpoints (and their fsyncs) to
+	/* the sessions file first (migration 3 copies into it); the session and
+	 * read connections leave checkpoints (and their fsyncs) to
 	 * coffer_store_checkpoint, off the request path */
-	if ((error = conn_open(&b->durable, path, busy_ms, "FULL")) < 0 ||
+	if ((error = sessions_path(&spath, path)) < 0 ||
+	    (error = conn_open(&b->sess, spath, busy_ms, "NORMAL")) < 0 ||
+	    (error = exec_locked(&b->sess, "PRAGMA wal_autocheckpoint=0")) < 0 ||
+	    (error = exec_locked(&b->sess, sessions_schema)) < 0 ||
+	    (error = conn_open(&b->durable, path, busy_ms, "FULL")) < 0 ||
+	    (error = attach_sessions(&b->durable, spath)) < 0 ||
 	    (error = migrate(&b->durable)) < 0 ||
+	    (error = exec_locked(&b->durable, "DETACH DATABASE sess")) < 0 ||
 	    (error = conn_open(&b->fast, path, busy_ms, "NORMAL")) < 0 ||
 	    (error = exec_locked(&b->fast, "PRAGMA wal_autocheckpoint=0")) < 0) {
+		free(spath);
 		be_close(b);
 		return error;
 	}
+	free(spath);
 	*out = b;
 	return 0;
 }
@@ -243,24 +313,59 @@ static int be_schema_version(void *p)
 	return v;
 }
 
-static int be_integrity_check(void *p, char **out)
+/* PRAGMA integrity_check on one connection: *out = its first line. */
+static int integrity_one(struct conn *c, char **out)
 {
-	struct sqlite_backend *b = p;
 	sqlite3_stmt *st = NULL;
 	int error = 0;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if (sqlite3_prepare_v2(b->fast.db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK ||
+	pthread_mutex_lock(&c->lock);
+	if (sqlite3_prepare_v2(c->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
-		error = db_error(b->fast.db, SQLITE_ERROR, "integrity_check");
+		error = db_error(c->db, SQLITE_ERROR, "integrity_check");
 	} else {
 		*out = strdup((const char *)sqlite3_column_text(st, 0));
 		if (*out == NULL)
 			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
 	}
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&b->fast.lock);
+	pthread_mutex_unlock(&c->lock);
 	return error;
+}
+
+/* "ok" when both files are; otherwise the first file's complaint, the
+ * sessions file's prefixed with "sessions: ". */
+static int be_integrity_check(void *p, char **out)
+{
+	struct sqlite_backend *b = p;
+	char *m = NULL, *s = NULL;
+	int error;
+
+	if ((error = integrity_one(&b->fast, &m)) < 0)
+		return error;
+	if (strcmp(m, "ok") != 0) {
+		*out = m;
+		return 0;
+	}
+	if ((error = integrity_one(&b->sess, &s)) < 0) {
+		free(m);
+		return error;
+	}
+	if (strcmp(s, "ok") == 0) {
+		free(s);
+		*out = m;
+		return 0;
+	}
+	free(m);
+	m = malloc(strlen(s) + sizeof("sessions: "));
+	if (m == NULL) {
+		free(s);
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	}
+	snprintf(m, strlen(s) + sizeof("sessions: "), "sessions: %s", s);
+	free(s);
+	*out = m;
+	return 0;
 }
 
 /* Run one prepared write statement to completion; 0 or an error. */
@@ -292,7 +397,7 @@ static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int i)
 	snprintf(dst, size, "%s", t ? (const char *)t : "");
 }
 
-/* ---- sessions (fast connection) ---- */
+/* ---- sessions (sessions file) ---- */
 
 static int be_session_create(void *p, const coffer_store_session *s)
 {
@@ -302,18 +407,18 @@ static int be_session_create(void *p, const coffer_store_session *s)
 	sqlite3_stmt *st;
 	int error = COFFER_ERROR;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) != NULL) {
+	pthread_mutex_lock(&b->sess.lock);
+	if ((st = prep(&b->sess, sql)) != NULL) {
 		bind_text(st, 1, s->id);
 		bind_text(st, 2, s->nonce);
 		bind_text(st, 3, s->tee);
 		bind_text(st, 4, s->hash_algs);
 		sqlite3_bind_int64(st, 5, s->created);
 		sqlite3_bind_int64(st, 6, s->expires);
-		error = step_write(&b->fast, st, "session create");
+		error = step_write(&b->sess, st, "session create");
 	}
 	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
+	pthread_mutex_unlock(&b->sess.lock);
 	return error;
 }
 
@@ -327,8 +432,8 @@ static int be_session_get(void *p, coffer_store_session *out, const char *id, ui
 	int error = COFFER_ERROR, rc;
 
 	*sealed = NULL;
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) == NULL)
+	pthread_mutex_lock(&b->sess.lock);
+	if ((st = prep(&b->sess, sql)) == NULL)
 		goto out;
 	bind_text(st, 1, id);
 	rc = sqlite3_step(st);
@@ -337,7 +442,7 @@ static int be_session_get(void *p, coffer_store_session *out, const char *id, ui
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		error = db_error(b->fast.db, rc, "session get");
+		error = db_error(b->sess.db, rc, "session get");
 		goto out;
 	}
 	copy_col(out->id, sizeof(out->id), st, 0);
@@ -361,7 +466,7 @@ static int be_session_get(void *p, coffer_store_session *out, const char *id, ui
 	error = 0;
 out:
 	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
+	pthread_mutex_unlock(&b->sess.lock);
 	return error;
 }
 
@@ -374,18 +479,18 @@ static int be_session_use_nonce(void *p, const char *id, int64_t now)
 	sqlite3_stmt *st;
 	int error = COFFER_ERROR, rc;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, upd)) == NULL)
+	pthread_mutex_lock(&b->sess.lock);
+	if ((st = prep(&b->sess, upd)) == NULL)
 		goto out;
 	bind_text(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
-	if ((error = step_write(&b->fast, st, "use nonce")) < 0)
+	if ((error = step_write(&b->sess, st, "use nonce")) < 0)
 		goto out;
-	if (sqlite3_changes(b->fast.db) == 1)
+	if (sqlite3_changes(b->sess.db) == 1)
 		goto out; /* error == 0 */
 	done(st);
 	/* tell the caller why */
-	if ((st = prep(&b->fast, sel)) == NULL) {
+	if ((st = prep(&b->sess, sel)) == NULL) {
 		error = COFFER_ERROR;
 		goto out;
 	}
@@ -394,14 +499,14 @@ static int be_session_use_nonce(void *p, const char *id, int64_t now)
 	if (rc == SQLITE_DONE)
 		error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
 	else if (rc != SQLITE_ROW)
-		error = db_error(b->fast.db, rc, "use nonce");
+		error = db_error(b->sess.db, rc, "use nonce");
 	else if (sqlite3_column_int64(st, 0) <= now)
 		error = coffer_error_set(COFFER_EEXPIRED, "session expired");
 	else
 		error = coffer_error_set(COFFER_EEXISTS, "nonce already used");
 out:
 	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
+	pthread_mutex_unlock(&b->sess.lock);
 	return error;
 }
 
@@ -414,17 +519,17 @@ static int be_session_set_attested(void *p, const char *id, const uint8_t *seale
 	sqlite3_stmt *st;
 	int error = COFFER_ERROR;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) != NULL) {
+	pthread_mutex_lock(&b->sess.lock);
+	if ((st = prep(&b->sess, sql)) != NULL) {
 		sqlite3_bind_blob(st, 1, sealed, (int)len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, expires);
 		bind_text(st, 3, id);
-		error = step_write(&b->fast, st, "session attested");
-		if (error == 0 && sqlite3_changes(b->fast.db) != 1)
+		error = step_write(&b->sess, st, "session attested");
+		if (error == 0 && sqlite3_changes(b->sess.db) != 1)
 			error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
 	}
 	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
+	pthread_mutex_unlock(&b->sess.lock);
 	return error;
 }
 
@@ -438,19 +543,19 @@ static int be_session_attest(void *p, const char *id, const uint8_t *sealed, siz
 	sqlite3_stmt *st;
 	int error = COFFER_ERROR, rc;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, upd)) == NULL)
+	pthread_mutex_lock(&b->sess.lock);
+	if ((st = prep(&b->sess, upd)) == NULL)
 		goto out;
 	sqlite3_bind_blob(st, 1, sealed, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, expires);
 	bind_text(st, 3, id);
 	sqlite3_bind_int64(st, 4, now);
-	if ((error = step_write(&b->fast, st, "session attest")) < 0)
+	if ((error = step_write(&b->sess, st, "session attest")) < 0)
 		goto out;
-	if (sqlite3_changes(b->fast.db) == 1)
+	if (sqlite3_changes(b->sess.db) == 1)
 		goto out; /* error == 0 */
 	done(st);
-	if ((st = prep(&b->fast, sel)) == NULL) {
+	if ((st = prep(&b->sess, sel)) == NULL) {
 		error = COFFER_ERROR;
 		goto out;
 	}
@@ -459,14 +564,14 @@ static int be_session_attest(void *p, const char *id, const uint8_t *sealed, siz
 	if (rc == SQLITE_DONE)
 		error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
 	else if (rc != SQLITE_ROW)
-		error = db_error(b->fast.db, rc, "session attest");
+		error = db_error(b->sess.db, rc, "session attest");
 	else if (sqlite3_column_int64(st, 0) <= now)
 		error = coffer_error_set(COFFER_EEXPIRED, "session expired");
 	else
 		error = coffer_error_set(COFFER_EEXISTS, "nonce already used");
 out:
 	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
+	pthread_mutex_unlock(&b->sess.lock);
 	return error;
 }
 
@@ -480,6 +585,11 @@ static int be_checkpoint(void *p)
 	pthread_mutex_unlock(&b->durable.lock);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
 		return db_error(b->durable.db, rc, "checkpoint");
+	pthread_mutex_lock(&b->sess.lock);
+	rc = sqlite3_wal_checkpoint_v2(b->sess.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	pthread_mutex_unlock(&b->sess.lock);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+		return db_error(b->sess.db, rc, "checkpoint sessions");
 	return 0;
 }
 
@@ -490,13 +600,13 @@ static int be_session_delete(void *p, const char *id)
 	sqlite3_stmt *st;
 	int error = COFFER_ERROR;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) != NULL) {
+	pthread_mutex_lock(&b->sess.lock);
+	if ((st = prep(&b->sess, sql)) != NULL) {
 		bind_text(st, 1, id);
-		error = step_write(&b->fast, st, "session delete");
+		error = step_write(&b->sess, st, "session delete");
 	}
 	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
+	pthread_mutex_unlock(&b->sess.lock);
 	return error;
 }
 
@@ -509,14 +619,19 @@ static int be_sweep(void *p, int64_t now, size_t *removed)
 	int error = COFFER_ERROR;
 
 	*removed = 0;
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, s1)) != NULL) {
+	pthread_mutex_lock(&b->sess.lock);
+	if ((st = prep(&b->sess, s1)) != NULL) {
 		sqlite3_bind_int64(st, 1, now);
-		error = step_write(&b->fast, st, "sweep");
-		*removed += (size_t)sqlite3_changes(b->fast.db);
+		error = step_write(&b->sess, st, "sweep");
+		*removed += (size_t)sqlite3_changes(b->sess.db);
 		done(st);
 	}
-	if (error == 0 && (st = prep(&b->fast, s2)) != NULL) {
+	pthread_mutex_unlock(&b->sess.lock);
+	if (error < 0)
+		return error;
+	error = COFFER_ERROR;
+	pthread_mutex_lock(&b->fast.lock);
+	if ((st = prep(&b->fast, s2)) != NULL) {
 		/* a jti is kept past the token's exp so that a replay is refused
 		 * as a replay, not only as expired */
 		sqlite3_bind_int64(st, 1, now);
