@@ -273,6 +273,11 @@ struct cofferd_tok *cofferd_tokcache_get_session(const char *sid, int64_t now);
 /* Drop entries whose token expired (the main loop, once a second). */
 void cofferd_tokcache_sweep(int64_t now);
 void cofferd_tokcache_flush(void);
+/* A session created by this broker's auth, remembered until its attest. */
+void cofferd_pending_put(const coffer_store_session *s);
+/* Remove and return (copy into *out) the pending session `sid` when present
+ * and unexpired; false: read it from the store. */
+bool cofferd_pending_take(coffer_store_session *out, const char *sid, int64_t now);
 
 /* Admin bootstrap (admin.c). */
 int cofferd_admin_bootstrap(struct cofferd *d);

@@ -145,7 +145,20 @@ int cofferd_handle_auth(struct cofferd *d, const struct cofferd_req *q, struct c
 		cofferd_resp_error(r, 400, "SerdeError", "%s", coffer_error_last());
 		goto out;
 	}
-	if (RAND_bytes(raw_id, sizeof(raw_id)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1 ||
+	/* the session id starts with the time in milliseconds (48 bits, big
+	 * endian) and ends with 80 random bits: ids sort by creation, so the
+	 * store appends sessions at one end of its b-tree instead of touching a
+	 * random page per write */
+	{
+		struct timespec ts;
+		uint64_t ms;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+		for (int i = 0; i < 6; i++)
+			raw_id[i] = (uint8_t)(ms >> (40 - 8 * i));
+	}
+	if (RAND_bytes(raw_id + 6, sizeof(raw_id) - 6) != 1 ||
+	    RAND_bytes(nonce, sizeof(nonce)) != 1 ||
 	    coffer_hex_encode(&hex, raw_id, sizeof(raw_id)) < 0 ||
 	    coffer_base64_encode(&nonce_b64, NULL, nonce, sizeof(nonce), COFFER_B64_STD) < 0) {
 		cofferd_resp_error(r, 500, "PluginInternalError", "no randomness");
@@ -165,6 +178,7 @@ int cofferd_handle_auth(struct cofferd *d, const struct cofferd_req *q, struct c
 		            json_pack("{s:s}", "error", coffer_error_last()));
 		goto out;
 	}
+	cofferd_pending_put(&s);
 	if (announce)
 		cofferd_resp_json(r, 200,
 		                  json_pack("{s:s,s:{s:s}}", "nonce", nonce_b64, "extra-params",
@@ -433,8 +447,13 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 	int error;
 
 	memset(&s, 0, sizeof(s));
-	if (load_session(d, q, r, &s) < 0)
-		return 0;
+	/* a session this broker created and has not seen attest yet comes from
+	 * memory; any other (a restart, a second broker, a retry) from the store */
+	if (q->cookie_session == NULL ||
+	    !cofferd_pending_take(&s, q->cookie_session, cofferd_now())) {
+		if (load_session(d, q, r, &s) < 0)
+			return 0;
+	}
 	if (s.attested && s.token) {
 		/* attesting an attested session returns its token again */
 		cofferd_resp_json(r, 200, json_pack("{s:s}", "token", s.token));

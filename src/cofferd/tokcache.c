@@ -4,7 +4,8 @@
  * so the broker keeps, per SHA-256 of the token, its claims and the imported
  * tee-pubkey: repeated resource requests skip the ES256 verification and the
  * key import and validation. Entries are reference counted so a lookup
- * outlives a concurrent eviction.
+ * outlives a concurrent eviction. It also keeps the sessions created here
+ * that have not attested yet (below).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,6 +36,17 @@ struct sess_slot {
 };
 static struct sess_slot sess[SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* session id -> the session this broker created at auth and that has not
+ * attested here yet: its nonce, tee, hashes and expiry never change, so the
+ * attestation that usually follows within milliseconds reads them from
+ * here. Whether the nonce was spent is never taken from here: the store's
+ * conditional update decides that. */
+struct pending_slot {
+	bool used;
+	coffer_store_session s; /* token always NULL */
+};
+static struct pending_slot pending[SLOTS];
 
 static void unref(struct cofferd_tok *t)
 {
@@ -156,6 +168,39 @@ struct cofferd_tok *cofferd_tokcache_get_session(const char *sid, int64_t now)
 	return t;
 }
 
+void cofferd_pending_put(const coffer_store_session *s)
+{
+	size_t i = sess_slot_of(s->id);
+
+	pthread_mutex_lock(&lock);
+	pending[i].used = true;
+	pending[i].s = *s;
+	pending[i].s.token = NULL;
+	pending[i].s.nonce_used = false;
+	pending[i].s.attested = false;
+	pthread_mutex_unlock(&lock);
+}
+
+bool cofferd_pending_take(coffer_store_session *out, const char *sid, int64_t now)
+{
+	size_t i;
+	bool hit = false;
+
+	if (strlen(sid) >= sizeof(out->id))
+		return false;
+	i = sess_slot_of(sid);
+	pthread_mutex_lock(&lock);
+	if (pending[i].used && strcmp(pending[i].s.id, sid) == 0) {
+		pending[i].used = false;
+		if (pending[i].s.expires > now) {
+			*out = pending[i].s;
+			hit = true;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return hit;
+}
+
 void cofferd_tokcache_sweep(int64_t now)
 {
 	for (size_t i = 0; i < SLOTS; i++) {
@@ -169,6 +214,8 @@ void cofferd_tokcache_sweep(int64_t now)
 			u = sess[i].t;
 			sess[i].t = NULL;
 		}
+		if (pending[i].used && pending[i].s.expires <= now)
+			pending[i].used = false;
 		pthread_mutex_unlock(&lock);
 		unref(t);
 		unref(u);
@@ -184,6 +231,7 @@ void cofferd_tokcache_flush(void)
 		slots[i] = NULL;
 		u = sess[i].t;
 		sess[i].t = NULL;
+		pending[i].used = false;
 		pthread_mutex_unlock(&lock);
 		unref(t);
 		unref(u);
