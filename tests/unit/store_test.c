@@ -566,6 +566,26 @@ static void test_migration_from_v1(void **state)
 	f->s = s2;
 }
 
+/* A sessions file from a newer broker is refused too. */
+static void test_newer_sessions_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_options o = COFFER_STORE_OPTIONS_INIT;
+	coffer_store *s2 = NULL;
+	char sfile[200];
+	sqlite3 *db;
+
+	coffer_store_close(f->s);
+	f->s = NULL;
+	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
+	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	o.master_key_path = f->key;
+	assert_int_equal(coffer_store_open(&s2, f->db, &o), COFFER_EUNSUPPORTED);
+	assert_non_null(strstr(coffer_error_last(), "sessions schema version 2"));
+}
+
 /* A database from a newer broker is refused rather than misread. */
 static void test_newer_schema_refused(void **state)
 {
@@ -591,6 +611,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_master_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_sessions_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_attest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_survive_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies_refvals, setup, teardown),

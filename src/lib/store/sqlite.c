@@ -80,12 +80,18 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-/* The sessions file's schema (its own version table, its own migrations). */
+/* The sessions file's schema, version 1 (PRAGMA user_version; the file has
+ * no other version table). A rowid table with a unique index on the id:
+ * the row grows by the sealed token (about 1.5 KiB) at attestation, and in
+ * a WITHOUT ROWID table that would make every key comparison of a seek
+ * assemble the row from overflow pages into a heap buffer. */
+#define SESSIONS_VERSION 1
 static const char sessions_schema[] =
-        "CREATE TABLE IF NOT EXISTS sessions(id TEXT PRIMARY KEY, nonce TEXT NOT NULL,"
+        "CREATE TABLE IF NOT EXISTS sessions(id TEXT NOT NULL UNIQUE, nonce TEXT NOT NULL,"
         " tee TEXT NOT NULL, hash_algs TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,"
         " expires INTEGER NOT NULL, nonce_used INTEGER NOT NULL DEFAULT 0,"
-        " attested INTEGER NOT NULL DEFAULT 0, token BLOB) WITHOUT ROWID;";
+        " attested INTEGER NOT NULL DEFAULT 0, token BLOB);"
+        "PRAGMA user_version=1;";
 
 static int db_error(sqlite3 *db, int rc, const char *what)
 {
@@ -253,6 +259,27 @@ static int sessions_path(char **out, const char *path)
 	return 0;
 }
 
+static int sessions_setup(struct conn *c)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1, rc;
+
+	rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (v < 0)
+		return db_error(c->db, rc, "sessions schema version");
+	if (v > SESSIONS_VERSION)
+		return coffer_error_set(COFFER_EUNSUPPORTED,
+		                        "store: sessions schema version %d is newer than this broker "
+		                        "(%d)",
+		                        v, SESSIONS_VERSION);
+	if (v == SESSIONS_VERSION)
+		return 0;
+	return exec_locked(c, sessions_schema);
+}
+
 static int attach_sessions(struct conn *c, const char *spath)
 {
 	sqlite3_stmt *st = NULL;
@@ -281,7 +308,7 @@ static int be_open(void **out, const char *path, int busy_ms)
 	if ((error = sessions_path(&spath, path)) < 0 ||
 	    (error = conn_open(&b->sess, spath, busy_ms, "NORMAL")) < 0 ||
 	    (error = exec_locked(&b->sess, "PRAGMA wal_autocheckpoint=0")) < 0 ||
-	    (error = exec_locked(&b->sess, sessions_schema)) < 0 ||
+	    (error = sessions_setup(&b->sess)) < 0 ||
 	    (error = conn_open(&b->durable, path, busy_ms, "FULL")) < 0 ||
 	    (error = attach_sessions(&b->durable, spath)) < 0 ||
 	    (error = migrate(&b->durable)) < 0 ||
