@@ -531,17 +531,17 @@ static void test_migration_from_v1(void **state)
 	 * the store sealed; a version 1 row is read through the same code) */
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	assert_int_equal(
-	        sqlite3_exec(
-	                db,
-	                "CREATE TABLE sessions(id TEXT PRIMARY KEY, nonce TEXT NOT NULL, tee TEXT NOT "
-	                "NULL, hash_algs TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, "
-	                "expires INTEGER NOT NULL, nonce_used INTEGER NOT NULL DEFAULT 0, "
-	                "attested INTEGER NOT NULL DEFAULT 0, token BLOB);"
-	                "CREATE INDEX sessions_expires ON sessions(expires);"
-	                "INSERT INTO sessions(id, nonce, tee, created, expires) VALUES("
-	                "'0000000000000000000000000000004d', 'bm9uY2U=', 'sample', 1, 99999);"
-	                "DELETE FROM schema_version WHERE version > 1;",
-	                NULL, NULL, NULL),
+	        sqlite3_exec(db,
+	                     "CREATE TABLE sessions(id TEXT PRIMARY KEY, nonce TEXT NOT NULL, tee "
+	                     "TEXT NOT "
+	                     "NULL, hash_algs TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, "
+	                     "expires INTEGER NOT NULL, nonce_used INTEGER NOT NULL DEFAULT 0, "
+	                     "attested INTEGER NOT NULL DEFAULT 0, token BLOB);"
+	                     "CREATE INDEX sessions_expires ON sessions(expires);"
+	                     "INSERT INTO sessions(id, nonce, tee, created, expires) VALUES("
+	                     "'0000000000000000000000000000004d', 'bm9uY2U=', 'sample', 1, 99999);"
+	                     "DELETE FROM schema_version WHERE version > 1;",
+	                     NULL, NULL, NULL),
 	        SQLITE_OK);
 	sqlite3_close(db);
 	o.master_key_path = f->key;
@@ -611,7 +611,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_master_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_sessions_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_sessions_schema_refused, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_session_attest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_survive_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies_refvals, setup, teardown),

@@ -271,10 +271,11 @@ static int sessions_setup(struct conn *c)
 	if (v < 0)
 		return db_error(c->db, rc, "sessions schema version");
 	if (v > SESSIONS_VERSION)
-		return coffer_error_set(COFFER_EUNSUPPORTED,
-		                        "store: sessions schema version %d is newer than this broker "
-		                        "(%d)",
-		                        v, SESSIONS_VERSION);
+		return coffer_error_set(
+		        COFFER_EUNSUPPORTED,
+		        "store: sessions schema version %d is newer than this broker "
+		        "(%d)",
+		        v, SESSIONS_VERSION);
 	if (v == SESSIONS_VERSION)
 		return 0;
 	return exec_locked(c, sessions_schema);
