@@ -3,6 +3,8 @@
  * same cryptographic work done with raw OpenSSL EVP calls, in the same run.
  * Payload 1 KiB. Rounds alternate between the two so that load from other
  * processes hits both; the best rate of each is kept.
+ * `bench_jose --hot` runs only the broker's per-handshake P-256 operations
+ * (the last section), as medians of interleaved rounds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,7 @@ typedef struct st {
 	size_t eklen;
 	uint8_t epk[65];
 	uint8_t iv[12], tag[16], ct[PAYLOAD];
+	size_t len; /* JWE plaintext length (<= PAYLOAD) */
 } st;
 
 /* ---- JWS ---- */
@@ -161,7 +164,7 @@ static int ours_encrypt(void *p)
 {
 	st *s = p;
 	json_t *j = NULL;
-	int rc = coffer_jwe_encrypt(&j, s->pub, s->alg, payload, PAYLOAD);
+	int rc = coffer_jwe_encrypt(&j, s->pub, s->alg, payload, s->len);
 	json_decref(j);
 	return rc;
 }
@@ -229,7 +232,7 @@ static int raw_ecdh_encrypt(void *p)
 	     EVP_PKEY_derive(dc, z, &zl) == 1 && kdf_wrap(ek, &ekl, z, zl, cek, 32, 1) == 0 &&
 	     EVP_PKEY_get_octet_string_param(eph, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &ptl) ==
 	             1 &&
-	     gcm(ct, tag, cek, iv, payload, PAYLOAD, 1) == 0;
+	     gcm(ct, tag, cek, iv, payload, s->len, 1) == 0;
 	EVP_PKEY_CTX_free(gc);
 	EVP_PKEY_CTX_free(dc);
 	EVP_PKEY_free(eph);
@@ -344,6 +347,7 @@ static void bench_jwe(const char *label, const char *kty, const char *crv, int b
 	    coffer_jwe_encrypt(&s.jwe, s.pub, alg, payload, PAYLOAD) != 0)
 		exit(3);
 	s.alg = alg;
+	s.len = PAYLOAD;
 	raw_parts(&s, raw_enc == raw_ecdh_encrypt);
 	snprintf(name, sizeof(name), "%s encrypt", label);
 	compare(name, ours_encrypt, &s, raw_enc, &s);
@@ -354,7 +358,238 @@ static void bench_jwe(const char *label, const char *kty, const char *crv, int b
 	coffer_jwk_free(s.pub);
 }
 
-int main(void)
+/* ---- the broker's per-handshake path, P-256: medians of interleaved rounds ----
+ *
+ * cofferd, per KBS handshake: imports the guest's tee-pubkey JWK (public P-256),
+ * encrypts a short secret to it with ECDH-ES+A256KW, and signs an EAR token
+ * (ES256, a long-lived key, ~1 KiB of claims). Each round runs a batch of every
+ * operation and of its raw EVP counterpart in turn; the figures are the
+ * medians over the rounds of the per-operation thread CPU time. */
+
+#define HOT_ROUNDS 31
+#define HOT_BATCH  24
+#define HOT_SECRET 64
+
+typedef struct hot {
+	json_t *tee_jwk;  /* {"kty":"EC","crv":"P-256","x":..,"y":..} */
+	uint8_t pt[65];   /* the same point, 0x04 || x || y */
+	EVP_PKEY *tmpl;   /* P-256 domain parameters only */
+	coffer_jwk *sign; /* the token signing key (private) */
+	json_t *hdr;      /* {"typ":"JWT","jwk":{...}} as the broker sends */
+	json_t *claims;   /* ~1 KiB */
+	size_t siglen_in; /* length of the JWS signing input of a real token */
+	uint8_t in[4096];
+	st enc; /* JWE: recipient = the tee key */
+} hot;
+
+static int hot_import(void *p)
+{
+	hot *h = p;
+	coffer_jwk *k = NULL;
+	int rc = coffer_jwk_from_json(&k, h->tee_jwk);
+	coffer_jwk_free(k);
+	return rc;
+}
+
+/* what a direct EVP user writes: fromdata with the group name and the point,
+ * then the quick public check the JWK import did before */
+static int hot_raw_fromdata(void *p)
+{
+	hot *h = p;
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL), *cc = NULL;
+	EVP_PKEY *k = NULL;
+	int ok;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, h->pt, 65);
+	params[2] = OSSL_PARAM_construct_end();
+	ok = c != NULL && EVP_PKEY_fromdata_init(c) == 1 &&
+	     EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, params) == 1;
+	cc = ok ? EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL) : NULL;
+	ok = ok && cc != NULL && EVP_PKEY_public_check_quick(cc) == 1;
+	EVP_PKEY_CTX_free(cc);
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(k);
+	return ok ? 0 : -1;
+}
+
+/* the floor: a copy of ready domain parameters and the point set on it (the
+ * point decoding checks the range and the curve equation) */
+static int hot_raw_floor(void *p)
+{
+	hot *h = p;
+	EVP_PKEY *k = EVP_PKEY_dup(h->tmpl);
+	int ok = k != NULL && EVP_PKEY_set1_encoded_public_key(k, h->pt, 65) == 1;
+	EVP_PKEY_free(k);
+	return ok ? 0 : -1;
+}
+
+static int hot_jwt(void *p)
+{
+	hot *h = p;
+	char *t = NULL;
+	int rc = coffer_jwt_sign(&t, h->sign, "ES256", h->hdr, h->claims);
+	free(t);
+	return rc;
+}
+
+static int hot_raw_sign(void *p)
+{
+	hot *h = p;
+	EVP_MD_CTX *mc = EVP_MD_CTX_new();
+	uint8_t sig[80];
+	size_t n = sizeof(sig);
+	int ok = mc != NULL &&
+	         EVP_DigestSignInit(mc, NULL, sha256, NULL, coffer_jwk_pkey(h->sign)) == 1 &&
+	         EVP_DigestSign(mc, sig, &n, h->in, h->siglen_in) == 1;
+	EVP_MD_CTX_free(mc);
+	return ok ? 0 : -1;
+}
+
+static int hot_jwe(void *p)
+{
+	return ours_encrypt(&((hot *)p)->enc);
+}
+
+static int hot_raw_jwe(void *p)
+{
+	return raw_ecdh_encrypt(&((hot *)p)->enc);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+typedef struct hot_op {
+	const char *name;
+	op_fn f;
+	double us[HOT_ROUNDS];
+} hot_op;
+
+static void bench_hot(void)
+{
+	hot h = { 0 };
+	coffer_jwk *tee = NULL;
+	json_t *pubj = NULL, *sub;
+	char *tok = NULL, *d1, *d2;
+	size_t n = 0;
+	hot_op ops[] = {
+		{ "JWK import, public (coffer)", hot_import },
+		{ "  raw EVP_PKEY_fromdata + check", hot_raw_fromdata },
+		{ "  raw dup(template) + set point", hot_raw_floor },
+		{ "JWE ECDH-ES+A256KW 64 B (coffer)", hot_jwe },
+		{ "  raw EVP", hot_raw_jwe },
+		{ "JWT ES256 ~1 KiB claims (coffer)", hot_jwt },
+		{ "  raw EVP_DigestSign", hot_raw_sign },
+	};
+	const size_t nops = sizeof(ops) / sizeof(ops[0]);
+
+	/* the guest's key, as JSON, and its point for the raw side */
+	if (coffer_jwk_generate(&tee, "EC", "P-256", 0) != 0 ||
+	    coffer_jwk_to_json(&h.tee_jwk, tee, false) != 0 ||
+	    EVP_PKEY_get_octet_string_param(coffer_jwk_pkey(tee), OSSL_PKEY_PARAM_PUB_KEY, h.pt,
+	                                    sizeof(h.pt), &n) != 1 ||
+	    n != 65)
+		exit(3);
+	{
+		/* the floor's template: P-256 domain parameters only */
+		OSSL_PARAM params[2];
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+		                                             "prime256v1", 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (c == NULL || EVP_PKEY_fromdata_init(c) != 1 ||
+		    EVP_PKEY_fromdata(c, &h.tmpl, EVP_PKEY_KEY_PARAMETERS, params) != 1)
+			exit(3);
+		EVP_PKEY_CTX_free(c);
+	}
+	/* JWE: the recipient is the imported tee key, as in the broker */
+	if (coffer_jwk_from_json(&h.enc.pub, h.tee_jwk) != 0)
+		exit(3);
+	h.enc.alg = "ECDH-ES+A256KW";
+	h.enc.len = HOT_SECRET;
+	/* the signing key: a private JWK loaded from JSON, as cofferd loads it */
+	{
+		coffer_jwk *g = NULL;
+		json_t *j = NULL;
+		if (coffer_jwk_generate(&g, "EC", "P-256", 0) != 0 ||
+		    coffer_jwk_to_json(&j, g, true) != 0 || coffer_jwk_from_json(&h.sign, j) != 0 ||
+		    coffer_jwk_to_json(&pubj, g, false) != 0)
+			exit(3);
+		json_decref(j);
+		coffer_jwk_free(g);
+	}
+	h.hdr = json_pack("{s:s,s:O}", "typ", "JWT", "jwk", pubj);
+	sub = json_pack("{s:s,s:s,s:s,s:s}", "ear.status", "affirming", "ear.veraison.annotated",
+	                "sample-tee measurement=sha384:0123456789abcdef0123456789abcdef0123456789ab"
+	                "cdef0123456789abcdef0123456789abcdef launch-digest=sha384:fedcba98765432"
+	                "10fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210 polic"
+	                "y=0x30000 platform-version=tcb:3.0.8.115 guest-svn=1 vmpl=0",
+	                "ear.trustworthiness-vector",
+	                "instance-identity=2 configuration=2 "
+	                "executables=2 file-system=0 hardware=2 runtime-opaque=2 "
+	                "sourced-data=0 storage-opaque=2",
+	                "ear.veraison.key-attestation",
+	                "eyJjcnYiOiJQLTI1NiIsImt0eSI6IkVDIiwieCI6IjFoR2FmRzBRZjJlY3Zzb3dqV0JUY"
+	                "XNHZkFWb2dDdjJCcmd4blRGV3d2ZyIsInkiOiJaSzRYbVNhN0N6NEl4SG9pb2hNNEk0"
+	                "cF9MbUFQbjNvdUZyN1JhOW1kaE1nIn0");
+	h.claims = json_pack("{s:s,s:I,s:I,s:I,s:s,s:{s:s,s:s},s:{s:o},s:s,s:s}", "eat_profile",
+	                     "tag:github.com,2023:veraison/ear", "iat", (json_int_t)1790000000,
+	                     "nbf", (json_int_t)1790000000, "exp", (json_int_t)1790003600, "iss",
+	                     "https://kbs.example.internal:8080", "ear.verifier-id", "developer",
+	                     "https://github.com/coffer", "build", "cofferd 0.1.0", "submods",
+	                     "cpu0", sub, "jti", "00112233445566778899aabbccddeeff", "eat_nonce",
+	                     "pL3nOnX5fA7yT4kS1rQ2wE8uI9oP0aZ6");
+	if (h.hdr == NULL || h.claims == NULL ||
+	    coffer_jwt_sign(&tok, h.sign, "ES256", h.hdr, h.claims) != 0)
+		exit(3);
+	{
+		char *c = json_dumps(h.claims, JSON_COMPACT);
+		printf("\nbroker hot path, P-256 (claims %zu bytes, JWE plaintext %d bytes): "
+		       "median\n"
+		       "of %d interleaved rounds, batches of %d, thread CPU time per operation\n",
+		       c ? strlen(c) : 0, HOT_SECRET, HOT_ROUNDS, HOT_BATCH);
+		free(c);
+	}
+	d1 = strchr(tok, '.');
+	d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	if (d2 == NULL || (size_t)(d2 - tok) > sizeof(h.in))
+		exit(3);
+	h.siglen_in = (size_t)(d2 - tok);
+	memcpy(h.in, tok, h.siglen_in);
+	free(tok);
+
+	for (size_t i = 0; i < nops; i++)
+		batch(ops[i].f, &h, HOT_BATCH); /* warm up */
+	for (int r = 0; r < HOT_ROUNDS; r++)
+		for (size_t i = 0; i < nops; i++)
+			ops[i].us[r] = batch(ops[i].f, &h, HOT_BATCH) / HOT_BATCH * 1e6;
+	printf("%-36s %10s %10s %10s\n", "operation", "median us", "p25 us", "p75 us");
+	for (size_t i = 0; i < nops; i++) {
+		double m = median(ops[i].us, HOT_ROUNDS); /* sorts */
+		printf("%-36s %10.1f %10.1f %10.1f\n", ops[i].name, m, ops[i].us[HOT_ROUNDS / 4],
+		       ops[i].us[HOT_ROUNDS * 3 / 4]);
+	}
+	json_decref(h.tee_jwk);
+	json_decref(h.hdr);
+	json_decref(h.claims);
+	json_decref(pubj);
+	EVP_PKEY_free(h.tmpl);
+	coffer_jwk_free(h.enc.pub);
+	coffer_jwk_free(h.sign);
+	coffer_jwk_free(tee);
+}
+
+int main(int argc, char **argv)
 {
 	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
@@ -363,6 +598,10 @@ int main(void)
 		return 3;
 	for (size_t i = 0; i < PAYLOAD; i++)
 		payload[i] = (uint8_t)(i * 13 + 1);
+	if (argc > 1 && strcmp(argv[1], "--hot") == 0) {
+		bench_hot();
+		return 0;
+	}
 	printf("JOSE layer vs raw OpenSSL EVP, payload %d bytes, batches of %d alternating,\n"
 	       "%.1f s of thread CPU time per side and operation\n",
 	       PAYLOAD, BATCH, TOTAL_S);
@@ -374,5 +613,6 @@ int main(void)
 	bench_jwe("JWE RSA-OAEP-256 (2048)", "RSA", NULL, 2048, "RSA-OAEP-256", raw_rsa_encrypt,
 	          raw_rsa_decrypt);
 	printf("ratio = raw rate / coffer rate (1.000: no cost); target <= 1.20\n");
+	bench_hot();
 	return 0;
 }

@@ -1,11 +1,14 @@
 /* Unit tests: JWS and JWT (src/lib/jose). */
 #include "jose_test_util.h"
 
+#include <limits.h>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "coffer/codec.h"
 #include "coffer/jose.h"
+#include "jose/jose_internal.h"
 
 static coffer_jwk *gen(const char *kty, const char *crv, int bits)
 {
@@ -372,13 +375,68 @@ static void test_jwt(void **state)
 	coffer_jwk_free(k);
 }
 
+/* The token's header and payload are the bytes json_dumps wrote for them
+ * before: {"alg"} updated with "typ":"JWT" and then the extra header. */
+static void test_jwt_bytes(void **state)
+{
+	coffer_jwk *k = gen("EC", "P-256", 0), *keys[1] = { k };
+	json_t *claims = json_pack("{s:I,s:s,s:{s:[i,b,n]},s:f}", "exp", (json_int_t)4102444800LL,
+	                           "iss", "https://kbs/é\t", "nested", "a", 1, 1, "r", 1.25);
+	json_t *extras[3], *h, *got = NULL;
+	char *tok = NULL, *want, *hdr, *pay;
+	const char *d1, *d2;
+	size_t n;
+	(void)state;
+
+	extras[0] = NULL;
+	extras[1] = json_pack("{s:s,s:{s:s}}", "kid", "k/1", "jwk", "kty", "EC");
+	extras[2] = json_pack("{s:s,s:s}", "kid", "k2", "typ", "at+jwt");
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(coffer_jwt_sign(&tok, k, "ES256", extras[i], claims), 0);
+		assert_int_equal(coffer_jwt_verify(&got, NULL, tok, keys, 1, NULL), 0);
+		assert_true(json_equal(got, claims));
+		json_decref(got);
+		d1 = strchr(tok, '.');
+		d2 = strchr(d1 + 1, '.');
+		assert_int_equal(coffer_base64_decode((uint8_t **)&hdr, &n, tok, (size_t)(d1 - tok),
+		                                      COFFER_B64_URL_NOPAD),
+		                 0);
+		h = json_pack("{s:s}", "alg", "ES256");
+		if (extras[i] == NULL || json_object_get(extras[i], "typ") == NULL)
+			json_object_set_new(h, "typ", json_string("JWT"));
+		if (extras[i] != NULL)
+			json_object_update(h, extras[i]);
+		want = json_dumps(h, JSON_COMPACT);
+		assert_int_equal(n, strlen(want));
+		assert_memory_equal(hdr, want, n);
+		free(want);
+		free(hdr);
+		json_decref(h);
+		assert_int_equal(coffer_base64_decode((uint8_t **)&pay, &n, d1 + 1,
+		                                      (size_t)(d2 - d1 - 1), COFFER_B64_URL_NOPAD),
+		                 0);
+		want = json_dumps(claims, JSON_COMPACT);
+		assert_int_equal(n, strlen(want));
+		assert_memory_equal(pay, want, n);
+		free(want);
+		free(pay);
+		free(tok);
+		json_decref(extras[i]);
+	}
+	/* claims jansson cannot write are refused, as before */
+	json_object_set_new(claims, "bad", json_stringn_nocheck("\xc3", 1));
+	assert_int_equal(coffer_jwt_sign(&tok, k, "ES256", NULL, claims), COFFER_EINVAL);
+	assert_null(tok);
+	json_decref(claims);
+	coffer_jwk_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sign_verify),
-		cmocka_unit_test(test_alg_confusion),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_jwt),
+		cmocka_unit_test(test_sign_verify), cmocka_unit_test(test_alg_confusion),
+		cmocka_unit_test(test_malformed),   cmocka_unit_test(test_jwt),
+		cmocka_unit_test(test_jwt_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

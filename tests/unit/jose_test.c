@@ -1,12 +1,18 @@
 /* Unit tests: JWK and JWE (src/lib/jose). */
 #include "jose_test_util.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "coffer/codec.h"
 #include "coffer/jose.h"
+#include "jose/jose_internal.h"
 
 static coffer_jwk *gen(const char *kty, const char *crv, int bits)
 {
@@ -721,6 +727,358 @@ static void test_jwk_parse_error_hides_input(void **state)
 	assert_null(strstr(coffer_error_last(), "S3CRET"));
 }
 
+/* ---- RFC 3394 key wrap (jwe_crypto.c, on the AES block cipher) ---- */
+
+static void hex_in(uint8_t *out, const char *hex)
+{
+	for (size_t i = 0; hex[2 * i]; i++) {
+		unsigned v = 0;
+		for (int k = 0; k < 2; k++) {
+			char ch = hex[2 * i + (size_t)k];
+			v = v * 16 + (unsigned)(ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10);
+		}
+		out[i] = (uint8_t)v;
+	}
+}
+
+/* OpenSSL's own AES-*-WRAP, as the reference. */
+static size_t ossl_kw(uint8_t *out, const uint8_t *kek, size_t keklen, const uint8_t *in,
+                      size_t inlen, int wrap)
+{
+	static const char *const names[3] = { "AES-128-WRAP", "AES-192-WRAP", "AES-256-WRAP" };
+	EVP_CIPHER *ci = EVP_CIPHER_fetch(NULL, names[keklen / 8 - 2], NULL);
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n1 = 0, n2 = 0;
+
+	assert_non_null(ci);
+	assert_non_null(c);
+	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	assert_int_equal(EVP_CipherInit_ex(c, ci, NULL, kek, NULL, wrap), 1);
+	assert_int_equal(EVP_CipherUpdate(c, out, &n1, in, (int)inlen), 1);
+	assert_int_equal(EVP_CipherFinal_ex(c, out + n1, &n2), 1);
+	EVP_CIPHER_CTX_free(c);
+	EVP_CIPHER_free(ci);
+	return (size_t)(n1 + n2);
+}
+
+static void test_aes_kw(void **state)
+{
+	/* RFC 3394 sections 4.1 and 4.6 */
+	static const struct {
+		const char *kek, *data, *wrapped;
+	} v[] = {
+		{ "000102030405060708090A0B0C0D0E0F", "00112233445566778899AABBCCDDEEFF",
+		  "1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5" },
+		{ "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
+		  "00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F",
+		  "28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43BFB988B9B7A02DD2"
+		  "1" },
+	};
+	uint8_t kek[32], data[1024], w[1032], ref[1032], back[1032], zero[1032] = { 0 };
+	size_t n, m;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t kl = strlen(v[i].kek) / 2, dl = strlen(v[i].data) / 2;
+		hex_in(kek, v[i].kek);
+		hex_in(data, v[i].data);
+		hex_in(ref, v[i].wrapped);
+		assert_int_equal(jose_aes_kw(w, &n, kek, kl, data, dl, true), 0);
+		assert_int_equal(n, dl + 8);
+		assert_memory_equal(w, ref, n);
+		assert_int_equal(jose_aes_kw(back, &m, kek, kl, w, n, false), 0);
+		assert_int_equal(m, dl);
+		assert_memory_equal(back, data, dl);
+	}
+	/* the same bytes as OpenSSL's wrap ciphers, every KEK size, lengths 16..1016 */
+	for (size_t kl = 16; kl <= 32; kl += 8)
+		for (size_t dl = 16; dl <= 1016; dl += dl < 64 ? 8 : 120) {
+			assert_int_equal(RAND_bytes(kek, (int)kl), 1);
+			assert_int_equal(RAND_bytes(data, (int)dl), 1);
+			assert_int_equal(jose_aes_kw(w, &n, kek, kl, data, dl, true), 0);
+			assert_int_equal(ossl_kw(ref, kek, kl, data, dl, 1), n);
+			assert_memory_equal(w, ref, n);
+			assert_int_equal(jose_aes_kw(back, &m, kek, kl, ref, n, false), 0);
+			assert_int_equal(m, dl);
+			assert_memory_equal(back, data, dl);
+		}
+	/* integrity: any changed bit or the wrong KEK fails, and leaves no output */
+	assert_int_equal(RAND_bytes(kek, 32), 1);
+	assert_int_equal(RAND_bytes(data, 32), 1);
+	assert_int_equal(jose_aes_kw(w, &n, kek, 32, data, 32, true), 0);
+	for (size_t bit = 0; bit < 8 * n; bit += 5) {
+		w[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		memset(back, 0x55, sizeof(back));
+		assert_int_equal(jose_aes_kw(back, &m, kek, 32, w, n, false), COFFER_EVERIFY);
+		assert_memory_equal(back, zero, 32);
+		w[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	kek[0] ^= 1;
+	assert_int_equal(jose_aes_kw(back, &m, kek, 32, w, n, false), COFFER_EVERIFY);
+	kek[0] ^= 1;
+	assert_int_equal(jose_aes_kw(back, &m, kek, 32, w, n, false), 0);
+	/* lengths and KEK sizes outside the RFC */
+	assert_int_equal(jose_aes_kw(w, &n, kek, 20, data, 32, true), COFFER_EINVAL);
+	assert_int_equal(jose_aes_kw(w, &n, kek, 32, data, 8, true), COFFER_EINVAL);
+	assert_int_equal(jose_aes_kw(w, &n, kek, 32, data, 30, true), COFFER_EINVAL);
+	assert_int_equal(jose_aes_kw(w, &n, kek, 32, data, 1032, true), COFFER_EINVAL);
+	assert_int_equal(jose_aes_kw(back, &m, kek, 32, w, 16, false), COFFER_EINVAL);
+}
+
+/* ---- EC public keys: what the import refuses (src/lib/jose/ec.c) ---- */
+
+static const char *const ec_crvs[3] = { "P-256", "P-384", "P-521" };
+static const size_t ec_lens[3] = { 32, 48, 66 };
+
+static int ec_pub_rc(const char *crv, const uint8_t *x, const uint8_t *y, size_t cl)
+{
+	char *xs = b64e(x, cl), *ys = b64e(y, cl), buf[512];
+	snprintf(buf, sizeof(buf), "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}", crv,
+	         xs, ys);
+	free(xs);
+	free(ys);
+	return parse_rc(buf);
+}
+
+/* A point of the curve with a small x (x^3 + ax + b a square mod p), so that
+ * x + p, the same point with its x not reduced, still fits in `cl` bytes;
+ * also p itself. */
+static void small_x_point(uint8_t *x, uint8_t *y, uint8_t *x_plus_p, uint8_t *y_plus_p,
+                          bool *y_plus_p_fits, EVP_PKEY *pk, size_t cl)
+{
+	BIGNUM *p = NULL, *a = NULL, *b = NULL, *bx = BN_new(), *by = BN_new(), *t = BN_new(),
+	       *rhs = BN_new();
+	BN_CTX *ctx = BN_CTX_new();
+	unsigned long i;
+
+	assert_non_null(ctx);
+	assert_int_equal(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_P, &p), 1);
+	assert_int_equal(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_A, &a), 1);
+	assert_int_equal(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_B, &b), 1);
+	for (i = 1; i < 1000; i++) {
+		assert_true(BN_set_word(bx, i));
+		assert_true(BN_mod_sqr(t, bx, p, ctx) && BN_mod_mul(t, t, bx, p, ctx) &&
+		            BN_mod_mul(rhs, a, bx, p, ctx) && BN_mod_add(rhs, rhs, t, p, ctx) &&
+		            BN_mod_add(rhs, rhs, b, p, ctx));
+		if (BN_mod_sqrt(by, rhs, p, ctx) != NULL)
+			break;
+	}
+	ERR_clear_error();
+	assert_true(i < 1000);
+	assert_int_equal(BN_bn2binpad(bx, x, (int)cl), (int)cl);
+	assert_int_equal(BN_bn2binpad(by, y, (int)cl), (int)cl);
+	assert_true(BN_add(t, bx, p));
+	assert_int_equal(BN_bn2binpad(t, x_plus_p, (int)cl), (int)cl);
+	assert_true(BN_add(t, by, p));
+	*y_plus_p_fits = BN_num_bytes(t) <= (int)cl;
+	if (*y_plus_p_fits)
+		assert_int_equal(BN_bn2binpad(t, y_plus_p, (int)cl), (int)cl);
+	BN_free(p);
+	BN_free(a);
+	BN_free(b);
+	BN_free(bx);
+	BN_free(by);
+	BN_free(t);
+	BN_free(rhs);
+	BN_CTX_free(ctx);
+}
+
+/* Replace the epk coordinates of a JWE's protected header. */
+static json_t *with_epk(const json_t *jwe, const uint8_t *x, const uint8_t *y, size_t cl)
+{
+	json_t *t = json_deep_copy(jwe), *h;
+	size_t n;
+	uint8_t *p = b64d(json_string_value(json_object_get(jwe, "protected")), &n);
+	char *xs = b64e(x, cl), *ys = b64e(y, cl), *s, *enc;
+
+	h = json_loadb((const char *)p, n, 0, NULL);
+	assert_non_null(h);
+	json_object_set_new(json_object_get(h, "epk"), "x", json_string(xs));
+	json_object_set_new(json_object_get(h, "epk"), "y", json_string(ys));
+	s = json_dumps(h, JSON_COMPACT);
+	enc = b64e((const uint8_t *)s, strlen(s));
+	json_object_set_new(t, "protected", json_string(enc));
+	free(enc);
+	free(s);
+	free(xs);
+	free(ys);
+	free(p);
+	json_decref(h);
+	return t;
+}
+
+/* Imported EC public keys are still validated although the import no longer
+ * calls EVP_PKEY_public_check: off the curve, a coordinate >= p (even when
+ * it reduces to a point of the curve), the all-zero "point at infinity" and
+ * a wrong length are refused, for JWKs and for the epk of a JWE alike. */
+static void test_ec_public_validation(void **state)
+{
+	(void)state;
+	for (size_t c = 0; c < 3; c++) {
+		const size_t cl = ec_lens[c];
+		coffer_jwk *k = gen("EC", ec_crvs[c], 0), *imp = NULL, *pub = NULL;
+		uint8_t xy[2 * 66], x[66], y[66], xp[66], yp[66], zero[66] = { 0 }, ff[66];
+		char *pem1 = NULL, *pem2 = NULL;
+		json_t *j = NULL, *jwe = NULL, *t;
+		coffer_secret out = COFFER_SECRET_INIT;
+		bool yp_fits = false;
+		size_t n;
+		uint8_t *bx, *by;
+
+		memset(ff, 0xff, sizeof(ff));
+		assert_int_equal(coffer_jwk_to_json(&j, k, false), 0);
+		bx = b64d(json_string_value(json_object_get(j, "x")), &n);
+		assert_int_equal(n, cl);
+		by = b64d(json_string_value(json_object_get(j, "y")), &n);
+		memcpy(xy, bx, cl);
+		memcpy(xy + cl, by, cl);
+		free(bx);
+		free(by);
+		/* the real point imports, and is the same key (named curve, PEM) */
+		assert_int_equal(coffer_jwk_from_json(&imp, j), 0);
+		assert_false(coffer_jwk_has_private(imp));
+		assert_string_equal(coffer_jwk_crv(imp), ec_crvs[c]);
+		assert_int_equal(coffer_jwk_public(&pub, k), 0);
+		assert_int_equal(coffer_jwk_to_pem(&pem1, pub, false), 0);
+		assert_int_equal(coffer_jwk_to_pem(&pem2, imp, false), 0);
+		assert_string_equal(pem1, pem2);
+		/* and works: encrypt to the imported key, decrypt with the private */
+		assert_int_equal(coffer_jwe_encrypt(&jwe, imp, NULL, (const uint8_t *)"secret", 6),
+		                 0);
+		assert_int_equal(coffer_jwe_decrypt_json(&out, jwe, k, NULL), 0);
+		assert_int_equal(out.len, 6);
+		coffer_secret_free(&out);
+		assert_int_equal(ec_pub_rc(ec_crvs[c], xy, xy + cl, cl), 0);
+		/* off the curve: one bit of y */
+		xy[2 * cl - 1] ^= 1;
+		assert_int_equal(ec_pub_rc(ec_crvs[c], xy, xy + cl, cl), COFFER_EINVAL);
+		assert_non_null(strstr(coffer_error_last(), "not on"));
+		xy[2 * cl - 1] ^= 1;
+		/* the point at infinity as encoders write it, and coordinates >= p */
+		assert_int_equal(ec_pub_rc(ec_crvs[c], zero, zero, cl), COFFER_EINVAL);
+		assert_int_equal(ec_pub_rc(ec_crvs[c], ff, ff, cl), COFFER_EINVAL);
+		assert_int_equal(ec_pub_rc(ec_crvs[c], xy, ff, cl), COFFER_EINVAL);
+		small_x_point(x, y, xp, yp, &yp_fits, coffer_jwk_pkey(k), cl);
+		assert_int_equal(ec_pub_rc(ec_crvs[c], x, y, cl), 0); /* on the curve */
+		assert_int_equal(ec_pub_rc(ec_crvs[c], xp, y, cl), COFFER_EINVAL);
+		if (yp_fits) /* P-521: 66 bytes hold y + p */
+			assert_int_equal(ec_pub_rc(ec_crvs[c], x, yp, cl), COFFER_EINVAL);
+		assert_true(yp_fits == (c == 2));
+		/* wrong length: a coordinate of the next curve's size */
+		if (c < 2)
+			assert_int_equal(ec_pub_rc(ec_crvs[c], ff, ff, ec_lens[c + 1]),
+			                 COFFER_EINVAL);
+		/* the same refusals for the ephemeral key of a JWE */
+		t = with_epk(jwe, x, y, cl); /* a valid point: the wrong key, uniform failure */
+		assert_int_equal(decrypt_rc(t, k), COFFER_EVERIFY);
+		json_decref(t);
+		t = with_epk(jwe, zero, zero, cl);
+		assert_int_equal(decrypt_rc(t, k), COFFER_EINVAL);
+		json_decref(t);
+		t = with_epk(jwe, xp, y, cl);
+		assert_int_equal(decrypt_rc(t, k), COFFER_EINVAL);
+		json_decref(t);
+		t = with_epk(jwe, ff, ff, cl);
+		assert_int_equal(decrypt_rc(t, k), COFFER_EINVAL);
+		json_decref(t);
+		free(pem1);
+		free(pem2);
+		json_decref(jwe);
+		json_decref(j);
+		coffer_jwk_free(imp);
+		coffer_jwk_free(pub);
+		coffer_jwk_free(k);
+	}
+}
+
+/* ---- the broker's calls from several threads at once ---- */
+
+#define THREADS    4
+#define THREAD_OPS 25
+
+typedef struct thread_case {
+	const char *crv, *sig_alg;
+	json_t *tee_pub;        /* the guest's key as JSON */
+	coffer_jwk *tee;        /* its private key */
+	coffer_jwk *signer;     /* shared by the threads of this curve */
+	coffer_jwk *signer_pub; /* to verify */
+	int seed, failures;
+} thread_case;
+
+static void *thread_main(void *arg)
+{
+	thread_case *tc = arg;
+
+	for (int i = 0; i < THREAD_OPS; i++) {
+		coffer_jwk *k = NULL, *keys[1] = { tc->signer_pub };
+		coffer_secret out = COFFER_SECRET_INIT;
+		json_t *jwe = NULL, *claims, *got = NULL;
+		uint8_t secret[64];
+		char *tok = NULL;
+		int ok;
+
+		for (size_t b = 0; b < sizeof(secret); b++)
+			secret[b] = (uint8_t)(tc->seed * 31 + i * 7 + (int)b);
+		ok = coffer_jwk_from_json(&k, tc->tee_pub) == 0 &&
+		     coffer_jwe_encrypt(&jwe, k, "ECDH-ES+A256KW", secret, sizeof(secret)) == 0 &&
+		     coffer_jwe_decrypt_json(&out, jwe, tc->tee, NULL) == 0 &&
+		     out.len == sizeof(secret) && memcmp(out.ptr, secret, sizeof(secret)) == 0;
+		claims = json_pack("{s:I,s:i,s:i}", "exp", (json_int_t)4102444800LL, "i", i, "t",
+		                   tc->seed);
+		ok = ok && claims != NULL &&
+		     coffer_jwt_sign(&tok, tc->signer, tc->sig_alg, NULL, claims) == 0 &&
+		     coffer_jwt_verify(&got, NULL, tok, keys, 1, NULL) == 0 &&
+		     json_integer_value(json_object_get(got, "i")) == i &&
+		     json_integer_value(json_object_get(got, "t")) == tc->seed;
+		if (!ok)
+			tc->failures++;
+		coffer_secret_free(&out);
+		json_decref(jwe);
+		json_decref(claims);
+		json_decref(got);
+		free(tok);
+		coffer_jwk_free(k);
+	}
+	return NULL;
+}
+
+/* Per-thread key generation contexts, the shared curve parameters and the
+ * signing-context pool of one key used by several threads: every result
+ * checked; threads end and new ones start (their contexts are freed, which
+ * ASan checks in the sanitizer build). */
+static void test_threads(void **state)
+{
+	static const char *const algs[3] = { "ES256", "ES384", "ES512" };
+	thread_case tc[THREADS];
+	pthread_t th[THREADS];
+	(void)state;
+
+	for (int c = 0; c < 3; c++) {
+		coffer_jwk *tee = gen("EC", ec_crvs[c], 0), *signer = gen("EC", ec_crvs[c], 0);
+		coffer_jwk *signer_pub = NULL;
+		json_t *tee_pub = NULL;
+
+		assert_int_equal(coffer_jwk_to_json(&tee_pub, tee, false), 0);
+		assert_int_equal(coffer_jwk_public(&signer_pub, signer), 0);
+		for (int round = 0; round < 2; round++) {
+			for (int t = 0; t < THREADS; t++) {
+				tc[t] = (thread_case){ ec_crvs[c], algs[c],    tee_pub,        tee,
+					               signer,     signer_pub, t + 10 * round, 0 };
+				assert_int_equal(pthread_create(&th[t], NULL, thread_main, &tc[t]),
+				                 0);
+			}
+			for (int t = 0; t < THREADS; t++) {
+				assert_int_equal(pthread_join(th[t], NULL), 0);
+				assert_int_equal(tc[t].failures, 0);
+			}
+		}
+		json_decref(tee_pub);
+		coffer_jwk_free(tee);
+		coffer_jwk_free(signer);
+		coffer_jwk_free(signer_pub);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -737,6 +1095,9 @@ int main(void)
 		cmocka_unit_test(test_jwe_rsa1_5),
 		cmocka_unit_test(test_jwe_epk_off_curve),
 		cmocka_unit_test(test_jwe_malformed),
+		cmocka_unit_test(test_ec_public_validation),
+		cmocka_unit_test(test_aes_kw),
+		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

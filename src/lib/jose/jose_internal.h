@@ -2,6 +2,7 @@
 #ifndef COFFER_JOSE_INTERNAL_H
 #define COFFER_JOSE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #define JOSE_MAX_RECIPIENTS 64
 #define JOSE_RSA_MIN_BITS   2048
 #define JOSE_RSA_MAX_BITS   16384
+#define JOSE_SIGN_CTX_POOL  8 /* ECDSA signing contexts kept per key */
 
 enum jose_kty { JOSE_KTY_EC = 1, JOSE_KTY_RSA, JOSE_KTY_OKP };
 
@@ -47,6 +49,12 @@ struct coffer_jwk {
 	char *alg;
 	char *kid;
 	char *use;
+	/* ECDSA: signing contexts set up for this key and its curve's hash,
+	 * kept for reuse (jws.c); one key signs for many threads, hence the
+	 * lock. They hold references to `pkey` and are freed with the key. */
+	pthread_mutex_t lock;
+	EVP_PKEY_CTX *sign_ctx[JOSE_SIGN_CTX_POOL];
+	size_t nsign_ctx;
 };
 
 /* Cached algorithm implementations (fetched once per process). */
@@ -68,6 +76,14 @@ int jose_header_decode(json_t **out, const char *b64, size_t n);
 int jose_ec_point(uint8_t *xy, const EVP_PKEY *pkey, size_t clen);
 /* Build an EC public key from raw coordinates (validated on the curve). */
 int jose_ec_from_xy(EVP_PKEY **out, enum jose_crv crv, const uint8_t *x, const uint8_t *y);
+
+/* ec.c: EC keys made from one parameters-only key per curve, created once
+ * per process (no curve set-up per key). An EC public key from the
+ * uncompressed point 0x04 || x || y (1 + 2 * coordinate length bytes),
+ * refused unless both coordinates are < p and the point is on the curve. */
+int jose_ec_public_from_point(EVP_PKEY **out, enum jose_crv crv, const uint8_t *pt, size_t len);
+/* A new key pair on `crv`, from this thread's generation context. */
+int jose_ec_keygen(EVP_PKEY **out, enum jose_crv crv);
 
 /* Concat KDF, RFC 7518 section 4.6.2, SHA-256. */
 int jose_concat_kdf(uint8_t *out, size_t outlen, const uint8_t *z, size_t zlen, const char *algid,

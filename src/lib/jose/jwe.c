@@ -154,14 +154,12 @@ static int wrap_cek(wrapped *w, const coffer_jwk *k, enum jwe_alg a, const uint8
 	uint8_t kek[32];
 	int error = 0;
 
-	c = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
-	if (c == NULL)
-		return coffer_error_set_ssl(COFFER_ENOMEM, "EVP_PKEY_CTX_new_from_pkey");
 	if (a == JWE_ECDH_A256KW) {
-		/* RFC 7518 section 4.6: an ephemeral key on the recipient's curve */
+		/* RFC 7518 section 4.6: an ephemeral key on the recipient's curve,
+		 * from this thread's generation context (ec.c) */
 		w->clen = jose_curves[k->crv].len;
-		if (EVP_PKEY_keygen_init(c) != 1 || EVP_PKEY_keygen(c, &eph) != 1) {
-			error = coffer_error_set_ssl(COFFER_ERROR, "ephemeral EC key generation");
+		if ((error = jose_ec_keygen(&eph, k->crv)) < 0) {
+			error = coffer_error_wrap(error, "ephemeral EC key");
 			goto out;
 		}
 		if ((error = jose_ecdh(&z, eph, k->pkey)) < 0 ||
@@ -175,7 +173,8 @@ static int wrap_cek(wrapped *w, const coffer_jwk *k, enum jwe_alg a, const uint8
 		}
 	} else {
 		w->eklen = sizeof(w->ek);
-		if (EVP_PKEY_encrypt_init(c) != 1 || !rsa_ctx_setup(c, a) ||
+		c = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+		if (c == NULL || EVP_PKEY_encrypt_init(c) != 1 || !rsa_ctx_setup(c, a) ||
 		    EVP_PKEY_encrypt(c, w->ek, &w->eklen, cek, CEK_LEN) != 1) {
 			error = coffer_error_set_ssl(COFFER_ERROR, "RSA encryption of the CEK");
 			goto out;

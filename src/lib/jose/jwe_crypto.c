@@ -80,7 +80,9 @@ int jose_aes_kw(uint8_t *out, size_t *outlen, const uint8_t *kek, size_t keklen,
 	EVP_CIPHER_CTX_free(c);
 	if (!ok) {
 		/* unwrap: the RFC 3394 integrity check failed; the caller reports it
-		 * with the one message every decryption failure gets */
+		 * with the one message every decryption failure gets, and nothing of
+		 * the output is left */
+		coffer_wipe(out, wrap ? inlen + 8 : inlen - 8);
 		ERR_clear_error();
 		return COFFER_EVERIFY;
 	}

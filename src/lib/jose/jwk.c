@@ -184,6 +184,10 @@ static coffer_jwk *jwk_new(EVP_PKEY *pkey, enum jose_kty kty, enum jose_crv crv,
 
 	if (k == NULL)
 		return NULL;
+	if (pthread_mutex_init(&k->lock, NULL) != 0) {
+		free(k);
+		return NULL;
+	}
 	k->pkey = pkey;
 	k->kty = kty;
 	k->crv = crv;
@@ -195,6 +199,9 @@ void coffer_jwk_free(coffer_jwk *k)
 {
 	if (k == NULL)
 		return;
+	for (size_t i = 0; i < k->nsign_ctx; i++)
+		EVP_PKEY_CTX_free(k->sign_ctx[i]);
+	pthread_mutex_destroy(&k->lock);
 	EVP_PKEY_free(k->pkey);
 	free(k->alg);
 	free(k->kid);
@@ -314,30 +321,14 @@ int jose_ec_from_xy(EVP_PKEY **out, enum jose_crv crv, const uint8_t *x, const u
 {
 	uint8_t pt[1 + 2 * 66];
 	size_t cl = jose_curves[crv].len;
-	OSSL_PARAM params[3];
-	EVP_PKEY_CTX *c = NULL;
-	*out = NULL;
+
 	pt[0] = 0x04;
 	memcpy(pt + 1, x, cl);
 	memcpy(pt + 1 + cl, y, cl);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-	                                             (char *)jose_curves[crv].ossl_name, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * cl);
-	params[2] = OSSL_PARAM_construct_end();
-	c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (c == NULL || EVP_PKEY_fromdata_init(c) != 1 ||
-	    EVP_PKEY_fromdata(c, out, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-		EVP_PKEY_CTX_free(c);
-		return coffer_error_set_ssl(COFFER_EINVAL, "EC point is not on %s",
-		                            jose_curves[crv].jwk_name);
-	}
-	EVP_PKEY_CTX_free(c);
-	/* No separate EVP_PKEY_public_check here: importing the uncompressed point
-	 * already refuses one that is not on the curve (EC_POINT_oct2point checks
-	 * the curve equation; the cofactor is 1), which tests/unit/jose_test.c
-	 * checks; this runs for every JWE decryption, where the extra context and
-	 * check cost a fifth of the time. */
-	return 0;
+	/* No separate EVP_PKEY_public_check: decoding the point already refuses
+	 * one out of range or not on the curve (ec.c), which tests/unit/jose_test.c
+	 * checks; this runs for every JWE decryption. */
+	return jose_ec_public_from_point(out, crv, pt, 1 + 2 * cl);
 }
 
 static int parse_crv(enum jose_crv *out, const char *crv)
@@ -369,6 +360,14 @@ static int ec_from_json(EVP_PKEY **out, enum jose_crv crv, const json_t *j, bool
 	pt[0] = 0x04;
 	memcpy(pt + 1, x.ptr, cl);
 	memcpy(pt + 1 + cl, y.ptr, cl);
+	if (!*priv) {
+		/* the guest's tee-pubkey on every handshake: no curve set-up, and the
+		 * point decoding does what EVP_PKEY_public_check_quick would (range,
+		 * on the curve, not at infinity; ec.c) */
+		if ((error = jose_ec_public_from_point(out, crv, pt, 1 + 2 * cl)) < 0)
+			error = coffer_error_wrap(error, "JWK");
+		goto out;
+	}
 	bld = OSSL_PARAM_BLD_new();
 	if (bld == NULL ||
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
@@ -377,17 +376,15 @@ static int ec_from_json(EVP_PKEY **out, enum jose_crv crv, const json_t *j, bool
 		error = coffer_error_set_ssl(COFFER_ENOMEM, "OSSL_PARAM_BLD");
 		goto out;
 	}
-	if (*priv) {
-		bn = BN_secure_new();
-		if (bn == NULL || BN_bin2bn(d.ptr, (int)cl, bn) == NULL ||
-		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn)) {
-			error = coffer_error_set_ssl(COFFER_ENOMEM, "OSSL_PARAM_BLD");
-			goto out;
-		}
-	}
-	if ((error = fromdata(out, "EC", bld, *priv)) < 0)
+	bn = BN_secure_new();
+	if (bn == NULL || BN_bin2bn(d.ptr, (int)cl, bn) == NULL ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn)) {
+		error = coffer_error_set_ssl(COFFER_ENOMEM, "OSSL_PARAM_BLD");
 		goto out;
-	if ((error = check_key(*out, *priv)) < 0) {
+	}
+	if ((error = fromdata(out, "EC", bld, true)) < 0)
+		goto out;
+	if ((error = check_key(*out, true)) < 0) {
 		EVP_PKEY_free(*out);
 		*out = NULL;
 	}

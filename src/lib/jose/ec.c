@@ -1,0 +1,200 @@
+/*
+ * EC keys on the broker's per-handshake path without rebuilding the curve.
+ *
+ * OpenSSL 3.0 builds an EC_GROUP from scratch (curve constants, Montgomery
+ * contexts) for every EVP_PKEY_fromdata() or EVP_PKEY_keygen() that names the
+ * curve: about 17 us of a 22 us P-256 public key import on the reference
+ * machine. Copying a ready group is a fraction of that, so each curve gets
+ * one parameters-only EVP_PKEY for the whole process, and keys are built
+ * from it:
+ *
+ * - public keys: EVP_PKEY_dup() of the template, then the point set with
+ *   EVP_PKEY_set1_encoded_public_key(). The EC provider decodes the point
+ *   with EC_POINT_oct2point(), which refuses coordinates >= p and, through
+ *   EC_POINT_set_affine_coordinates(), a point that is not on the curve
+ *   (crypto/ec/ecp_oct.c and ec_lib.c in OpenSSL 3.0). The encoding passed is
+ *   always 0x04 || x || y of the exact length, which cannot denote the point
+ *   at infinity (only the one-byte 0x00 encoding does). That is everything
+ *   EVP_PKEY_public_check_quick() checks, and with cofactor 1 (P-256/384/521)
+ *   a point on the curve is in the prime-order group.
+ * - ephemeral keys: one EVP_PKEY_CTX per thread and curve, initialised for
+ *   key generation from the template once and reused; it holds no secret.
+ *   Threads come and go in servers, so it is freed by a thread-specific-data
+ *   destructor when its thread exits.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/params.h>
+
+#include "jose/jose_internal.h"
+
+#define NCURVES 3 /* P-256, P-384, P-521: the EC entries of jose_curves[] */
+
+/* ---- one parameters-only key per curve, for the whole process ---- */
+
+static pthread_mutex_t tmpl_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(EVP_PKEY *) tmpl[NCURVES];
+
+static EVP_PKEY *make_template(enum jose_crv crv)
+{
+	OSSL_PARAM params[2];
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	EVP_PKEY *t = NULL;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	                                             (char *)jose_curves[crv].ossl_name, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (c == NULL || EVP_PKEY_fromdata_init(c) != 1 ||
+	    EVP_PKEY_fromdata(c, &t, EVP_PKEY_KEY_PARAMETERS, params) != 1)
+		t = NULL;
+	EVP_PKEY_CTX_free(c);
+	return t;
+}
+
+/* The template of `crv`, made on first use; a failure (out of memory) is
+ * not remembered, the next call tries again. Never freed: the keys made
+ * from it and the threads' contexts may outlive any point to free it at. */
+static int ec_template(EVP_PKEY **out, enum jose_crv crv)
+{
+	EVP_PKEY *t;
+
+	if (crv < JOSE_CRV_P256 || crv > JOSE_CRV_P521)
+		return coffer_error_set(COFFER_EINVAL, "not an EC curve");
+	t = atomic_load_explicit(&tmpl[crv], memory_order_acquire);
+	if (t == NULL) {
+		pthread_mutex_lock(&tmpl_lock);
+		t = atomic_load_explicit(&tmpl[crv], memory_order_relaxed);
+		if (t == NULL) {
+			t = make_template(crv);
+			if (t != NULL)
+				atomic_store_explicit(&tmpl[crv], t, memory_order_release);
+		}
+		pthread_mutex_unlock(&tmpl_lock);
+	}
+	if (t == NULL)
+		return coffer_error_set_ssl(COFFER_ENOMEM, "cannot set up the %s parameters",
+		                            jose_curves[crv].jwk_name);
+	*out = t;
+	return 0;
+}
+
+int jose_ec_public_from_point(EVP_PKEY **out, enum jose_crv crv, const uint8_t *pt, size_t len)
+{
+	EVP_PKEY *t, *k;
+	int error;
+
+	*out = NULL;
+	if ((error = ec_template(&t, crv)) < 0)
+		return error;
+	/* uncompressed and exactly sized: see the top of this file */
+	if (len != 1 + 2 * jose_curves[crv].len || pt[0] != 0x04)
+		return coffer_error_set(COFFER_EINVAL, "EC point: not an uncompressed %s point",
+		                        jose_curves[crv].jwk_name);
+	k = EVP_PKEY_dup(t);
+	if (k == NULL)
+		return coffer_error_set_ssl(COFFER_ENOMEM, "EVP_PKEY_dup");
+	if (EVP_PKEY_set1_encoded_public_key(k, pt, len) != 1) {
+		EVP_PKEY_free(k);
+		return coffer_error_set_ssl(COFFER_EINVAL, "EC point is not on %s",
+		                            jose_curves[crv].jwk_name);
+	}
+	*out = k;
+	return 0;
+}
+
+/* ---- per-thread key generation contexts ---- */
+
+typedef struct ec_thread {
+	EVP_PKEY_CTX *keygen[NCURVES];
+} ec_thread;
+
+static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_key;
+static bool thread_key_ok;
+
+static void thread_state_free(void *p)
+{
+	ec_thread *s = p;
+
+	for (int i = 0; i < NCURVES; i++)
+		EVP_PKEY_CTX_free(s->keygen[i]);
+	free(s);
+}
+
+static void thread_key_init(void)
+{
+	thread_key_ok = pthread_key_create(&thread_key, thread_state_free) == 0;
+}
+
+/* This thread's state, or NULL when there is none to be had (no key, out of
+ * memory): the callers then work with a context of their own. */
+static ec_thread *thread_state(void)
+{
+	ec_thread *s;
+
+	pthread_once(&thread_once, thread_key_init);
+	if (!thread_key_ok)
+		return NULL;
+	s = pthread_getspecific(thread_key);
+	if (s != NULL)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (s != NULL && pthread_setspecific(thread_key, s) != 0) {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+static EVP_PKEY_CTX *keygen_ctx_new(EVP_PKEY *t)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, t, NULL);
+
+	if (c != NULL && EVP_PKEY_keygen_init(c) != 1) {
+		EVP_PKEY_CTX_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+int jose_ec_keygen(EVP_PKEY **out, enum jose_crv crv)
+{
+	ec_thread *s;
+	EVP_PKEY_CTX *c, *own = NULL;
+	EVP_PKEY *t;
+	int error, ok;
+
+	*out = NULL;
+	if ((error = ec_template(&t, crv)) < 0)
+		return error;
+	s = thread_state();
+	c = s != NULL ? s->keygen[crv] : NULL;
+	if (c == NULL) {
+		c = keygen_ctx_new(t);
+		if (c == NULL)
+			return coffer_error_set_ssl(COFFER_ERROR, "%s key generation set-up",
+			                            jose_curves[crv].jwk_name);
+		if (s != NULL)
+			s->keygen[crv] = c;
+		else
+			own = c;
+	}
+	ok = EVP_PKEY_keygen(c, out) == 1;
+	if (!ok && s != NULL) {
+		/* not reused after a failure: the next call starts afresh */
+		EVP_PKEY_CTX_free(c);
+		s->keygen[crv] = NULL;
+	}
+	EVP_PKEY_CTX_free(own);
+	if (!ok) {
+		*out = NULL;
+		return coffer_error_set_ssl(COFFER_ERROR, "%s key generation failed",
+		                            jose_curves[crv].jwk_name);
+	}
+	return 0;
+}
