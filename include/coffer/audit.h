@@ -58,6 +58,32 @@ extern "C" {
  * hash as well; the caller owns it. */
 int coffer_audit_append(json_t **out, const json_t *prev, const json_t *fields);
 
+#define COFFER_AUDIT_SALT_SIZE 16 /* random bytes in an entry's "salt" */
+
+/* For a writer that chains entries in batches (cofferd). */
+typedef struct coffer_audit_append_opts {
+	int version;
+	/* The entry takes references to the values of `fields` instead of deep
+	 * copies: neither the caller nor the entry's owner may change them
+	 * afterwards (the entry's hash covers them). */
+	bool share_fields;
+	/* COFFER_AUDIT_SALT_SIZE fresh bytes from RAND_bytes drawn for this entry
+	 * alone (a writer may draw a whole batch's salts in one call and hand
+	 * each entry its own slice; never reuse one). NULL: drawn here. */
+	const uint8_t *salt;
+} coffer_audit_append_opts;
+
+#define COFFER_AUDIT_APPEND_OPTS_VERSION 1
+#define COFFER_AUDIT_APPEND_OPTS_INIT                         \
+	{                                                     \
+		COFFER_AUDIT_APPEND_OPTS_VERSION, false, NULL \
+	}
+
+/* coffer_audit_append with options (`opts` NULL: the defaults, the same as
+ * coffer_audit_append). The entry's bytes do not depend on the options. */
+int coffer_audit_append_ext(json_t **out, const json_t *prev, const json_t *fields,
+                            const coffer_audit_append_opts *opts);
+
 /* SHA-256 of the JCS form of `entry` without its "hash" member. */
 int coffer_audit_entry_digest(uint8_t out[32], const json_t *entry);
 

@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "coffer/audit.h"
 #include "cofferd.h"
 
@@ -242,21 +245,32 @@ static void req_fail(struct audit_req *r, int error)
 	snprintf(r->msg, sizeof(r->msg), "%s", coffer_error_last());
 }
 
+/* Scratch for commit_batch, which only the writer thread runs (one at a
+ * time: writer_stop joins it before another starts). */
+static coffer_store_audit_rec batch_recs[BATCH_MAX];
+static json_t *batch_entries[BATCH_MAX];
+static struct audit_req *batch_owner[BATCH_MAX];
+static uint8_t batch_salts[BATCH_MAX * COFFER_AUDIT_SALT_SIZE];
+
 /* Chain and store `batch` (n requests); sets each request's result. */
 static void commit_batch(struct cofferd *d, struct audit_req *batch, size_t n)
 {
-	coffer_store_audit_rec *recs = calloc(n, sizeof(*recs));
-	json_t **entries = calloc(n, sizeof(*entries));
+	coffer_store_audit_rec *recs = batch_recs;
+	json_t **entries = batch_entries;
+	struct audit_req **owner = batch_owner;
+	coffer_audit_append_opts opts = COFFER_AUDIT_APPEND_OPTS_INIT;
 	json_t *head;
-	struct audit_req **owner = calloc(n, sizeof(*owner));
 	struct audit_req *r;
 	size_t k = 0, i;
 	int64_t now = cofferd_now(), seq;
 	int error;
 
+	/* the entries take the fields' values as they are (nothing changes
+	 * them: the fields are dropped once the caller is told) */
+	opts.share_fields = true;
 	pthread_mutex_lock(&audit_lock);
-	if (recs == NULL || entries == NULL || owner == NULL) {
-		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if (n == 0 || n > BATCH_MAX) {
+		error = coffer_error_set(COFFER_EINVAL, "audit: batch of %zu", n);
 		for (r = batch; r; r = r->next)
 			req_fail(r, error);
 		goto out;
@@ -266,14 +280,22 @@ static void commit_batch(struct cofferd *d, struct audit_req *batch, size_t n)
 			req_fail(r, error);
 		goto out;
 	}
+	/* one draw for the whole batch; each entry gets its own slice */
+	if (RAND_bytes(batch_salts, (int)(n * COFFER_AUDIT_SALT_SIZE)) != 1) {
+		error = coffer_error_set_ssl(COFFER_ERROR, "audit append: no randomness");
+		for (r = batch; r; r = r->next)
+			req_fail(r, error);
+		goto out;
+	}
 	head = audit_last;
-	for (r = batch; r; r = r->next) {
+	for (r = batch, i = 0; r; r = r->next, i++) {
 		const json_t *actor;
 		const char *actor_s;
 		json_t *e = NULL;
 
 		/* fields the audit rules refuse fail alone, off the chain */
-		if ((error = coffer_audit_append(&e, head, r->fields)) < 0) {
+		opts.salt = batch_salts + i * COFFER_AUDIT_SALT_SIZE;
+		if ((error = coffer_audit_append_ext(&e, head, r->fields, &opts)) < 0) {
 			req_fail(r, error);
 			continue;
 		}
@@ -287,11 +309,13 @@ static void commit_batch(struct cofferd *d, struct audit_req *batch, size_t n)
 			recs[k].action = "-";
 		recs[k].ns = json_string_value(json_object_get(e, "namespace"));
 		recs[k].record = e;
+		recs[k].seq = 0;
 		entries[k] = e;
 		owner[k] = r;
 		head = e;
 		k++;
 	}
+	OPENSSL_cleanse(batch_salts, n * COFFER_AUDIT_SALT_SIZE);
 	if (k == 0)
 		goto out;
 	if ((error = coffer_store_audit_append_batch(d->store, recs, k)) < 0) {
@@ -310,12 +334,10 @@ static void commit_batch(struct cofferd *d, struct audit_req *batch, size_t n)
 		            json_pack("{s:s}", "error", coffer_error_last()));
 out:
 	pthread_mutex_unlock(&audit_lock);
-	if (entries)
-		for (i = 0; i < k; i++)
-			json_decref(entries[i]);
-	free(entries);
-	free(recs);
-	free(owner);
+	for (i = 0; i < k; i++) {
+		json_decref(entries[i]);
+		entries[i] = NULL;
+	}
 }
 
 static void *writer_main(void *arg)

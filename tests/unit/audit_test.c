@@ -1086,6 +1086,270 @@ static void test_api_refusals(void **state)
 	json_decref(arr);
 }
 
+/* ---- the digest against its definition, and coffer_audit_append_ext ---- */
+
+/* SHA-256 of coffer_jcs_serialize of `v` without its top-level "hash": the
+ * definition, the way test_hash_definition spells it. */
+static int reference_digest(uint8_t out[32], const json_t *v)
+{
+	json_t *c = json_copy((json_t *)v);
+	char *canon = NULL;
+	size_t len = 0;
+	unsigned int n = 0;
+	int error;
+
+	assert_non_null(c);
+	json_object_del(c, "hash");
+	error = coffer_jcs_serialize(&canon, &len, c);
+	if (error == 0 && len > COFFER_AUDIT_MAX_ENTRY_SIZE)
+		error = COFFER_ELIMIT;
+	if (error == 0)
+		assert_int_equal(EVP_Digest(canon, len, out, &n, EVP_sha256(), NULL), 1);
+	free(canon);
+	json_decref(c);
+	return error;
+}
+
+static void expect_same_digest(const json_t *v, const char *what)
+{
+	uint8_t got[32], want[32];
+	int e1 = coffer_audit_entry_digest(got, v), e2 = reference_digest(want, v);
+
+	if (e1 != e2)
+		fail_msg("%s: digest returned %d, the definition %d (%s)", what, e1, e2,
+		         coffer_error_last());
+	if (e1 == 0 && memcmp(got, want, 32) != 0)
+		fail_msg("%s: the digest differs from SHA-256(JCS)", what);
+}
+
+static json_t *parse(const char *text)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+
+	if (v == NULL)
+		fail_msg("bad test JSON %s: %s", text, jerr.text);
+	return v;
+}
+
+/* A deterministic pseudo-random generator for the generated cases. */
+static uint32_t rnd(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+static json_t *random_value(uint32_t *s, int depth);
+
+static json_t *random_object(uint32_t *s, int depth)
+{
+	static const char alphabet[] = "ab\"\\/ ~_AZ09.\x7f";
+	json_t *v = json_object();
+	char key[4];
+
+	assert_non_null(v);
+	for (size_t n = rnd(s) % 8; n > 0; n--) {
+		size_t k = 1 + rnd(s) % sizeof(key);
+		for (size_t i = 0; i < k; i++)
+			key[i] = alphabet[rnd(s) % (sizeof(alphabet) - 1)];
+		json_object_setn_new(v, key, k, random_value(s, depth + 1));
+	}
+	return v;
+}
+
+/* Strings of ASCII with the characters JCS escapes, integers, literals,
+ * arrays and objects with names that sort in every way. */
+static json_t *random_value(uint32_t *s, int depth)
+{
+	static const char alphabet[] = "ab\"\\/ ~_AZ09.\x7f";
+	char str[24];
+	size_t n;
+	json_t *v;
+
+	switch (depth > 3 ? rnd(s) % 4 : rnd(s) % 7) {
+	case 0:
+	case 1:
+		n = rnd(s) % sizeof(str);
+		for (size_t i = 0; i < n; i++)
+			str[i] = alphabet[rnd(s) % (sizeof(alphabet) - 1)];
+		return json_stringn(str, n);
+	case 2:
+		return json_integer((json_int_t)rnd(s) - (json_int_t)(1 << 22));
+	case 3:
+		return rnd(s) % 3 == 0 ? json_null() : json_boolean(rnd(s) % 2);
+	case 4:
+		v = json_array();
+		for (n = rnd(s) % 5; n > 0; n--)
+			json_array_append_new(v, random_value(s, depth + 1));
+		return v;
+	default:
+		return random_object(s, depth);
+	}
+}
+
+static void test_digest_paths(void **state)
+{
+	static const char *const cases[] = {
+		"{}",
+		"{\"hash\":\"x\"}",
+		"{\"b\":1,\"a\":2,\"ab\":3,\"B\":4,\"_\":5,\"~\":6,\"a b\":7,\"\":8}",
+		"{\"s\":\"quote \\\" backslash \\\\ slash / del \\u007f\"}",
+		"{\"k\\\"\\\\\":[\"\\\\\\\\\",\"\\\"\"]}",
+		"{\"actor\":{\"hash\":\"kept\",\"tee\":\"snp\"},\"hash\":\"dropped\"}",
+		"{\"n\":[0,-1,9007199254740992,-9007199254740992,true,false,null,[],{}]}",
+		"{\"big\":9007199254740993}",
+		"{\"neg\":-9007199254740993}",
+		"{\"real\":1.5,\"e\":1e21,\"z\":-0.0}",
+		"{\"utf8\":\"caf\\u00e9 \\u20ac\"}",
+		"{\"\\ue000\":1,\"\\ud83d\\ude00\":2,\"z\":3}",
+		"{\"ctl\":\"line\\nfeed\",\"nul\":\"a\\u0000b\",\"t\":\"\\t\\u0001\\u001f\"}",
+		"[1,2]",
+	};
+	uint32_t seed = 20261127;
+	json_t *v, *inner;
+	char *big;
+	char name[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v = parse(cases[i]);
+		if (json_is_object(v))
+			expect_same_digest(v, cases[i]);
+		else
+			assert_int_equal(coffer_audit_entry_digest((uint8_t[32]){ 0 }, v),
+			                 COFFER_EINVAL);
+		json_decref(v);
+	}
+	/* a member name with a NUL byte (the parser refuses those) */
+	v = json_object();
+	json_object_setn_new(v, "a\0b", 3, json_integer(1));
+	json_object_set_new(v, "a", json_integer(2));
+	expect_same_digest(v, "NUL in a name");
+	json_decref(v);
+	/* fields as callers pass them */
+	v = fields_for(1);
+	expect_same_digest(v, "fields");
+	json_decref(v);
+	/* many members */
+	v = json_object();
+	for (int i = 40; i > 0; i--) {
+		snprintf(name, sizeof(name), "m%02d", i);
+		json_object_set_new(v, name, json_integer(i));
+	}
+	expect_same_digest(v, "40 members");
+	json_decref(v);
+	/* nesting at and beyond the depth bound */
+	for (int depth = 63; depth <= 66; depth++) {
+		v = json_object();
+		inner = v;
+		for (int i = 1; i < depth; i++) {
+			json_t *next = json_object();
+			json_object_set_new(inner, "d", next);
+			inner = next;
+		}
+		snprintf(name, sizeof(name), "depth %d", depth);
+		expect_same_digest(v, name);
+		json_decref(v);
+	}
+	/* the size bound exactly: {"s":"..."} is 8 bytes plus the string; long
+	 * strings also cross the writer's chunks */
+	big = malloc(COFFER_AUDIT_MAX_ENTRY_SIZE + 1);
+	assert_non_null(big);
+	memset(big, 'a', COFFER_AUDIT_MAX_ENTRY_SIZE);
+	for (size_t n = COFFER_AUDIT_MAX_ENTRY_SIZE - 9; n <= COFFER_AUDIT_MAX_ENTRY_SIZE - 7;
+	     n++) {
+		uint8_t d[32];
+		v = json_pack("{s:s%}", "s", big, n);
+		expect_same_digest(v, "size bound");
+		assert_int_equal(coffer_audit_entry_digest(d, v),
+		                 n + 8 > COFFER_AUDIT_MAX_ENTRY_SIZE ? COFFER_ELIMIT : 0);
+		json_decref(v);
+	}
+	for (size_t n = 500; n < 530; n++) {
+		big[n / 2] = '"';
+		v = json_pack("{s:s%,s:s%}", "a", big, n, "b", big, n / 3);
+		expect_same_digest(v, "chunks");
+		json_decref(v);
+		big[n / 2] = 'a';
+	}
+	free(big);
+	/* generated objects of the kinds entries are made of */
+	for (int i = 0; i < 2000; i++) {
+		v = random_object(&seed, 1);
+		json_object_set_new(v, "hash", json_string("h"));
+		expect_same_digest(v, "generated");
+		json_decref(v);
+	}
+}
+
+static void test_append_ext(void **state)
+{
+	coffer_audit_append_opts opts = COFFER_AUDIT_APPEND_OPTS_INIT;
+	uint8_t salt[COFFER_AUDIT_SALT_SIZE];
+	json_t *f = fields_for(1), *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL, *bad, *doc;
+	json_t *f2 = fields_for(2), *f3 = fields_for(3), *none = NULL, *entries;
+	char *t1, *t2, h[COFFER_AUDIT_HEX_LEN + 1];
+	coffer_audit_report r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(salt); i++)
+		salt[i] = (uint8_t)(0xa0 + i);
+	opts.salt = salt;
+	/* the same entry, copied or shared */
+	assert_int_equal(coffer_audit_append_ext(&e1, NULL, f, &opts), 0);
+	opts.share_fields = true;
+	assert_int_equal(coffer_audit_append_ext(&e2, NULL, f, &opts), 0);
+	assert_string_equal(json_string_value(json_object_get(e1, "salt")),
+	                    "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
+	t1 = json_dumps(e1, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	t2 = json_dumps(e2, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_non_null(t1);
+	assert_non_null(t2);
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+	assert_ptr_not_equal(json_object_get(e1, "actor"), json_object_get(f, "actor"));
+	assert_ptr_equal(json_object_get(e2, "actor"), json_object_get(f, "actor"));
+	assert_int_equal(coffer_audit_entry_hash(h, e2), 0);
+	assert_string_equal(h, json_string_value(json_object_get(e2, "hash")));
+	/* a shared entry outlives the fields */
+	json_decref(f);
+	f = NULL;
+	assert_string_equal(json_string_value(json_object_get(json_object_get(e2, "actor"), "tee")),
+	                    "snp");
+	/* without a salt one is drawn per entry */
+	assert_int_equal(coffer_audit_append_ext(&e3, e2, f2, NULL), 0);
+	opts.salt = NULL;
+	assert_int_equal(coffer_audit_append_ext(&e4, e3, f3, &opts), 0);
+	json_decref(f2);
+	json_decref(f3);
+	assert_string_not_equal(json_string_value(json_object_get(e3, "salt")),
+	                        json_string_value(json_object_get(e4, "salt")));
+	/* a chain built this way verifies */
+	entries = json_pack("[O,O,O]", e2, e3, e4);
+	assert_int_equal(coffer_audit_export_new(&doc, entries, NULL), 0);
+	expect_ok(doc, &r);
+	assert_int_equal(r.full, 3);
+	json_decref(doc);
+	json_decref(entries);
+	/* refusals: options version, bad fields (shared or not) */
+	opts.version = 99;
+	bad = fields_for(1);
+	assert_int_equal(coffer_audit_append_ext(&none, NULL, bad, &opts), COFFER_EINVAL);
+	assert_null(none);
+	opts.version = COFFER_AUDIT_APPEND_OPTS_VERSION;
+	opts.salt = salt;
+	json_object_set_new(json_object_get(bad, "actor"), "token", json_string("secret"));
+	assert_int_equal(coffer_audit_append_ext(&none, NULL, bad, &opts), COFFER_EINVAL);
+	assert_null(none);
+	assert_non_null(strstr(coffer_error_last(), "unknown member"));
+	json_decref(bad);
+	json_decref(e1);
+	json_decref(e2);
+	json_decref(e3);
+	json_decref(e4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1109,6 +1373,8 @@ int main(void)
 		cmocka_unit_test(test_checkpoint_sign_verify),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_api_refusals),
+		cmocka_unit_test(test_digest_paths),
+		cmocka_unit_test(test_append_ext),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,6 +2,7 @@
  * Audit entries: the content rules, the digest and chain hash, append and
  * stubs (docs/audit.md, "Entries").
  */
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,7 +13,7 @@
 #include "coffer/buf.h"
 #include "coffer/json.h"
 
-#define SALT_BYTES     16
+#define SALT_BYTES     COFFER_AUDIT_SALT_SIZE
 #define MAX_ACTION     64
 #define MAX_ID         256
 #define MAX_RESOURCE   1024
@@ -117,13 +118,29 @@ int audit_time_now(char out[32])
 	return 0;
 }
 
+/* Fetched once: EVP_sha256() makes every EVP_DigestInit_ex look the
+ * implementation up again (OpenSSL 3 implicit fetch). */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_sha256;
+
+static void md_fetch(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *audit_md(void)
+{
+	pthread_once(&md_once, md_fetch);
+	return md_sha256 != NULL ? md_sha256 : EVP_sha256();
+}
+
 int audit_sha256(uint8_t out[32], const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	EVP_MD_CTX *mc = EVP_MD_CTX_new();
 	unsigned int n = 0;
 	int ok;
 
-	ok = mc != NULL && EVP_DigestInit_ex(mc, EVP_sha256(), NULL) == 1 &&
+	ok = mc != NULL && EVP_DigestInit_ex(mc, audit_md(), NULL) == 1 &&
 	     EVP_DigestUpdate(mc, a, alen) == 1 &&
 	     (b == NULL || EVP_DigestUpdate(mc, b, blen) == 1) &&
 	     EVP_DigestFinal_ex(mc, out, &n) == 1 && n == 32;
@@ -377,39 +394,60 @@ bool coffer_audit_in_scope(const json_t *entry, const coffer_audit_scope *scope)
 
 static int set(json_t *o, const char *key, json_t *v)
 {
-	if (v == NULL || json_object_set_new(o, key, v) != 0)
+	/* the keys are this file's literals */
+	if (v == NULL || json_object_set_new_nocheck(o, key, v) != 0)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	return 0;
 }
 
-static json_t *member_or_null(const json_t *o, const char *key)
+/* The entry's value for a member of `fields`: a copy, or the value itself
+ * when the entry shares them (a string, object or array serializes the same
+ * either way); null when absent. */
+static json_t *member_or_null(const json_t *o, const char *key, bool share)
 {
 	json_t *v = json_object_get(o, key);
 
-	return v != NULL ? json_deep_copy(v) : json_null();
+	if (v == NULL)
+		return json_null();
+	return share ? json_incref(v) : json_deep_copy(v);
 }
 
 int coffer_audit_append(json_t **out, const json_t *prev, const json_t *fields)
 {
+	return coffer_audit_append_ext(out, prev, fields, NULL);
+}
+
+int coffer_audit_append_ext(json_t **out, const json_t *prev, const json_t *fields,
+                            const coffer_audit_append_opts *opts)
+{
 	static const char *const allowed[] = { "kind",      "action",   "actor",  "outcome",
 		                               "namespace", "resource", "reason", "time" };
+	static const char d[] = "0123456789abcdef";
 	uint8_t prevb[32], salt[SALT_BYTES], digest[32], h[32];
 	char prevhex[COFFER_AUDIT_HEX_LEN + 1], hex[COFFER_AUDIT_HEX_LEN + 1];
 	char salthex[2 * SALT_BYTES + 1], now[32];
 	const char *key, *time_s;
 	const json_t *v;
-	json_t *e = NULL;
+	json_t *e = NULL, *time_v;
 	int64_t seq = 1;
+	bool share = false;
 	int error;
 
 	*out = NULL;
+	if (opts != NULL) {
+		if (opts->version != COFFER_AUDIT_APPEND_OPTS_VERSION)
+			return coffer_error_set(COFFER_EINVAL,
+			                        "audit append: unknown options version %d",
+			                        opts->version);
+		share = opts->share_fields;
+	}
 	if (!json_is_object(fields))
 		return coffer_error_set(COFFER_EINVAL, "audit append: fields must be an object");
 	json_object_foreach((json_t *)fields, key, v)
 	{
 		bool ok = false;
-		for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-			ok = ok || strcmp(key, allowed[i]) == 0;
+		for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && !ok; i++)
+			ok = strcmp(key, allowed[i]) == 0;
 		if (!ok)
 			return coffer_error_set(COFFER_EINVAL,
 			                        "audit append: unknown or reserved member \"%s\"",
@@ -433,12 +471,21 @@ int coffer_audit_append(json_t **out, const json_t *prev, const json_t *fields)
 			return bad("time", "must be a string");
 		if ((error = audit_time_now(now)) < 0)
 			return error;
-		time_s = now;
+		/* digits and punctuation from strftime: no UTF-8 check needed */
+		time_v = json_string_nocheck(now);
+	} else {
+		/* up to a NUL the caller's string may hold, as before */
+		time_v = json_string(time_s);
 	}
-	if (RAND_bytes(salt, sizeof(salt)) != 1)
+	if (time_v == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if (opts != NULL && opts->salt != NULL) {
+		memcpy(salt, opts->salt, sizeof(salt));
+	} else if (RAND_bytes(salt, sizeof(salt)) != 1) {
+		json_decref(time_v);
 		return coffer_error_set_ssl(COFFER_ERROR, "audit append: no randomness");
+	}
 	for (size_t i = 0; i < SALT_BYTES; i++) {
-		static const char d[] = "0123456789abcdef";
 		salthex[2 * i] = d[salt[i] >> 4];
 		salthex[2 * i + 1] = d[salt[i] & 0xf];
 	}
@@ -446,31 +493,34 @@ int coffer_audit_append(json_t **out, const json_t *prev, const json_t *fields)
 	audit_hex32_encode(prevhex, prevb);
 
 	e = json_object();
-	if (e == NULL)
+	if (e == NULL) {
+		json_decref(time_v);
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	}
 	/* insertion order is what a reader sees; the hash uses JCS order */
 	if ((error = set(e, "seq", json_integer((json_int_t)seq))) < 0 ||
-	    (error = set(e, "time", json_string(time_s))) < 0 ||
-	    (error = set(e, "kind", member_or_null(fields, "kind"))) < 0 ||
-	    (error = set(e, "action", member_or_null(fields, "action"))) < 0 ||
-	    (error = set(e, "namespace", member_or_null(fields, "namespace"))) < 0 ||
-	    (error = set(e, "actor", member_or_null(fields, "actor"))) < 0 ||
-	    (error = set(e, "resource", member_or_null(fields, "resource"))) < 0 ||
-	    (error = set(e, "outcome", member_or_null(fields, "outcome"))) < 0 ||
+	    (error = set(e, "time", time_v)) < 0 ||
+	    (error = set(e, "kind", member_or_null(fields, "kind", share))) < 0 ||
+	    (error = set(e, "action", member_or_null(fields, "action", share))) < 0 ||
+	    (error = set(e, "namespace", member_or_null(fields, "namespace", share))) < 0 ||
+	    (error = set(e, "actor", member_or_null(fields, "actor", share))) < 0 ||
+	    (error = set(e, "resource", member_or_null(fields, "resource", share))) < 0 ||
+	    (error = set(e, "outcome", member_or_null(fields, "outcome", share))) < 0 ||
 	    (error = set(e, "reason",
 	                 json_object_get(fields, "reason") != NULL
-	                         ? member_or_null(fields, "reason")
-	                         : json_string(""))) < 0 ||
-	    (error = set(e, "prev", json_string(prevhex))) < 0 ||
-	    (error = set(e, "salt", json_string(salthex))) < 0)
+	                         ? member_or_null(fields, "reason", share)
+	                         : json_string_nocheck(""))) < 0 ||
+	    (error = set(e, "prev", json_string_nocheck(prevhex))) < 0 ||
+	    (error = set(e, "salt", json_string_nocheck(salthex))) < 0)
 		goto out;
 	if ((error = audit_check_content(e)) < 0)
 		goto out;
+	/* no "hash" member yet: the digest is taken on the entry itself */
 	if ((error = coffer_audit_entry_digest(digest, e)) < 0 ||
 	    (error = audit_link(h, prevb, digest)) < 0)
 		goto out;
 	audit_hex32_encode(hex, h);
-	if ((error = set(e, "hash", json_string(hex))) < 0)
+	if ((error = set(e, "hash", json_string_nocheck(hex))) < 0)
 		goto out;
 	*out = e;
 	e = NULL;
