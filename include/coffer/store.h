@@ -180,6 +180,12 @@ typedef struct coffer_store_audit_rec {
  * sync), on failure none is stored. This is the broker's group commit. */
 #define COFFER_STORE_AUDIT_BATCH_MAX 1024
 int coffer_store_audit_append_batch(coffer_store *s, coffer_store_audit_rec *recs, size_t n);
+/* The same, and in the same transaction a policy record (the broker's signed
+ * audit checkpoint over the batch's last entry: kind "audit-checkpoint")
+ * put as coffer_store_policy_put would; `kind` NULL: none. */
+int coffer_store_audit_append_batch_with(coffer_store *s, coffer_store_audit_rec *recs, size_t n,
+                                         const char *kind, const char *id, const char *text,
+                                         size_t len);
 /* The newest record (highest seq) in the shape audit_list gives, or *out =
  * NULL when there is none: the broker's chain head at start, without
  * reading the whole log. */

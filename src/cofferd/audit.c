@@ -210,8 +210,9 @@ void cofferd_audit_shutdown(struct cofferd *d)
  * a suspended connection there), cofferd_audit_record waits for it. The
  * writer takes everything queued (up to BATCH_MAX), chains the entries on
  * the in-memory head {seq, hash} (loaded once from the store), writes them
- * in ONE store transaction (one sync), cuts a checkpoint when the batch
- * crossed an `audit_every` boundary, then reports to every caller. Requests
+ * in ONE store transaction (one sync), together with the checkpoint over
+ * its last entry when the batch crossed an `audit_every` boundary, then
+ * reports to every caller. Requests
  * that arrive meanwhile form the next batch. No caller hears success
  * before its entry is durable, so a release is answered only once its
  * record survives a crash; a failed write fails every entry of its batch
@@ -263,6 +264,7 @@ static void commit_batch(struct cofferd *d, struct audit_req *batch, size_t n)
 	struct audit_req *r;
 	size_t k = 0, i;
 	int64_t now = cofferd_now(), seq;
+	char *cp_jws = NULL, cp_id[24] = "";
 	int error;
 
 	/* the entries take the fields' values as they are (nothing changes
@@ -318,7 +320,24 @@ static void commit_batch(struct cofferd *d, struct audit_req *batch, size_t n)
 	OPENSSL_cleanse(batch_salts, n * COFFER_AUDIT_SALT_SIZE);
 	if (k == 0)
 		goto out;
-	if ((error = coffer_store_audit_append_batch(d->store, recs, k)) < 0) {
+	/* a batch that crosses a checkpoint boundary carries its checkpoint,
+	 * signed over its last entry and stored in the same transaction (one
+	 * sync); a signing failure is logged and the batch goes without it */
+	seq = json_integer_value(json_object_get(entries[k - 1], "seq"));
+	if (audit_every > 0 && seq - audit_checkpointed >= audit_every && d->signing_key != NULL) {
+		const char *hash = json_string_value(json_object_get(entries[k - 1], "hash"));
+		if (hash == NULL ||
+		    coffer_audit_checkpoint_sign(&cp_jws, d->signing_key, seq, hash, NULL) < 0) {
+			cofferd_log(LOG_ERROR_, "audit checkpoint failed",
+			            json_pack("{s:s}", "error", coffer_error_last()));
+			cp_jws = NULL;
+		} else {
+			snprintf(cp_id, sizeof(cp_id), "%016" PRId64, seq);
+		}
+	}
+	if ((error = coffer_store_audit_append_batch_with(
+	             d->store, recs, k, cp_jws ? CHECKPOINT_KIND : NULL, cp_id, cp_jws,
+	             cp_jws ? strlen(cp_jws) : 0)) < 0) {
 		/* nothing was stored: the head stays where it was */
 		for (i = 0; i < k; i++)
 			req_fail(owner[i], error);
@@ -328,11 +347,10 @@ static void commit_batch(struct cofferd *d, struct audit_req *batch, size_t n)
 	audit_last = json_incref(entries[k - 1]);
 	for (i = 0; i < k; i++)
 		owner[i]->error = 0;
-	seq = json_integer_value(json_object_get(audit_last, "seq"));
-	if (audit_every > 0 && seq - audit_checkpointed >= audit_every && checkpoint_locked(d) < 0)
-		cofferd_log(LOG_ERROR_, "audit checkpoint failed",
-		            json_pack("{s:s}", "error", coffer_error_last()));
+	if (cp_jws != NULL)
+		audit_checkpointed = seq;
 out:
+	free(cp_jws);
 	pthread_mutex_unlock(&audit_lock);
 	for (i = 0; i < k; i++) {
 		json_decref(entries[i]);

@@ -506,6 +506,93 @@ static void test_audit_batch(void **state)
 	json_decref(rec);
 }
 
+/* Sustained session writes keep the sessions WAL bounded without any call
+ * to coffer_store_checkpoint: the writing connection checkpoints itself
+ * (a checkpoint from another connection never catches up with a busy
+ * writer, and the WAL then grows without end). */
+static void test_sessions_wal_bounded(void **state)
+{
+	struct fixture *f = *state;
+	char wal[200], token[1501];
+	struct stat st;
+
+	memset(token, 'T', sizeof(token) - 1);
+	token[sizeof(token) - 1] = '\0';
+	for (int i = 0; i < 4000; i++) {
+		coffer_store_session s;
+		memset(&s, 0, sizeof(s));
+		snprintf(s.id, sizeof(s.id), "%032x", i + 1);
+		snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
+		snprintf(s.tee, sizeof(s.tee), "sample");
+		s.created = 1;
+		s.expires = 99999;
+		assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+		assert_int_equal(coffer_store_session_attest(f->s, s.id, token, 99999, 2), 0);
+	}
+	/* 4,000 sessions with their tokens are about 8 MB of pages; written
+	 * page by page without checkpoints the WAL would be several times that */
+	snprintf(wal, sizeof(wal), "%.*s-sessions.db-wal", (int)(strlen(f->db) - 3), f->db);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_size < 8 * 1024 * 1024);
+}
+
+/* A batch and its checkpoint are stored in one transaction: both or
+ * neither. */
+static void test_audit_batch_with_checkpoint(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_audit_rec recs[2];
+	json_t *rec = json_pack("{s:s}", "path", "default/key/a");
+	char *text = NULL;
+	size_t len = 0;
+	sqlite3 *db = NULL;
+
+	memset(recs, 0, sizeof(recs));
+	for (size_t i = 0; i < 2; i++) {
+		recs[i].time = 30 + (int64_t)i;
+		recs[i].actor = "tee";
+		recs[i].action = "release";
+		recs[i].ns = "default";
+		recs[i].record = rec;
+	}
+	assert_int_equal(coffer_store_audit_append_batch_with(f->s, recs, 2, "audit-checkpoint",
+	                                                      "0000000000000002", "cp-2", 4),
+	                 0);
+	assert_int_equal(audit_rows(f->s), 2);
+	assert_int_equal(
+	        coffer_store_policy_get(&text, &len, f->s, "audit-checkpoint", "0000000000000002"),
+	        0);
+	assert_int_equal(len, 4);
+	assert_memory_equal(text, "cp-2", 4);
+	free(text);
+	/* a bad checkpoint id refuses the batch before anything is written */
+	assert_int_equal(coffer_store_audit_append_batch_with(f->s, recs, 2, "audit-checkpoint", "",
+	                                                      "cp", 2),
+	                 COFFER_EINVAL);
+	assert_int_equal(audit_rows(f->s), 2);
+	/* the checkpoint's write fails inside the transaction: the entries
+	 * are not stored either */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	assert_int_equal(sqlite3_exec(db,
+	                              "CREATE TRIGGER no_cp BEFORE INSERT ON policies WHEN "
+	                              "NEW.id = 'fail' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_true(coffer_store_audit_append_batch_with(f->s, recs, 2, "audit-checkpoint", "fail",
+	                                                 "cp", 2) < 0);
+	assert_int_equal(audit_rows(f->s), 2);
+	assert_int_equal(coffer_store_policy_get(&text, &len, f->s, "audit-checkpoint", "fail"),
+	                 COFFER_ENOTFOUND);
+	/* and the next batch goes through */
+	assert_int_equal(coffer_store_audit_append_batch_with(f->s, recs, 2, NULL, NULL, NULL, 0),
+	                 0);
+	assert_int_equal(recs[1].seq, 4);
+	assert_int_equal(audit_rows(f->s), 4);
+	json_decref(rec);
+}
+
 /* A version 1 database (sessions in the main file, with a rowid, key and
  * expiry indexes) is migrated in place: its sessions move to the sessions
  * file, its other rows stay. */
@@ -611,6 +698,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_master_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_wal_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_batch_with_checkpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_sessions_schema_refused, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_session_attest, setup, teardown),

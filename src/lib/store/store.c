@@ -535,6 +535,13 @@ int coffer_store_audit_append(int64_t *seq_out, coffer_store *s, int64_t now, co
 
 int coffer_store_audit_append_batch(coffer_store *s, coffer_store_audit_rec *recs, size_t n)
 {
+	return coffer_store_audit_append_batch_with(s, recs, n, NULL, NULL, NULL, 0);
+}
+
+int coffer_store_audit_append_batch_with(coffer_store *s, coffer_store_audit_rec *recs, size_t n,
+                                         const char *kind, const char *id, const char *text,
+                                         size_t len)
+{
 	struct store_audit_row *rows = NULL;
 	int64_t *seqs = NULL;
 	size_t i, made = 0;
@@ -543,6 +550,8 @@ int coffer_store_audit_append_batch(coffer_store *s, coffer_store_audit_rec *rec
 	if (recs == NULL || n == 0 || n > COFFER_STORE_AUDIT_BATCH_MAX)
 		return coffer_error_set(COFFER_EINVAL, "audit: 1 to %d records per batch",
 		                        COFFER_STORE_AUDIT_BATCH_MAX);
+	if (kind != NULL && (!kind_ok(kind) || !id_ok(id, 255) || text == NULL))
+		return coffer_error_set(COFFER_EINVAL, "policy: kind, id and text required");
 	for (i = 0; i < n; i++)
 		if (!id_ok(recs[i].action, 64) || !json_is_object(recs[i].record))
 			return coffer_error_set(COFFER_EINVAL,
@@ -554,8 +563,8 @@ int coffer_store_audit_append_batch(coffer_store *s, coffer_store_audit_rec *rec
 		goto out;
 	}
 	for (made = 0; made < n; made++) {
-		char *text = json_dumps(recs[made].record, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (text == NULL) {
+		char *rec = json_dumps(recs[made].record, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (rec == NULL) {
 			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
 			goto out;
 		}
@@ -563,9 +572,9 @@ int coffer_store_audit_append_batch(coffer_store *s, coffer_store_audit_rec *rec
 		rows[made].actor = recs[made].actor ? recs[made].actor : "";
 		rows[made].action = recs[made].action;
 		rows[made].ns = recs[made].ns;
-		rows[made].record_json = text;
+		rows[made].record_json = rec;
 	}
-	error = s->ops->audit_append_batch(s->backend, rows, n, seqs);
+	error = s->ops->audit_append_batch(s->backend, rows, n, seqs, kind, id, text, len);
 	if (error == 0)
 		for (i = 0; i < n; i++)
 			recs[i].seq = seqs[i];

@@ -64,8 +64,10 @@ struct store_ops {
 	int (*audit_append)(void *b, int64_t *seq, int64_t now, const char *actor,
 	                    const char *action, const char *ns, const char *record_json);
 	/* n rows in one transaction, all or none; seq[i] out */
+	/* rows in one transaction; with `pkind` set, that policy record too */
 	int (*audit_append_batch)(void *b, const struct store_audit_row *rows, size_t n,
-	                          int64_t *seq);
+	                          int64_t *seq, const char *pkind, const char *pid,
+	                          const char *ptext, size_t plen);
 	/* *out = the highest-seq row as audit_list builds it, or NULL */
 	int (*audit_last)(void *b, json_t **out);
 	int (*audit_list)(void *b, json_t **out, int64_t after, const char *ns, size_t limit);
