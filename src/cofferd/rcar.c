@@ -589,6 +589,20 @@ int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct
 		exp = cofferd_now() + life;
 		error = coffer_store_session_attest(d->store, s.id, token, exp, cofferd_now());
 		if (error == COFFER_EEXISTS) {
+			/* attested meanwhile (a concurrent attempt, or another
+			 * broker on the store while this one remembered the
+			 * session): an attested session answers with its token */
+			coffer_store_session cur;
+			memset(&cur, 0, sizeof(cur));
+			if (coffer_store_session_get(&cur, d->store, s.id) == 0 && cur.attested &&
+			    cur.token != NULL) {
+				counted = false;
+				resp_token(r, cur.token);
+				set_cookie(d, r, cur.id, cur.expires);
+				coffer_store_session_clear(&cur);
+				goto out;
+			}
+			coffer_store_session_clear(&cur);
 			cofferd_resp_error(r, 401, "AttestationError", "nonce already used");
 			goto fail;
 		} else if (error == COFFER_EEXPIRED || error == COFFER_ENOTFOUND) {

@@ -524,8 +524,16 @@ def test_two_brokers(b, wd):
         c = kc.KbsClient(b.url)
         c.auth()
         c.http = kc.Http(b2.url)
-        T.status("session from broker A attested on broker B", c.attest(c.attest_body()), 200)
+        body = c.attest_body()
+        T.status("session from broker A attested on broker B", c.attest(body), 200)
         c.http = kc.Http(b.url)
+        # A created the session (and remembers it until its attest): attesting
+        # it again on A returns the token B issued, as for any attested session
+        first = c.token
+        r = c.attest(body)
+        T.status("attested on B, attested again on A", r, 200)
+        T.check("and A answers with B's token",
+                r.status == 200 and r.json().get("token") == first)
         r = c.get_resource("default/key/k1")
         T.check("and its resource fetched from broker A", r.status == 200 and
                 c.decrypt(r.body) == b"secret-one", str(r.status))
