@@ -88,6 +88,11 @@ static void test_master_key_file(void **state)
 	chmod(f->key, 0600);
 	assert_int_equal(coffer_store_open(&s2, "postgres://x", &o), COFFER_EUNSUPPORTED);
 	assert_int_equal(coffer_store_open(&s2, NULL, &o), COFFER_EINVAL);
+	/* the sessions go into a file beside the database: no file, no store */
+	assert_int_equal(coffer_store_open(&s2, ":memory:", &o), COFFER_EINVAL);
+	assert_non_null(strstr(coffer_error_last(), "a file path is needed"));
+	assert_int_equal(coffer_store_open(&s2, "sqlite:file:x.db?mode=rwc", &o), COFFER_EINVAL);
+	assert_null(s2);
 }
 
 static void test_resources_sealed(void **state)

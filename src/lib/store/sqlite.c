@@ -516,41 +516,49 @@ out:
 	return error;
 }
 
-static int be_session_use_nonce(void *p, const char *id, int64_t now)
+/* A conditional session update changed nothing: the error that says why
+ * (no such session, expired, or its nonce already spent). `sess` locked. */
+static int session_unchanged(struct conn *c, const char *id, int64_t now, const char *what)
 {
-	struct sqlite_backend *b = p;
-	static const char upd[] = "UPDATE sessions SET nonce_used = 1 WHERE id = ? AND "
-	                          "nonce_used = 0 AND expires > ?";
-	static const char sel[] = "SELECT expires, nonce_used FROM sessions WHERE id = ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR, rc;
+	static const char sel[] = "SELECT expires FROM sessions WHERE id = ?";
+	sqlite3_stmt *st = prep(c, sel);
+	int error, rc;
 
-	pthread_mutex_lock(&b->sess.lock);
-	if ((st = prep(&b->sess, upd)) == NULL)
-		goto out;
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	if ((error = step_write(&b->sess, st, "use nonce")) < 0)
-		goto out;
-	if (sqlite3_changes(b->sess.db) == 1)
-		goto out; /* error == 0 */
-	done(st);
-	/* tell the caller why */
-	if ((st = prep(&b->sess, sel)) == NULL) {
-		error = COFFER_ERROR;
-		goto out;
-	}
+	if (st == NULL)
+		return COFFER_ERROR;
 	bind_text(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
 	else if (rc != SQLITE_ROW)
-		error = db_error(b->sess.db, rc, "use nonce");
+		error = db_error(c->db, rc, what);
 	else if (sqlite3_column_int64(st, 0) <= now)
 		error = coffer_error_set(COFFER_EEXPIRED, "session expired");
 	else
 		error = coffer_error_set(COFFER_EEXISTS, "nonce already used");
-out:
+	done(st);
+	return error;
+}
+
+static int be_session_use_nonce(void *p, const char *id, int64_t now)
+{
+	struct sqlite_backend *b = p;
+	static const char upd[] = "UPDATE sessions SET nonce_used = 1 WHERE id = ? AND "
+	                          "nonce_used = 0 AND expires > ?";
+	sqlite3_stmt *st;
+	int error = COFFER_ERROR;
+
+	pthread_mutex_lock(&b->sess.lock);
+	if ((st = prep(&b->sess, upd)) != NULL) {
+		bind_text(st, 1, id);
+		sqlite3_bind_int64(st, 2, now);
+		error = step_write(&b->sess, st, "use nonce");
+		if (error == 0 && sqlite3_changes(b->sess.db) != 1) {
+			done(st);
+			st = NULL;
+			error = session_unchanged(&b->sess, id, now, "use nonce");
+		}
+	}
 	done(st);
 	pthread_mutex_unlock(&b->sess.lock);
 	return error;
@@ -585,58 +593,46 @@ static int be_session_attest(void *p, const char *id, const uint8_t *sealed, siz
 	struct sqlite_backend *b = p;
 	static const char upd[] = "UPDATE sessions SET nonce_used = 1, attested = 1, token = ?,"
 	                          " expires = ? WHERE id = ? AND nonce_used = 0 AND expires > ?";
-	static const char sel[] = "SELECT expires FROM sessions WHERE id = ?";
 	sqlite3_stmt *st;
-	int error = COFFER_ERROR, rc;
+	int error = COFFER_ERROR;
 
 	pthread_mutex_lock(&b->sess.lock);
-	if ((st = prep(&b->sess, upd)) == NULL)
-		goto out;
-	sqlite3_bind_blob(st, 1, sealed, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, expires);
-	bind_text(st, 3, id);
-	sqlite3_bind_int64(st, 4, now);
-	if ((error = step_write(&b->sess, st, "session attest")) < 0)
-		goto out;
-	if (sqlite3_changes(b->sess.db) == 1)
-		goto out; /* error == 0 */
-	done(st);
-	if ((st = prep(&b->sess, sel)) == NULL) {
-		error = COFFER_ERROR;
-		goto out;
+	if ((st = prep(&b->sess, upd)) != NULL) {
+		sqlite3_bind_blob(st, 1, sealed, (int)len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, expires);
+		bind_text(st, 3, id);
+		sqlite3_bind_int64(st, 4, now);
+		error = step_write(&b->sess, st, "session attest");
+		if (error == 0 && sqlite3_changes(b->sess.db) != 1) {
+			done(st);
+			st = NULL;
+			error = session_unchanged(&b->sess, id, now, "session attest");
+		}
 	}
-	bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
-	else if (rc != SQLITE_ROW)
-		error = db_error(b->sess.db, rc, "session attest");
-	else if (sqlite3_column_int64(st, 0) <= now)
-		error = coffer_error_set(COFFER_EEXPIRED, "session expired");
-	else
-		error = coffer_error_set(COFFER_EEXISTS, "nonce already used");
-out:
 	done(st);
 	pthread_mutex_unlock(&b->sess.lock);
 	return error;
 }
 
+/* A passive checkpoint on `c`; busy (a writer or reader in the way) is fine. */
+static int checkpoint_one(struct conn *c, const char *what)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	pthread_mutex_unlock(&c->lock);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+		return db_error(c->db, rc, what);
+	return 0;
+}
+
 static int be_checkpoint(void *p)
 {
 	struct sqlite_backend *b = p;
-	int rc;
+	int error = checkpoint_one(&b->ckpt, "checkpoint");
 
-	pthread_mutex_lock(&b->ckpt.lock);
-	rc = sqlite3_wal_checkpoint_v2(b->ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	pthread_mutex_unlock(&b->ckpt.lock);
-	if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
-		return db_error(b->ckpt.db, rc, "checkpoint");
-	pthread_mutex_lock(&b->sckpt.lock);
-	rc = sqlite3_wal_checkpoint_v2(b->sckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	pthread_mutex_unlock(&b->sckpt.lock);
-	if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
-		return db_error(b->sckpt.db, rc, "checkpoint sessions");
-	return 0;
+	return error < 0 ? error : checkpoint_one(&b->sckpt, "checkpoint sessions");
 }
 
 static int be_session_delete(void *p, const char *id)
