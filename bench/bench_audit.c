@@ -142,31 +142,22 @@ static json_t *release_fields(int i)
  * batch's salts come from one RAND_bytes; otherwise coffer_audit_append. */
 static int writer_batch(json_t **head, json_t **fields, size_t n, bool shared)
 {
-#ifdef COFFER_AUDIT_APPEND_OPTS_VERSION
 	coffer_audit_append_opts opts = COFFER_AUDIT_APPEND_OPTS_INIT;
 	uint8_t salts[W_BATCH * COFFER_AUDIT_SALT_SIZE];
-
-	opts.share_fields = true;
-	if (shared && RAND_bytes(salts, (int)(n * COFFER_AUDIT_SALT_SIZE)) != 1)
-		return COFFER_ERROR;
-#endif
 	json_t *entries[W_BATCH];
 	size_t k;
 	int error = 0;
 
+	opts.share_fields = true;
+	if (shared && RAND_bytes(salts, (int)(n * COFFER_AUDIT_SALT_SIZE)) != 1)
+		return COFFER_ERROR;
 	for (k = 0; k < n; k++) {
 		const json_t *prev = k ? entries[k - 1] : *head;
 		char *text;
 
-#ifdef COFFER_AUDIT_APPEND_OPTS_VERSION
 		opts.salt = salts + k * COFFER_AUDIT_SALT_SIZE;
 		error = shared ? coffer_audit_append_ext(&entries[k], prev, fields[k], &opts)
 		               : coffer_audit_append(&entries[k], prev, fields[k]);
-#else
-		/* a tree from before coffer_audit_append_ext: both ways are this */
-		(void)shared;
-		error = coffer_audit_append(&entries[k], prev, fields[k]);
-#endif
 		if (error < 0)
 			break;
 		text = json_dumps(entries[k], JSON_COMPACT | JSON_PRESERVE_ORDER);
