@@ -232,26 +232,38 @@ fail:
 
 static bool g_libcoffer_client;
 
-/* A P-256 key generation context set up from a ready parameters key: one
- * that only names the group makes OpenSSL 3.0 build the group again for
- * every key (about 15 us each); the floors and the lean guest use this. */
-static EVP_PKEY_CTX *p256_keygen_ctx(void)
+/* This thread's P-256 parameters key, made once: keys generated from it or
+ * copied from it skip the curve set-up that OpenSSL 3.0 repeats (about
+ * 15 us) for every key made from the group's name. The floors and the lean
+ * guest use it; NULL on failure. */
+static __thread EVP_PKEY *t_p256_params;
+
+static EVP_PKEY *p256_params(void)
 {
 	OSSL_PARAM params[2];
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL), *kg = NULL;
-	EVP_PKEY *tmpl = NULL;
+	EVP_PKEY_CTX *c;
 
+	if (t_p256_params != NULL)
+		return t_p256_params;
 	params[0] = OSSL_PARAM_construct_utf8_string("group", (char *)"P-256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (c != NULL && EVP_PKEY_fromdata_init(c) == 1 &&
-	    EVP_PKEY_fromdata(c, &tmpl, EVP_PKEY_KEY_PARAMETERS, params) == 1)
-		kg = EVP_PKEY_CTX_new_from_pkey(NULL, tmpl, NULL);
+	c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (c == NULL || EVP_PKEY_fromdata_init(c) != 1 ||
+	    EVP_PKEY_fromdata(c, &t_p256_params, EVP_PKEY_KEY_PARAMETERS, params) != 1)
+		t_p256_params = NULL;
+	EVP_PKEY_CTX_free(c);
+	return t_p256_params;
+}
+
+static EVP_PKEY_CTX *p256_keygen_ctx(void)
+{
+	EVP_PKEY *tmpl = p256_params();
+	EVP_PKEY_CTX *kg = tmpl ? EVP_PKEY_CTX_new_from_pkey(NULL, tmpl, NULL) : NULL;
+
 	if (kg != NULL && EVP_PKEY_keygen_init(kg) != 1) {
 		EVP_PKEY_CTX_free(kg);
 		kg = NULL;
 	}
-	EVP_PKEY_CTX_free(c);
-	EVP_PKEY_free(tmpl);
 	return kg;
 }
 
@@ -289,8 +301,6 @@ static uint8_t *b64u(const json_t *o, const char *k, size_t *n)
 	return out;
 }
 
-static __thread EVP_PKEY *g_p256_params; /* per load thread, made once */
-
 static int lean_decrypt(uint8_t *out, size_t *out_len, const char *body, size_t len, EVP_PKEY *priv)
 {
 	json_t *jwe = json_loadb(body, len, 0, NULL), *hdr = NULL;
@@ -305,7 +315,6 @@ static int lean_decrypt(uint8_t *out, size_t *out_len, const char *body, size_t 
 	EVP_PKEY_CTX *c = NULL;
 	EVP_CIPHER_CTX *cc = NULL;
 	EVP_MD_CTX *m = NULL;
-	OSSL_PARAM params[2];
 	size_t zl = sizeof(z);
 	unsigned int kl = 0;
 	int n1 = 0, n2 = 0, ret = -1;
@@ -323,20 +332,9 @@ static int lean_decrypt(uint8_t *out, size_t *out_len, const char *body, size_t 
 	pt[0] = 4;
 	memcpy(pt + 1, ex, 32);
 	memcpy(pt + 33, ey, 32);
-	/* a copy of a ready P-256 parameters key with the point set (which
-	 * checks it is on the curve): OpenSSL 3.0 would otherwise build the
-	 * curve group from scratch for every import */
-	if (g_p256_params == NULL) {
-		params[0] = OSSL_PARAM_construct_utf8_string("group", (char *)"P-256", 0);
-		params[1] = OSSL_PARAM_construct_end();
-		c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-		if (c == NULL || EVP_PKEY_fromdata_init(c) != 1 ||
-		    EVP_PKEY_fromdata(c, &g_p256_params, EVP_PKEY_KEY_PARAMETERS, params) != 1)
-			goto out;
-		EVP_PKEY_CTX_free(c);
-		c = NULL;
-	}
-	if ((epk = EVP_PKEY_dup(g_p256_params)) == NULL ||
+	/* a copy of the parameters key with the point set (which checks it is
+	 * on the curve) */
+	if (p256_params() == NULL || (epk = EVP_PKEY_dup(p256_params())) == NULL ||
 	    EVP_PKEY_set1_encoded_public_key(epk, pt, sizeof(pt)) != 1)
 		goto out;
 	c = EVP_PKEY_CTX_new(priv, NULL);
