@@ -534,6 +534,17 @@ def test_two_brokers(b, wd):
         T.status("attested on B, attested again on A", r, 200)
         T.check("and A answers with B's token",
                 r.status == 200 and r.json().get("token") == first)
+        # a session A remembers whose nonce B spent on a failed attestation:
+        # A's attest reaches the store's conditional update and is refused
+        c3 = kc.KbsClient(b.url)
+        c3.auth()
+        c3.http = kc.Http(b2.url)
+        _, other_pub = kc.new_tee_key()
+        T.status("A's session, bad binding on B", c3.attest(c3.attest_body(bind_pub=other_pub)),
+                 401, "AttestationError")
+        c3.http = kc.Http(b.url)
+        T.status("then a good attest on A: nonce already spent",
+                 c3.attest(c3.attest_body()), 401, "AttestationError")
         r = c.get_resource("default/key/k1")
         T.check("and its resource fetched from broker A", r.status == 200 and
                 c.decrypt(r.body) == b"secret-one", str(r.status))
