@@ -13,7 +13,13 @@
  *
  * and prints each result as a fraction of its floor and of the baseline.
  *
- *   bench_kbs [--seconds S] [--connections N] [--threads T]
+ *   bench_kbs [--seconds S] [--connections N] [--threads T] [--libcoffer-client]
+ *             [--audit-commit-delay US]   (cofferd's audit_commit_delay_us;
+ *                                          its default when absent)
+ *             [--tmpdir DIR]              (parent of the broker's data
+ *                                          directory, default /tmp)
+ *             [--paced-rate R]            (the paced phases' rate; default
+ *                                          half the bearer capacity)
  *   bench_kbs --soak SECONDS   (bench/soak.sh: steady RSS, no fd growth,
  *                               zero unexpected errors)
  *
@@ -913,7 +919,7 @@ static enum MHD_Result trivial(void *cls, struct MHD_Connection *c, const char *
 
 /* ---- cofferd as a child process ---- */
 
-static char g_dir[64];
+static char g_dir[128];
 
 static void kill_child(void)
 {
@@ -939,16 +945,22 @@ static const char *find_cofferd(char *buf, size_t size)
 	return NULL;
 }
 
+/* "audit_commit_delay_us = N\n" from --audit-commit-delay, else the default */
+static char g_audit_delay[64];
+/* where the broker's data directory goes (--tmpdir; /dev/shm shows what the
+ * device's sync costs) */
+static const char *g_tmpdir = "/tmp";
+
 static int start_cofferd(unsigned threads, bool soak)
 {
-	char exe[512], cfg[128], pf[128], data[128], text[1024];
+	char exe[512], cfg[192], pf[192], data[192], text[1024];
 	FILE *f;
 
 	if (find_cofferd(exe, sizeof(exe)) == NULL) {
 		fprintf(stderr, "bench_kbs: cofferd not found (set COFFER_BIN_DIR)\n");
 		return -1;
 	}
-	snprintf(g_dir, sizeof(g_dir), "/tmp/bench-kbs-XXXXXX");
+	snprintf(g_dir, sizeof(g_dir), "%s/bench-kbs-XXXXXX", g_tmpdir);
 	if (mkdtemp(g_dir) == NULL)
 		return -1;
 	snprintf(cfg, sizeof(cfg), "%s/cofferd.toml", g_dir);
@@ -959,10 +971,10 @@ static int start_cofferd(unsigned threads, bool soak)
 	         "[storage]\ndata_dir = \"%s\"\n[attestation]\nallow_sample = true\n"
 	         "token_lifetime = %d\nsession_lifetime = %d\nsweep_interval = %d\n"
 	         "[policy]\nresource = \"allow_all\"\nrelease = "
-	         "\"allow_all\"\n[admin]\nbootstrap_namespaces = [\"bench\"]\n"
+	         "\"allow_all\"\n[admin]\nbootstrap_namespaces = [\"bench\"]\n%s"
 	         "[log]\nlevel = \"warn\"\n",
 	         threads, data, soak ? SOAK_LIFETIME : 3600, soak ? SOAK_LIFETIME : 3600,
-	         soak ? 5 : 60);
+	         soak ? 5 : 60, g_audit_delay);
 	f = fopen(cfg, "w");
 	if (f == NULL)
 		return -1;
@@ -1141,7 +1153,7 @@ static int soak(double seconds, unsigned nconn)
  * synced (docs/audit.md), so no release latency can be below this. */
 static int fsync_latency(double *p50, double *p99)
 {
-	char path[96], buf[4096];
+	char path[192], buf[4096];
 	double t[200];
 	int fd;
 
@@ -1174,7 +1186,7 @@ int main(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct MHD_Daemon *triv;
 	struct result base, hs, bearer, base_paced, bearer_paced;
-	double paced_rate;
+	double paced_rate, pace_arg = 0;
 	double hs_us, jwe_us, hs_floor, jwe_floor, hs_cpu = 0, jwe_cpu = 0;
 	double sync50 = 0, sync99 = 0;
 
@@ -1189,10 +1201,19 @@ int main(int argc, char **argv)
 			soak_s = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--libcoffer-client") == 0)
 			g_libcoffer_client = true;
+		else if (strcmp(argv[i], "--tmpdir") == 0 && i + 1 < argc &&
+		         strlen(argv[i + 1]) < 96)
+			g_tmpdir = argv[++i];
+		else if (strcmp(argv[i], "--paced-rate") == 0 && i + 1 < argc)
+			pace_arg = strtod(argv[++i], NULL);
+		else if (strcmp(argv[i], "--audit-commit-delay") == 0 && i + 1 < argc)
+			snprintf(g_audit_delay, sizeof(g_audit_delay),
+			         "audit_commit_delay_us = %ld\n", strtol(argv[++i], NULL, 10));
 		else {
 			fprintf(stderr,
 			        "usage: bench_kbs [--seconds S] [--connections N] [--threads T] "
-			        "[--soak SECONDS]\n");
+			        "[--soak SECONDS] [--libcoffer-client] [--audit-commit-delay US] "
+			        "[--tmpdir DIR] [--paced-rate R]\n");
 			return 2;
 		}
 	}
@@ -1234,7 +1255,7 @@ int main(int argc, char **argv)
 	/* the same offered load (half the broker's bearer capacity) on both
 	 * servers: the latency the broker adds, not the queue a closed loop
 	 * builds in front of a slower server */
-	paced_rate = bearer.rate / 2;
+	paced_rate = pace_arg > 0 ? pace_arg : bearer.rate / 2;
 	g_pace = (double)nconn / paced_rate;
 	{
 		unsigned cof = g_port;
@@ -1275,11 +1296,12 @@ int main(int argc, char **argv)
 	       "p50 %.2f ms, p99 %.2f ms = %.2fx trivial p99 (closed loop)\n",
 	       bearer.rate, bearer.rate / jwe_floor, bearer.rate / base.rate, bearer.p50_ms,
 	       bearer.p99_ms, base.p99_ms > 0 ? bearer.p99_ms / base.p99_ms : 0.0);
-	printf("paced at %.0f req/s (half the bearer capacity), %u connections: trivial p50 %.2f "
+	printf("paced at %.0f req/s (%s), %u connections: trivial p50 %.2f "
 	       "ms p99 %.2f ms (%.0f/s); bearer GETs p50 %.2f ms p99 %.2f ms (%.0f/s) = %.2fx "
 	       "trivial p99 (target <= 2)\n",
-	       paced_rate, nconn, base_paced.p50_ms, base_paced.p99_ms, base_paced.rate,
-	       bearer_paced.p50_ms, bearer_paced.p99_ms, bearer_paced.rate,
+	       paced_rate, pace_arg > 0 ? "--paced-rate" : "half the bearer capacity", nconn,
+	       base_paced.p50_ms, base_paced.p99_ms, base_paced.rate, bearer_paced.p50_ms,
+	       bearer_paced.p99_ms, bearer_paced.rate,
 	       base_paced.p99_ms > 0 ? bearer_paced.p99_ms / base_paced.p99_ms : 0.0);
 	printf("durable append in the data directory (4 KiB write + fdatasync, the least a "
 	       "release waits for its audit entry): p50 %.2f ms, p99 %.2f ms\n",

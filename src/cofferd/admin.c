@@ -1267,6 +1267,7 @@ int cofferd_admin_bootstrap(struct cofferd *d)
 	int error = 0;
 
 	cofferd_audit_set_checkpoint_every(d->cfg.audit_checkpoint_every);
+	cofferd_audit_set_commit_delay((long)d->cfg.audit_commit_delay_us);
 	if ((error = upload_key_init(d)) < 0)
 		goto out;
 	if (d->cfg.bootstrap_key) {

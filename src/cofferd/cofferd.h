@@ -60,6 +60,7 @@ struct cofferd_config {
 	int64_t admin_max_lifetime;
 	bool allow_plaintext_upload;    /* accept unsealed secret uploads (tests) */
 	int64_t audit_checkpoint_every; /* sign a checkpoint every N entries */
+	int64_t audit_commit_delay_us;  /* the audit writer's commit delay */
 	/* [log] */
 	char *log_level; /* "debug", "info", "warn", "error" */
 	/* dev mode */
@@ -185,6 +186,10 @@ int cofferd_audit_checkpoint(struct cofferd *d);
 void cofferd_audit_shutdown(struct cofferd *d);
 /* Entries between automatic checkpoints (audit.checkpoint_every; default 100). */
 void cofferd_audit_set_checkpoint_every(int64_t n);
+/* The audit writer's commit delay in microseconds (see audit.c). */
+#define COFFERD_AUDIT_COMMIT_DELAY_DEFAULT 250
+#define COFFERD_AUDIT_COMMIT_DELAY_MAX     10000
+void cofferd_audit_set_commit_delay(long us);
 
 /* ---- the server ---- */
 

@@ -67,18 +67,22 @@ def verify(wd, doc, jwks_file, name):
     return coffer("audit", "verify", "--in", path, "--jwks", jwks_file, "--json")
 
 
-def main():
-    wd = workdir()
+def run(wd, delay):
+    """One broker under the load; delay: audit_commit_delay_us, None for the
+    default (batches wait for releases in flight), 0 for none."""
+    os.makedirs(wd)
     key = jwk.JWK.generate(kty="EC", crv="P-256")
     pub = os.path.join(wd, "admin.pub.jwk")
     with open(pub, "w") as f:
         f.write(key.export_public())
+    admin = {"bootstrap_key": pub, "bootstrap_namespaces": ["cc"],
+             "allow_plaintext_upload": True, "audit_checkpoint_every": 7}
+    if delay is not None:
+        admin["audit_commit_delay_us"] = delay
     b = Broker(wd, "auditcc", {"server": {"threads": 2},
                                "attestation": {"allow_sample": True},
                                "policy": {"resource": "allow_all", "release": "allow_all"},
-                               "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ["cc"],
-                                         "allow_plaintext_upload": True,
-                                         "audit_checkpoint_every": 7}})
+                               "admin": admin})
     b.start()
     for res in RESOURCES:
         r, _ = kc.admin_request(b.url, key, "POST", "/kbs/v0/resource/" + res, res.encode())
@@ -139,6 +143,13 @@ def main():
             rc == 0 and rep.get("anchored_seq") == last and rep.get("unanchored_tail") == 0,
             out + err)
     b.stop()
+
+
+def main():
+    wd = workdir()
+    for delay in (None, 0):
+        print("# audit_commit_delay_us = %s" % ("default" if delay is None else delay))
+        run(os.path.join(wd, "delay-%s" % delay), delay)
     return T.finish()
 
 

@@ -72,6 +72,10 @@ def main():
     bad("wrong type", base + "[server]\nthreads = \"4\"\n", "threads")
     bad("out of range", base + "[server]\nthreads = 0\n", "threads")
     bad("admin token lifetime over 300", base + "[admin]\nmax_token_lifetime = 301\n")
+    bad("audit commit delay over 10 ms", base + "[admin]\naudit_commit_delay_us = 10001\n",
+        "audit_commit_delay_us")
+    bad("negative audit commit delay", base + "[admin]\naudit_commit_delay_us = -1\n",
+        "audit_commit_delay_us")
     bad("tls_cert without tls_key", base + "[server]\ntls_cert = \"c.pem\"\n", "tls")
     bad("listen without a port", base + "[server]\nlisten = \"localhost\"\n", "listen")
     bad("unknown resource policy", base + "[policy]\nresource = \"yes\"\n", "policy")
