@@ -29,6 +29,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -921,12 +922,28 @@ static enum MHD_Result trivial(void *cls, struct MHD_Connection *c, const char *
 
 static char g_dir[128];
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 ? -1 : 0;
+}
+
+/* Stop the broker and remove its directory (the database, the master key
+ * and the development admin key); BENCH_KBS_KEEP=1 keeps it for a look. */
 static void kill_child(void)
 {
 	if (g_child > 0) {
 		kill(g_child, SIGTERM);
 		waitpid(g_child, NULL, 0);
 		g_child = -1;
+	}
+	if (g_dir[0] != '\0' && getenv("BENCH_KBS_KEEP") == NULL) {
+		if (nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+			fprintf(stderr, "bench_kbs: cannot remove %s: %s\n", g_dir,
+			        strerror(errno));
+		g_dir[0] = '\0';
 	}
 }
 

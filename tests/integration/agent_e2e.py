@@ -7,10 +7,12 @@ sealed secrets that must be refused, /aa/token off and on, the broker
 restarting under a running agent, the broker down, and the REST limits.
 Exit 77 (skipped) when the binaries are not built.
 """
+import atexit
 import base64
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import stat
@@ -231,6 +233,9 @@ def sim_chain(work):
 
 def main():
     work = tempfile.mkdtemp(prefix="agent-e2e-")
+    if not os.environ.get("COFFER_KEEP_TMP"):
+        # keys and sealed secrets live here: leave nothing behind
+        atexit.register(shutil.rmtree, work, True)
     broker = Broker(work)
     broker.start()
     admin = ["--broker", broker.url, "--key", os.path.join(broker.data, "admin.jwk")]
