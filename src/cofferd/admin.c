@@ -188,26 +188,55 @@ static bool has_namespace(const coffer_store_principal *p, const char *ns)
 	return false;
 }
 
-/* One audit entry for an admin action of `a` (PERSONAS.md rule 7); the
- * fields never carry a secret value. */
-static void audit(struct cofferd *d, const struct admin_ctx *a, const char *action, const char *ns,
-                  const char *resource, const char *outcome, const char *reason)
+/* One durable audit entry for an admin action of `a` (PERSONAS.md rule
+ * 7); the fields never carry a secret value. A failure is logged (ids
+ * only) and returned. */
+static int audit(struct cofferd *d, const struct admin_ctx *a, const char *action, const char *ns,
+                 const char *resource, const char *outcome, const char *reason)
 {
 	json_t *f = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s,s:s}", "kind", "admin", "action", action,
 	                      "actor", a->p.id, "namespace", ns, "resource", resource, "outcome",
 	                      outcome, "reason", reason ? reason : "");
+	int error = 0;
 
 	if (f == NULL)
-		coffer_error_set(COFFER_ENOMEM, "out of memory");
-	if (f == NULL || cofferd_audit_record(d, f) < 0)
-		/* the action itself was stored: say loudly that its record is
-		 * missing (ids only, never values) */
+		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+	else
+		error = cofferd_audit_record(d, f);
+	if (error < 0)
 		cofferd_log(LOG_ERROR_, "audit append failed",
 		            json_pack("{s:s,s:s,s:s?,s:s}", "principal", a->p.id, "action", action,
 		                      "namespace", ns, "error", coffer_error_last()));
 	cofferd_log(LOG_INFO_, "admin",
 	            json_pack("{s:s,s:s,s:s?,s:s?,s:s}", "principal", a->p.id, "action", action,
 	                      "namespace", ns, "resource", resource, "outcome", outcome));
+	return error;
+}
+
+/* Admin changes are recorded before they are made: a change whose entry
+ * cannot be made durable is refused (500) and nothing changes, so no
+ * change goes unrecorded, not even when the audit log fails. Returns 0,
+ * or -1 with the answer set. */
+static int audit_before(struct cofferd *d, struct cofferd_resp *r, const struct admin_ctx *a,
+                        const char *action, const char *ns, const char *resource,
+                        const char *reason)
+{
+	if (audit(d, a, action, ns, resource, "ok", reason) == 0)
+		return 0;
+	cofferd_resp_error(r, 500, "PluginInternalError",
+	                   "audit log unavailable: the change was not made");
+	return -1;
+}
+
+/* A change recorded by audit_before that then failed: a second entry,
+ * outcome "error", says it was not made (or not completely). */
+static void audit_not_made(struct cofferd *d, const struct admin_ctx *a, const char *action,
+                           const char *ns, const char *resource, const char *why)
+{
+	char reason[256];
+
+	snprintf(reason, sizeof(reason), "change not made: %s", why);
+	(void)audit(d, a, action, ns, resource, "error", reason);
 }
 
 /* A refusal after authentication: audited, then the 403. */
@@ -218,7 +247,7 @@ static int deny(struct cofferd *d, struct cofferd_resp *r, const struct admin_ct
 	 * to log */
 	if (coffer_store_jti_use(d->store, a->jti, a->exp + JTI_KEEP) == COFFER_EEXISTS)
 		return fail(r, 401, "admin token already used (replay)");
-	audit(d, a, action, ns, resource, "error", detail);
+	(void)audit(d, a, action, ns, resource, "error", detail); /* nothing changes */
 	return cofferd_resp_error(r, 403, "AdminAuthAccess", "%s", detail);
 }
 
@@ -250,6 +279,23 @@ static long version_suffix(const char *path, size_t blen)
 	if (strlen(path) <= blen || sfx[0] != '.' || strrchr(sfx, '.') != sfx)
 		return 0;
 	return version_of(sfx);
+}
+
+/* Whether `path` is stored (with_versions: or any "path.vN"). */
+static int resource_exists(struct cofferd *d, const char *path, bool with_versions, bool *found)
+{
+	coffer_store_resource_info *v = NULL;
+	size_t n = 0, plen = strlen(path);
+	int error;
+
+	*found = false;
+	if ((error = coffer_store_resource_list(&v, &n, d->store, path)) < 0)
+		return error;
+	for (size_t i = 0; i < n && !*found; i++)
+		*found = strcmp(v[i].path, path) == 0 ||
+		         (with_versions && version_suffix(v[i].path, plen) > 0);
+	coffer_store_resource_info_free(v, n);
+	return 0;
 }
 
 /* Highest stored version of `base` ("repo/type/tag"), 0 when none. */
@@ -336,6 +382,8 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
 	bool post = strcmp(q->method, "POST") == 0;
 	coffer_secret value = COFFER_SECRET_INIT;
 	long ver = 0, latest = 0;
+	const char *action;
+	bool found = false;
 	int error;
 
 	if (!post && strcmp(q->method, "DELETE") != 0)
@@ -363,15 +411,17 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
 			goto out;
 		}
 		snprintf(vpath, sizeof(vpath), "%s.v%ld", path, latest + 1);
+		action = latest ? "resource.rotate" : "resource.put";
+		if (audit_before(d, r, a, action, rp.repository, vpath, "") < 0)
+			goto out;
 		if ((error = coffer_store_resource_put(d->store, vpath, value.ptr, value.len,
 		                                       a->p.id, cofferd_now())) < 0 ||
 		    (error = coffer_store_resource_put(d->store, path, value.ptr, value.len,
 		                                       a->p.id, cofferd_now())) < 0) {
+			audit_not_made(d, a, action, rp.repository, vpath, "store failed");
 			cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 			goto out;
 		}
-		audit(d, a, latest ? "resource.rotate" : "resource.put", rp.repository, vpath, "ok",
-		      "");
 		cofferd_resp_json(r, 200,
 		                  json_pack("{s:s,s:s,s:I}", "path", path, "version_path", vpath,
 		                            "version", (json_int_t)(latest + 1)));
@@ -392,30 +442,41 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
 			                   path, base);
 			goto out;
 		}
-		error = coffer_store_resource_delete(d->store, path);
-	} else {
-		coffer_store_resource_info *v = NULL;
-		size_t n = 0;
-		char prefix[sizeof(path) + 4];
-		error = coffer_store_resource_delete(d->store, path);
-		snprintf(prefix, sizeof(prefix), "%s.v", path);
-		if (coffer_store_resource_list(&v, &n, d->store, prefix) == 0) {
-			for (size_t i = 0; i < n; i++)
-				if (version_suffix(v[i].path, strlen(path)) &&
-				    coffer_store_resource_delete(d->store, v[i].path) == 0)
-					error = 0;
-			coffer_store_resource_info_free(v, n);
-		}
 	}
-	if (error == COFFER_ENOTFOUND) {
-		cofferd_resp_error(r, 404, "ResourceNotFound", "no resource %s", path);
-		goto out;
-	}
-	if (error < 0) {
+	/* found first, so that the entry written before the change is one
+	 * for a delete that happens (owner_lock keeps other writers out) */
+	if (resource_exists(d, path, ver == 0, &found) < 0) {
 		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 		goto out;
 	}
-	audit(d, a, "resource.delete", rp.repository, path, "ok", "");
+	if (!found) {
+		cofferd_resp_error(r, 404, "ResourceNotFound", "no resource %s", path);
+		goto out;
+	}
+	if (audit_before(d, r, a, "resource.delete", rp.repository, path, "") < 0)
+		goto out;
+	error = coffer_store_resource_delete(d->store, path);
+	if (ver == 0) {
+		coffer_store_resource_info *v = NULL;
+		size_t n = 0;
+		char prefix[sizeof(path) + 4];
+		/* the base may be gone while versions remain */
+		if (error == COFFER_ENOTFOUND)
+			error = 0;
+		snprintf(prefix, sizeof(prefix), "%s.v", path);
+		if (error == 0 &&
+		    (error = coffer_store_resource_list(&v, &n, d->store, prefix)) == 0) {
+			for (size_t i = 0; i < n && error == 0; i++)
+				if (version_suffix(v[i].path, strlen(path)))
+					error = coffer_store_resource_delete(d->store, v[i].path);
+			coffer_store_resource_info_free(v, n);
+		}
+	}
+	if (error < 0) {
+		audit_not_made(d, a, "resource.delete", rp.repository, path, "store failed");
+		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
+		goto out;
+	}
 	r->status = 200;
 out:
 	pthread_mutex_unlock(&owner_lock);
@@ -568,7 +629,7 @@ static int admin_policy(struct cofferd *d, const struct cofferd_req *q, struct c
 	json_t *req = NULL, *ids = NULL;
 	uint8_t *text = NULL;
 	size_t len = 0;
-	const char *id = "default";
+	const char *id = "default", *action;
 
 	if (!is_wp(a))
 		return deny(d, r, a,
@@ -608,18 +669,22 @@ static int admin_policy(struct cofferd *d, const struct cofferd_req *q, struct c
 		goto out;
 	if (spend_jti(d, a, r) < 0)
 		goto out;
+	action = strcmp(kind, "resource") == 0 ? "policy.resource" : "policy.attestation";
+	if (audit_before(d, r, a, action, NULL, NULL, id) < 0)
+		goto out;
 	if (coffer_store_policy_put(d->store, kind, id, (const char *)text, len, cofferd_now()) <
 	    0) {
+		audit_not_made(d, a, action, NULL, NULL, "store failed");
 		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 		goto out;
 	}
 	/* compiled once, here; requests still evaluating the old one finish */
 	if (d->policy->reload(d->policy_ctx, kind, id, (const char *)text, len, NULL) < 0) {
+		audit_not_made(d, a, action, NULL, NULL,
+		               "stored, but not in force until a restart");
 		cofferd_resp_error(r, 500, "PluginInternalError", "%s", coffer_error_last());
 		goto out;
 	}
-	audit(d, a, strcmp(kind, "resource") == 0 ? "policy.resource" : "policy.attestation", NULL,
-	      NULL, "ok", id);
 	r->status = 200;
 out:
 	free(text);
@@ -667,18 +732,21 @@ static int admin_release_policy(struct cofferd *d, const struct cofferd_req *q,
 		cofferd_resp_error(r, 400, "ParsePolicyError", "policy: empty or not UTF-8");
 		goto out;
 	}
-	if (check_rego(text, len, r) < 0 || spend_jti(d, a, r) < 0)
+	if (check_rego(text, len, r) < 0 || spend_jti(d, a, r) < 0 ||
+	    audit_before(d, r, a, "policy.release", ns, NULL, "") < 0)
 		goto out;
 	if (coffer_store_policy_put(d->store, "release", ns, (const char *)text, len,
 	                            cofferd_now()) < 0) {
+		audit_not_made(d, a, "policy.release", ns, NULL, "store failed");
 		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 		goto out;
 	}
 	if (d->policy->reload(d->policy_ctx, "release", ns, (const char *)text, len, NULL) < 0) {
+		audit_not_made(d, a, "policy.release", ns, NULL,
+		               "stored, but not in force until a restart");
 		cofferd_resp_error(r, 500, "PluginInternalError", "%s", coffer_error_last());
 		goto out;
 	}
-	audit(d, a, "policy.release", ns, NULL, "ok", "");
 	r->status = 200;
 out:
 	free(text);
@@ -747,11 +815,15 @@ static int admin_refval(struct cofferd *d, const struct cofferd_req *q, struct c
 		goto out;
 	json_object_foreach(payload, name, v)
 	{
+		if (audit_before(d, r, a, "refval.set", NULL, NULL, name) < 0)
+			goto out;
 		if (coffer_store_refval_set(d->store, name, v, cofferd_now()) < 0) {
+			char why[COFFER_KBS_SEGMENT_MAX + 32];
+			snprintf(why, sizeof(why), "store failed (%s)", name);
+			audit_not_made(d, a, "refval.set", NULL, NULL, why);
 			cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 			goto out;
 		}
-		audit(d, a, "refval.set", NULL, NULL, "ok", name);
 	}
 	r->status = 200;
 out:
@@ -789,8 +861,8 @@ static int principal_add(struct cofferd *d, const struct cofferd_req *q, struct 
 	coffer_store_principal np, *all = NULL;
 	const char *persona, *kty, *crv;
 	char *id = NULL;
-	size_t n = 0, i;
-	int error;
+	size_t n = 0, i, granted = 0;
+	int error = 0;
 
 	memset(&np, 0, sizeof(np));
 	if (parse_json_body(&req, q, r) < 0)
@@ -884,16 +956,35 @@ static int principal_add(struct cofferd *d, const struct cofferd_req *q, struct 
 	np.public_key = pubj;
 	np.enrolled_by = a->p.id;
 	np.enrolled_at = cofferd_now();
-	if ((error = coffer_store_principal_add(d->store, &np)) < 0) {
-		cofferd_resp_error(r, error == COFFER_EEXISTS ? 409 : 500,
-		                   error == COFFER_EEXISTS ? "PrincipalConflict"
-		                                           : "PluginInternalError",
-		                   "principal add: %s", coffer_error_last());
+	/* the enrolment and each grant, recorded before the principal is
+	 * stored with them (one store write) */
+	if (audit_before(d, r, a, "principal.add", NULL, NULL, id) < 0)
+		goto unlock;
+	granted = 0;
+	json_array_foreach(nss, i, v)
+	{
+		if (audit_before(d, r, a, "namespace.grant", json_string_value(v), NULL, id) < 0)
+			break;
+		granted++;
+	}
+	if (granted == json_array_size(nss))
+		error = coffer_store_principal_add(d->store, &np);
+	if (granted < json_array_size(nss) || error < 0) {
+		char why[192];
+		snprintf(why, sizeof(why), "%s (principal %s)",
+		         granted < json_array_size(nss) ? "audit log unavailable" : "store failed",
+		         id);
+		audit_not_made(d, a, "principal.add", NULL, NULL, why);
+		for (i = 0; i < granted; i++)
+			audit_not_made(d, a, "namespace.grant",
+			               json_string_value(json_array_get(nss, i)), NULL, why);
+		if (granted == json_array_size(nss))
+			cofferd_resp_error(r, error == COFFER_EEXISTS ? 409 : 500,
+			                   error == COFFER_EEXISTS ? "PrincipalConflict"
+			                                           : "PluginInternalError",
+			                   "principal add: %s", coffer_error_last());
 		goto unlock;
 	}
-	audit(d, a, "principal.add", NULL, NULL, "ok", id);
-	json_array_foreach(nss, i, v)
-	        audit(d, a, "namespace.grant", json_string_value(v), NULL, "ok", id);
 	cofferd_resp_json(
 	        r, 201,
 	        json_pack("{s:s,s:s,s:O}", "id", id, "persona", persona, "namespaces", nss));
@@ -958,9 +1049,12 @@ static int admin_principals(struct cofferd *d, const struct cofferd_req *q, stru
 	coffer_store_principal_clear(&tp);
 	if (spend_jti(d, a, r) < 0)
 		return 0;
-	if (coffer_store_principal_set_disabled(d->store, id, true) < 0)
+	if (audit_before(d, r, a, "principal.disable", NULL, NULL, id) < 0)
+		return 0;
+	if (coffer_store_principal_set_disabled(d->store, id, true) < 0) {
+		audit_not_made(d, a, "principal.disable", NULL, NULL, "store failed");
 		return cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
-	audit(d, a, "principal.disable", NULL, NULL, "ok", id);
+	}
 	return cofferd_resp_json(r, 200, json_pack("{s:s,s:b}", "id", id, "disabled", 1));
 }
 

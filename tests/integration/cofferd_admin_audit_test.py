@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""Admin changes are audited before they are made (PERSONAS.md rule 7,
+docs/audit.md): while the audit log cannot be written, every admin change
+is refused with 500 and the store is unchanged; a change whose store write
+fails after its entry was written gets a second entry, outcome "error",
+saying it was not made; once the log works again the chain verifies.
+
+The faults are real SQLite errors: a trigger that aborts inserts into the
+broker's audit (or resources, principals) table, installed in the live
+database file by this test."""
+import base64
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+
+from jwcrypto import jwk  # noqa: E402
+
+import kbs_client as kc  # noqa: E402
+from cofferd_harness import Broker, Tests, bin_dir, workdir  # noqa: E402
+
+T = Tests()
+
+
+def admin(b, key, method, path, body=b""):
+    r, _ = kc.admin_request(b.url, key, method, path, body)
+    return r
+
+
+def sql(b, stmt):
+    db = sqlite3.connect(b.db(), timeout=10)
+    try:
+        db.execute(stmt)
+        db.commit()
+    finally:
+        db.close()
+
+
+def fail_inserts(b, table, on=True, op="INSERT"):
+    name = "test_fail_%s_%s" % (table, op.lower())
+    if on:
+        sql(b, "CREATE TRIGGER %s BEFORE %s ON %s BEGIN SELECT RAISE(ABORT, "
+               "'test: %s refused'); END" % (name, op, table, table))
+    else:
+        sql(b, "DROP TRIGGER %s" % name)
+
+
+def snapshot(b, key):
+    """Everything the admin changes below could touch, as the API shows it."""
+    out = {}
+    for path in ("/kbs/v0/admin/resources", "/kbs/v0/admin/principals",
+                 "/kbs/v0/resource-policy", "/kbs/v0/release-policy/ns",
+                 "/kbs/v0/reference-value/rv_keep", "/kbs/v0/reference-value/rv_new"):
+        r = admin(b, key, "GET", path)
+        out[path] = (r.status, r.body)
+    return out
+
+
+def refval_body(name):
+    payload = base64.b64encode(json.dumps({name: ["v1"]}).encode()).decode()
+    return json.dumps({"version": "0.1.0", "type": "sample", "payload": payload}).encode()
+
+
+def policy_body(text):
+    return json.dumps({"policy": kc.b64url(text.encode())}).encode()
+
+
+def export(b, key):
+    r = admin(b, key, "GET", "/kbs/v0/admin/audit/export")
+    return json.loads(r.body) if r.status == 200 else {"entries": [], "checkpoints": []}
+
+
+def main():
+    for prog in ("coffer", "cofferd"):
+        if not os.path.exists(os.path.join(bin_dir(), prog)):
+            print("SKIPPED: no %s binary" % prog, file=sys.stderr)
+            return 77
+    wd = workdir()
+    key = jwk.JWK.generate(kty="EC", crv="P-256")
+    pub = os.path.join(wd, "admin.pub.jwk")
+    with open(pub, "w") as f:
+        f.write(key.export_public())
+    other = jwk.JWK.generate(kty="EC", crv="P-256")
+    b = Broker(wd, "aa", {"attestation": {"allow_sample": True},
+                          "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ["ns"],
+                                    "allow_plaintext_upload": True}}).start()
+    try:
+        run(b, wd, key, other)
+    finally:
+        b.stop()
+    return T.finish()
+
+
+def run(b, wd, key, other):
+    T.status("put ns/key/keep", admin(b, key, "POST", "/kbs/v0/resource/ns/key/keep", b"v1"), 200)
+    T.status("set rv_keep", admin(b, key, "POST", "/kbs/v0/reference-value",
+                                  refval_body("rv_keep")), 200)
+    r = admin(b, key, "POST", "/kbs/v0/admin/principals",
+              json.dumps({"persona": "image-provider",
+                          "public_key": json.loads(other.export_public()),
+                          "namespaces": ["img"]}).encode())
+    T.status("enrol an image provider", r, 201)
+    pid = json.loads(r.body)["id"] if r.status == 201 else "none"
+    before = snapshot(b, key)
+    n_before = len(export(b, key)["entries"])
+
+    # ---- the audit log refuses every insert ----
+    fail_inserts(b, "audit")
+    newkey = jwk.JWK.generate(kty="OKP", crv="Ed25519")
+    changes = [
+        ("resource put", "POST", "/kbs/v0/resource/ns/key/new", b"v2"),
+        ("resource rotate", "POST", "/kbs/v0/resource/ns/key/keep", b"v3"),
+        ("resource delete", "DELETE", "/kbs/v0/resource/ns/key/keep", b""),
+        ("resource policy", "POST", "/kbs/v0/resource-policy",
+         policy_body("package policy\ndefault allow = false\n")),
+        ("release policy", "POST", "/kbs/v0/release-policy/ns",
+         policy_body("package policy\ndefault allow = true\n")),
+        ("reference value", "POST", "/kbs/v0/reference-value", refval_body("rv_new")),
+        ("principal add", "POST", "/kbs/v0/admin/principals",
+         json.dumps({"persona": "data-owner", "public_key": json.loads(newkey.export_public()),
+                     "namespaces": ["d1", "d2"]}).encode()),
+        ("principal disable", "POST", "/kbs/v0/admin/principals/%s/disable" % pid, b""),
+    ]
+    for name, method, path, body in changes:
+        r = admin(b, key, method, path, body)
+        T.check("audit log down: %s -> 500, the change not made" % name,
+                r.status == 500 and b"audit log unavailable" in r.body,
+                "%d %r" % (r.status, r.body[:200]))
+    T.check("audit log down: the store is unchanged", snapshot(b, key) == before,
+            json.dumps({k: [v[0], v[1][:80].decode(errors="replace")]
+                        for k, v in snapshot(b, key).items()}))
+    T.check("audit log down: the chain did not move", len(export(b, key)["entries"]) == n_before)
+    fail_inserts(b, "audit", on=False)
+
+    # ---- the audit entry is written, then the store write fails ----
+    fail_inserts(b, "resources")
+    r = admin(b, key, "POST", "/kbs/v0/resource/ns/key/late", b"v4")
+    T.status("store refuses a resource put -> 500", r, 500)
+    fail_inserts(b, "resources", on=False)
+    fail_inserts(b, "principals", on=True, op="UPDATE")
+    r = admin(b, key, "POST", "/kbs/v0/admin/principals/%s/disable" % pid)
+    T.status("store refuses a principal disable -> 500", r, 500)
+    fail_inserts(b, "principals", on=False, op="UPDATE")
+    entries = export(b, key)["entries"][n_before:]
+    got = [(e.get("action"), e.get("outcome"), e.get("reason", "")[:15]) for e in entries]
+    T.check("each failed change: its entry, then one saying it was not made",
+            got == [("resource.put", "ok", ""),
+                    ("resource.put", "error", "change not made"),
+                    ("principal.disable", "ok", pid[:15]),
+                    ("principal.disable", "error", "change not made")], str(got))
+    T.check("... and nothing was stored", snapshot(b, key) == before)
+
+    # ---- the log works again: changes go through, the chain verifies ----
+    for name, method, path, body in changes:
+        if name == "principal disable":
+            continue  # keep the principal to check below
+        r = admin(b, key, method, path, body)
+        T.check("audit log back: %s -> 2xx" % name, r.status in (200, 201),
+                "%d %r" % (r.status, r.body[:200]))
+    doc = export(b, key)
+    acts = [(e.get("action"), e.get("outcome")) for e in doc["entries"][n_before + 4:]]
+    T.check("audit log back: one entry per change, grants included",
+            acts == [("resource.put", "ok"), ("resource.rotate", "ok"),
+                     ("resource.delete", "ok"), ("policy.resource", "ok"),
+                     ("policy.release", "ok"), ("refval.set", "ok"), ("principal.add", "ok"),
+                     ("namespace.grant", "ok"), ("namespace.grant", "ok")], str(acts))
+    r = admin(b, key, "DELETE", "/kbs/v0/resource/ns/key/nothing")
+    T.status("deleting what is not there -> 404", r, 404)
+    T.check("... and writes no entry", len(export(b, key)["entries"]) == len(doc["entries"]))
+    jwks = json.loads(kc.Http(b.url).request("GET", "/kbs/v0/jwks").body)
+    jwks_file = os.path.join(wd, "jwks.json")
+    with open(jwks_file, "w") as f:
+        json.dump({"keys": [k for k in jwks["keys"] if k.get("use") == "sig"]}, f)
+    path = os.path.join(wd, "export.json")
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    p = subprocess.run([os.path.join(bin_dir(), "coffer"), "audit", "verify", "--in", path,
+                        "--jwks", jwks_file, "--json"], capture_output=True, timeout=60)
+    rep = json.loads(p.stdout) if p.stdout.strip().startswith(b"{") else {}
+    T.check("coffer audit verify accepts the chain", p.returncode == 0 and
+            rep.get("result") == "ok", p.stdout + p.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
