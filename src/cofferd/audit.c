@@ -213,7 +213,10 @@ void cofferd_audit_shutdown(struct cofferd *d)
  * in ONE store transaction (one sync), together with the checkpoint over
  * its last entry when the batch crossed an `audit_every` boundary, then
  * reports to every caller. Requests
- * that arrive meanwhile form the next batch. No caller hears success
+ * that arrive meanwhile form the next batch. When the writer is idle and
+ * nothing is queued, cofferd_audit_try_now writes the entry as a batch of
+ * one on the caller's thread instead (`q_busy` keeps the two apart): an
+ * idle broker answers without two thread hand-offs. No caller hears success
  * before its entry is durable, so a release is answered only once its
  * record survives a crash; a failed write fails every entry of its batch
  * and leaves the head unchanged. The queue is bounded: beyond QUEUE_MAX
@@ -246,6 +249,7 @@ static pthread_cond_t q_space = PTHREAD_COND_INITIALIZER; /* the queue shrank */
 static struct audit_req *q_head, *q_tail;
 static size_t q_len;
 static bool q_running, q_stop;
+static bool q_busy; /* a batch is being written: by the writer, or inline */
 static pthread_t q_thread;
 static long commit_delay_us = COFFERD_AUDIT_COMMIT_DELAY_DEFAULT;
 
@@ -384,10 +388,11 @@ static void *writer_main(void *arg)
 	for (;;) {
 		if (q_head == NULL)
 			last_n = 0; /* the writer idles: nobody is waiting for it */
-		while (q_head == NULL && !q_stop)
+		while ((q_head == NULL && !q_stop) || q_busy)
 			pthread_cond_wait(&q_work, &q_lock);
 		if (q_head == NULL)
 			break; /* stopping, and drained */
+		q_busy = true;
 		if (commit_delay_us > 0 && !q_stop && (last_n > 1 || q_len > 1) &&
 		    q_len < BATCH_MAX) {
 			struct timespec ts = { commit_delay_us / 1000000,
@@ -419,9 +424,40 @@ static void *writer_main(void *arg)
 			free(r);
 		}
 		pthread_mutex_lock(&q_lock);
+		q_busy = false;
 	}
 	pthread_mutex_unlock(&q_lock);
 	return NULL;
+}
+
+bool cofferd_audit_try_now(struct cofferd *d, json_t *fields, int *error)
+{
+	struct audit_req r;
+
+	pthread_mutex_lock(&q_lock);
+	if (fields == NULL || q_busy || q_head != NULL || q_stop) {
+		pthread_mutex_unlock(&q_lock);
+		return false;
+	}
+	q_busy = true;
+	pthread_mutex_unlock(&q_lock);
+
+	memset(&r, 0, sizeof(r));
+	r.fields = fields;
+	r.error = COFFER_ERROR;
+	commit_batch(d, &r, 1);
+	json_decref(fields);
+	if (r.error < 0) {
+		cofferd_log(LOG_ERROR_, "audit append failed", json_pack("{s:s}", "error", r.msg));
+		coffer_error_set(r.error, "%s", r.msg);
+	}
+	*error = r.error;
+
+	pthread_mutex_lock(&q_lock);
+	q_busy = false;
+	pthread_cond_signal(&q_work); /* entries that queued meanwhile */
+	pthread_mutex_unlock(&q_lock);
+	return true;
 }
 
 void cofferd_audit_submit(struct cofferd *d, json_t *fields, cofferd_audit_done_fn done, void *ctx)
@@ -494,6 +530,8 @@ int cofferd_audit_record(struct cofferd *d, json_t *fields)
 	struct sync_wait w;
 	int error;
 
+	if (cofferd_audit_try_now(d, fields, &error))
+		return error;
 	memset(&w, 0, sizeof(w));
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cond, NULL);

@@ -176,6 +176,11 @@ int cofferd_audit_record(struct cofferd *d, json_t *fields);
  * entry cannot be queued. `fields` is stolen. */
 typedef void (*cofferd_audit_done_fn)(void *ctx, int error, const char *msg);
 void cofferd_audit_submit(struct cofferd *d, json_t *fields, cofferd_audit_done_fn done, void *ctx);
+/* When no batch is being written and none is queued: write the entry now,
+ * on this thread, set *error (0, or < 0 with the error set) and return
+ * true (`fields` stolen). Otherwise return false and leave `fields` to
+ * the caller (then cofferd_audit_submit). */
+bool cofferd_audit_try_now(struct cofferd *d, json_t *fields, int *error);
 /* Chain entries in order, for `ns` when not NULL, as an array. */
 int cofferd_audit_entries(struct cofferd *d, json_t **out, const char *ns);
 /* The stored checkpoints (compact JWS strings), oldest first. */

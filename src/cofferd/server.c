@@ -329,8 +329,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		 * here instead: a suspended connection must not outlive the
 		 * daemon. */
 		json_t *fields = r.audit;
+		int aerr = 0;
 
 		r.audit = NULL;
+		if (cofferd_audit_try_now(d, fields, &aerr)) {
+			/* the writer was idle: written here, no hand-off */
+			if (aerr < 0)
+				cofferd_resp_error(&r, 500, "PluginInternalError",
+				                   "audit log unavailable");
+			goto respond;
+		}
 		if (!atomic_load(&d->stopping)) {
 			st->pending = r;
 			st->pending_ep = ep;

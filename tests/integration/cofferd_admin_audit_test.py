@@ -14,6 +14,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
@@ -86,6 +87,7 @@ def main():
         f.write(key.export_public())
     other = jwk.JWK.generate(kty="EC", crv="P-256")
     b = Broker(wd, "aa", {"attestation": {"allow_sample": True},
+                          "policy": {"resource": "allow_all", "release": "allow_all"},
                           "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ["ns"],
                                     "allow_plaintext_upload": True}}).start()
     try:
@@ -105,6 +107,11 @@ def run(b, wd, key, other):
                           "namespaces": ["img"]}).encode())
     T.status("enrol an image provider", r, 201)
     pid = json.loads(r.body)["id"] if r.status == 201 else "none"
+    tee = kc.KbsClient(b.url)
+    tee.handshake()
+    r = tee.get_resource("ns/key/keep")
+    T.check("a TEE fetches ns/key/keep", r.status == 200 and tee.decrypt(r.body) == b"v1",
+            str(r.status))
     before = snapshot(b, key)
     n_before = len(export(b, key)["entries"])
 
@@ -134,7 +141,34 @@ def run(b, wd, key, other):
             json.dumps({k: [v[0], v[1][:80].decode(errors="replace")]
                         for k, v in snapshot(b, key).items()}))
     T.check("audit log down: the chain did not move", len(export(b, key)["entries"]) == n_before)
+
+    # releases: no secret leaves without its record, alone (written on the
+    # request's thread) or in parallel (queued for the writer)
+    r = tee.get_resource("ns/key/keep")
+    T.check("audit log down: a release -> 500, no JWE",
+            r.status == 500 and b"audit log unavailable" in r.body and
+            not r.body.startswith(b"{\"protected\""), "%d %r" % (r.status, r.body[:120]))
+    got = []
+
+    def fetch():
+        c = kc.KbsClient(b.url)
+        c.handshake()
+        for _ in range(5):
+            got.append(c.get_resource("ns/key/keep").status)
+
+    threads = [threading.Thread(target=fetch) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    T.check("audit log down: 60 parallel releases -> all 500", got == [500] * 60,
+            str(sorted(set(got))))
+    T.check("... and the chain did not move", len(export(b, key)["entries"]) == n_before)
     fail_inserts(b, "audit", on=False)
+    r = tee.get_resource("ns/key/keep")
+    T.check("audit log back: the release -> 200", r.status == 200 and
+            tee.decrypt(r.body) == b"v1", str(r.status))
+    n_before += 1
 
     # ---- the audit entry is written, then the store write fails ----
     fail_inserts(b, "resources")
