@@ -235,10 +235,10 @@ int cofferd_token_issue(struct cofferd *d, char **token, json_t **claims_out, co
 	                   "cofferd " COFFERD_VERSION, "submods", "cpu0", cpu0);
 	pthread_rwlock_unlock(&d->cfg_lock);
 	if (claims == NULL)
-		return coffer_error_set(COFFER_ENOMEM, "token: out of memory");
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	if (RAND_bytes(jti_raw, sizeof(jti_raw)) != 1 ||
 	    coffer_hex_encode(&jti, jti_raw, sizeof(jti_raw)) < 0) {
-		error = coffer_error_set(COFFER_ERROR, "token: no randomness");
+		error = coffer_error_set(COFFER_ERROR, "no randomness");
 		goto out;
 	}
 	json_object_set_new(claims, "jti", json_string(jti));
@@ -246,7 +246,7 @@ int cofferd_token_issue(struct cofferd *d, char **token, json_t **claims_out, co
 	if (hdr && d->x5c)
 		json_object_set(hdr, "x5c", d->x5c);
 	if (hdr == NULL) {
-		error = coffer_error_set(COFFER_ENOMEM, "token: out of memory");
+		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
 		goto out;
 	}
 	error = coffer_jwt_sign(token, d->signing_key, "ES256", hdr, claims);

@@ -234,6 +234,8 @@ static int encrypt_one(jwe_text *t, const coffer_jwk *k, const char *alg, bool a
 	enum jwe_alg a;
 	int error;
 
+	/* empty first: every failure below frees it */
+	coffer_buf_init(&t->buf, COFFER_BUF_DEFAULT_MAX);
 	if ((error = resolve_alg(&a, k, alg, allow_rsa1_5)) < 0)
 		return error;
 	if (len > JOSE_MAX_INPUT)
