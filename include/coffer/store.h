@@ -105,10 +105,20 @@ typedef struct coffer_store_resource_info {
 /* Create or replace. The value is sealed; durable on return. */
 int coffer_store_resource_put(coffer_store *s, const char *path, const uint8_t *value, size_t len,
                               const char *owner, int64_t now);
+/* The same value under each of `paths` (1..COFFER_STORE_PATHS_MAX), in one
+ * transaction: all are stored or none is. */
+#define COFFER_STORE_PATHS_MAX 2097152 /* above cofferd's 1,000,000 versions of a name */
+int coffer_store_resource_put_paths(coffer_store *s, const char *const *paths, size_t n,
+                                    const uint8_t *value, size_t len, const char *owner,
+                                    int64_t now);
 /* The unsealed value; COFFER_ENOTFOUND when absent, COFFER_EVERIFY when the
  * sealed record fails authentication (tampered or moved). */
 int coffer_store_resource_get(coffer_secret *out, coffer_store *s, const char *path);
 int coffer_store_resource_delete(coffer_store *s, const char *path);
+/* Delete each of `paths` (1..COFFER_STORE_PATHS_MAX) in one transaction:
+ * all or none; *deleted = how many existed. */
+int coffer_store_resource_delete_paths(coffer_store *s, const char *const *paths, size_t n,
+                                       size_t *deleted);
 /* Metadata only, sorted by path; `prefix` (e.g. "repo/") may be NULL. */
 int coffer_store_resource_list(coffer_store_resource_info **out, size_t *n, coffer_store *s,
                                const char *prefix);

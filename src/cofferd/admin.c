@@ -384,6 +384,10 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
 	long ver = 0, latest = 0;
 	const char *action;
 	bool found = false;
+	const char *both[2] = { vpath, path };
+	const char **doomed = NULL;
+	coffer_store_resource_info *versions = NULL;
+	size_t n_doomed = 0, deleted = 0, n_versions = 0;
 	int error;
 
 	if (!post && strcmp(q->method, "DELETE") != 0)
@@ -414,10 +418,10 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
 		action = latest ? "resource.rotate" : "resource.put";
 		if (audit_before(d, r, a, action, rp.repository, vpath, "") < 0)
 			goto out;
-		if ((error = coffer_store_resource_put(d->store, vpath, value.ptr, value.len,
-		                                       a->p.id, cofferd_now())) < 0 ||
-		    (error = coffer_store_resource_put(d->store, path, value.ptr, value.len,
-		                                       a->p.id, cofferd_now())) < 0) {
+		/* the version and the latest together, or neither */
+		if ((error = coffer_store_resource_put_paths(d->store, both, 2, value.ptr,
+		                                             value.len, a->p.id, cofferd_now())) <
+		    0) {
 			audit_not_made(d, a, action, rp.repository, vpath, "store failed");
 			cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 			goto out;
@@ -455,22 +459,28 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
 	}
 	if (audit_before(d, r, a, "resource.delete", rp.repository, path, "") < 0)
 		goto out;
-	error = coffer_store_resource_delete(d->store, path);
+	/* the resource and (for a base name) all its versions, in one
+	 * transaction: all go or none does */
 	if (ver == 0) {
-		coffer_store_resource_info *v = NULL;
-		size_t n = 0;
 		char prefix[sizeof(path) + 4];
-		/* the base may be gone while versions remain */
-		if (error == COFFER_ENOTFOUND)
-			error = 0;
 		snprintf(prefix, sizeof(prefix), "%s.v", path);
-		if (error == 0 &&
-		    (error = coffer_store_resource_list(&v, &n, d->store, prefix)) == 0) {
-			for (size_t i = 0; i < n && error == 0; i++)
-				if (version_suffix(v[i].path, strlen(path)))
-					error = coffer_store_resource_delete(d->store, v[i].path);
-			coffer_store_resource_info_free(v, n);
-		}
+		error = coffer_store_resource_list(&versions, &n_versions, d->store, prefix);
+	} else {
+		error = 0;
+	}
+	if (error == 0 && (doomed = calloc(n_versions + 1, sizeof(*doomed))) == NULL)
+		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if (error == 0) {
+		doomed[n_doomed++] = path;
+		for (size_t i = 0; i < n_versions; i++)
+			if (version_suffix(versions[i].path, strlen(path)))
+				doomed[n_doomed++] = versions[i].path;
+		error = coffer_store_resource_delete_paths(d->store, doomed, n_doomed, &deleted);
+	}
+	if (error == 0 && deleted == 0) { /* another broker on the store was first */
+		audit_not_made(d, a, "resource.delete", rp.repository, path, "already gone");
+		cofferd_resp_error(r, 404, "ResourceNotFound", "no resource %s", path);
+		goto out;
 	}
 	if (error < 0) {
 		audit_not_made(d, a, "resource.delete", rp.repository, path, "store failed");
@@ -480,6 +490,8 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
 	r->status = 200;
 out:
 	pthread_mutex_unlock(&owner_lock);
+	free(doomed);
+	coffer_store_resource_info_free(versions, n_versions);
 	coffer_secret_free(&value);
 	return 0;
 }

@@ -188,6 +188,24 @@ def run(b, wd, key, other):
                     ("principal.disable", "error", "change not made")], str(got))
     T.check("... and nothing was stored", snapshot(b, key) == before)
 
+    # ---- a rotation and a delete touch several rows: all or none ----
+    fail_inserts(b, "resources", op="UPDATE")  # the latest value cannot be replaced
+    r = admin(b, key, "POST", "/kbs/v0/resource/ns/key/keep", b"v5")
+    T.status("store refuses half a rotation -> 500", r, 500)
+    fail_inserts(b, "resources", on=False, op="UPDATE")
+    T.check("... and stored no orphan version", snapshot(b, key) == before)
+    sql(b, "CREATE TRIGGER test_keep_v1 BEFORE DELETE ON resources WHEN "
+           "OLD.path = 'ns/key/keep.v1' BEGIN SELECT RAISE(ABORT, 'test: refused'); END")
+    r = admin(b, key, "DELETE", "/kbs/v0/resource/ns/key/keep")
+    T.status("store refuses deleting one version -> 500", r, 500)
+    sql(b, "DROP TRIGGER test_keep_v1")
+    T.check("... and deleted nothing", snapshot(b, key) == before)
+    acts = [(e.get("action"), e.get("outcome")) for e in
+            export(b, key)["entries"][n_before + 4:]]
+    T.check("each with its entry and its error twin",
+            acts == [("resource.rotate", "ok"), ("resource.rotate", "error"),
+                     ("resource.delete", "ok"), ("resource.delete", "error")], str(acts))
+
     # ---- the log works again: changes go through, the chain verifies ----
     for name, method, path, body in changes:
         if name == "principal disable":
@@ -196,7 +214,7 @@ def run(b, wd, key, other):
         T.check("audit log back: %s -> 2xx" % name, r.status in (200, 201),
                 "%d %r" % (r.status, r.body[:200]))
     doc = export(b, key)
-    acts = [(e.get("action"), e.get("outcome")) for e in doc["entries"][n_before + 4:]]
+    acts = [(e.get("action"), e.get("outcome")) for e in doc["entries"][n_before + 8:]]
     T.check("audit log back: one entry per change, grants included",
             acts == [("resource.put", "ok"), ("resource.rotate", "ok"),
                      ("resource.delete", "ok"), ("policy.resource", "ok"),

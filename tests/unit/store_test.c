@@ -162,6 +162,87 @@ static void test_resources_sealed(void **state)
 	                 COFFER_EINVAL);
 }
 
+static void exec_sql(struct fixture *f, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static size_t count_resources(struct fixture *f)
+{
+	coffer_store_resource_info *list = NULL;
+	size_t n = 0;
+
+	assert_int_equal(coffer_store_resource_list(&list, &n, f->s, NULL), 0);
+	coffer_store_resource_info_free(list, n);
+	return n;
+}
+
+/* A value under several paths, and the deletion of several paths, are one
+ * transaction each: a failure of any row (here a trigger) leaves all as
+ * they were. */
+static void test_resource_paths_atomic(void **state)
+{
+	struct fixture *f = *state;
+	const char *put[2] = { "r/key/x.v2", "r/key/x" };
+	const char *del[3] = { "r/key/x", "r/key/x.v1", "r/key/x.v2" };
+	coffer_secret v = COFFER_SECRET_INIT;
+	size_t deleted = 9;
+
+	assert_int_equal(coffer_store_resource_put_paths(f->s, put + 1, 1, (const uint8_t *)"one",
+	                                                 3, "wp", 1),
+	                 0);
+	assert_int_equal(
+	        coffer_store_resource_put(f->s, "r/key/x.v1", (const uint8_t *)"one", 3, "wp", 1),
+	        0);
+	/* the second row is refused: the first is not stored either */
+	exec_sql(f, "CREATE TRIGGER no_base BEFORE UPDATE ON resources WHEN NEW.path = 'r/key/x' "
+	            "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+	assert_true(coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"two", 3, "wp",
+	                                            2) < 0);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/x.v2"), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/x"), 0);
+	assert_memory_equal(v.ptr, "one", 3);
+	coffer_secret_free(&v);
+	exec_sql(f, "DROP TRIGGER no_base");
+	assert_int_equal(
+	        coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"two", 3, "wp", 2),
+	        0);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/x.v2"), 0);
+	assert_memory_equal(v.ptr, "two", 3);
+	coffer_secret_free(&v);
+	assert_int_equal(count_resources(f), 3);
+
+	/* the last delete is refused: nothing is deleted */
+	exec_sql(f, "CREATE TRIGGER keep_v2 BEFORE DELETE ON resources WHEN OLD.path = "
+	            "'r/key/x.v2' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+	assert_true(coffer_store_resource_delete_paths(f->s, del, 3, &deleted) < 0);
+	assert_int_equal(deleted, 0);
+	assert_int_equal(count_resources(f), 3);
+	exec_sql(f, "DROP TRIGGER keep_v2");
+	assert_int_equal(coffer_store_resource_delete_paths(f->s, del, 3, &deleted), 0);
+	assert_int_equal(deleted, 3);
+	assert_int_equal(count_resources(f), 0);
+	assert_int_equal(coffer_store_resource_delete_paths(f->s, del, 3, &deleted), 0);
+	assert_int_equal(deleted, 0);
+
+	/* bad arguments change nothing */
+	assert_int_equal(
+	        coffer_store_resource_put_paths(f->s, put, 0, (const uint8_t *)"x", 1, NULL, 3),
+	        COFFER_EINVAL);
+	del[1] = "";
+	assert_int_equal(coffer_store_resource_delete_paths(f->s, del, 2, &deleted), COFFER_EINVAL);
+	put[0] = "";
+	assert_int_equal(
+	        coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"x", 1, NULL, 3),
+	        COFFER_EINVAL);
+	assert_int_equal(count_resources(f), 0);
+}
+
 /* Moving a sealed value to another record (or flipping a bit) is detected:
  * the record's identity is the AAD. */
 static void test_tamper_detected(void **state)
@@ -700,6 +781,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_master_key_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resources_sealed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resource_paths_atomic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_master_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),

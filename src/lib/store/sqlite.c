@@ -687,29 +687,99 @@ static int be_sweep(void *p, int64_t now, size_t *removed)
 
 /* ---- resources (writes durable, reads fast) ---- */
 
-static int be_resource_put(void *p, const char *path, const uint8_t *sealed, size_t sealed_len,
-                           size_t plain_len, const char *owner, int64_t now)
+/* Run `one(c, item i)` for i < n in one transaction on the locked `c`:
+ * COMMIT when all succeed, ROLLBACK (nothing changed) otherwise. */
+static int in_transaction(struct conn *c, size_t n, int (*one)(struct conn *c, size_t i, void *arg),
+                          void *arg)
 {
-	struct sqlite_backend *b = p;
+	int error;
+
+	if ((error = exec_locked(c, "BEGIN IMMEDIATE")) < 0)
+		return error;
+	for (size_t i = 0; i < n; i++)
+		if ((error = one(c, i, arg)) < 0)
+			goto fail;
+	if ((error = exec_locked(c, "COMMIT")) == 0)
+		return 0;
+fail:
+	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return error;
+}
+
+struct put_args {
+	const struct store_resource_row *rows;
+	const char *owner;
+	int64_t now;
+};
+
+static int put_one(struct conn *c, size_t i, void *arg)
+{
 	static const char sql[] =
 	        "INSERT INTO resources(path, value, size, owner, created, updated) "
 	        "VALUES(?1,?2,?3,?4,?5,?5) ON CONFLICT(path) DO UPDATE SET value = excluded.value,"
 	        " size = excluded.size, owner = coalesce(resources.owner, excluded.owner),"
 	        " updated = excluded.updated";
+	const struct put_args *a = arg;
 	sqlite3_stmt *st;
 	int error = COFFER_ERROR;
 
-	pthread_mutex_lock(&b->durable.lock);
-	if ((st = prep(&b->durable, sql)) != NULL) {
-		bind_text(st, 1, path);
-		sqlite3_bind_blob(st, 2, sealed, (int)sealed_len, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)plain_len);
-		bind_text(st, 4, owner);
-		sqlite3_bind_int64(st, 5, now);
-		error = step_write(&b->durable, st, "resource put");
+	if ((st = prep(c, sql)) != NULL) {
+		bind_text(st, 1, a->rows[i].path);
+		sqlite3_bind_blob(st, 2, a->rows[i].sealed, (int)a->rows[i].sealed_len,
+		                  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)a->rows[i].plain_len);
+		bind_text(st, 4, a->owner);
+		sqlite3_bind_int64(st, 5, a->now);
+		error = step_write(c, st, "resource put");
 	}
 	done(st);
+	return error;
+}
+
+static int be_resource_put(void *p, const struct store_resource_row *rows, size_t n,
+                           const char *owner, int64_t now)
+{
+	struct sqlite_backend *b = p;
+	struct put_args a = { rows, owner, now };
+	int error;
+
+	pthread_mutex_lock(&b->durable.lock);
+	error = n == 1 ? put_one(&b->durable, 0, &a) : in_transaction(&b->durable, n, put_one, &a);
 	pthread_mutex_unlock(&b->durable.lock);
+	return error;
+}
+
+struct delete_args {
+	const char *const *paths;
+	size_t deleted;
+};
+
+static int delete_many_one(struct conn *c, size_t i, void *arg)
+{
+	static const char sql[] = "DELETE FROM resources WHERE path = ?";
+	struct delete_args *a = arg;
+	sqlite3_stmt *st;
+	int error = COFFER_ERROR;
+
+	if ((st = prep(c, sql)) != NULL) {
+		bind_text(st, 1, a->paths[i]);
+		if ((error = step_write(c, st, "resource delete")) == 0)
+			a->deleted += (size_t)sqlite3_changes(c->db);
+	}
+	done(st);
+	return error;
+}
+
+static int be_resource_delete_many(void *p, const char *const *paths, size_t n, size_t *deleted)
+{
+	struct sqlite_backend *b = p;
+	struct delete_args a = { paths, 0 };
+	int error;
+
+	pthread_mutex_lock(&b->durable.lock);
+	error = in_transaction(&b->durable, n, delete_many_one, &a);
+	pthread_mutex_unlock(&b->durable.lock);
+	*deleted = error == 0 ? a.deleted : 0;
 	return error;
 }
 
@@ -1364,6 +1434,7 @@ const struct store_ops coffer_store_sqlite_ops = {
 	.resource_put = be_resource_put,
 	.resource_get = be_resource_get,
 	.resource_delete = be_resource_delete,
+	.resource_delete_many = be_resource_delete_many,
 	.resource_list = be_resource_list,
 	.policy_put = be_policy_put,
 	.policy_get = be_policy_get,

@@ -315,18 +315,42 @@ int coffer_store_sweep(coffer_store *s, int64_t now, size_t *removed)
 int coffer_store_resource_put(coffer_store *s, const char *path, const uint8_t *value, size_t len,
                               const char *owner, int64_t now)
 {
-	uint8_t *sealed = NULL;
-	size_t slen = 0;
-	char aad[1024];
-	int error;
+	return coffer_store_resource_put_paths(s, &path, 1, value, len, owner, now);
+}
 
-	if (!id_ok(path, 800) || (value == NULL && len))
-		return coffer_error_set(COFFER_EINVAL, "resource: path and value required");
-	if ((error = make_aad(aad, sizeof(aad), "resource", path)) < 0 ||
-	    (error = seal(&sealed, &slen, &s->master, aad, value, len)) < 0)
-		return error;
-	error = s->ops->resource_put(s->backend, path, sealed, slen, len, owner, now);
-	free(sealed);
+int coffer_store_resource_put_paths(coffer_store *s, const char *const *paths, size_t n,
+                                    const uint8_t *value, size_t len, const char *owner,
+                                    int64_t now)
+{
+	struct store_resource_row *rows;
+	size_t made = 0;
+	char aad[1024];
+	int error = 0;
+
+	if (paths == NULL || n == 0 || n > COFFER_STORE_PATHS_MAX || (value == NULL && len))
+		return coffer_error_set(COFFER_EINVAL, "resource: paths and value required");
+	for (size_t i = 0; i < n; i++)
+		if (!id_ok(paths[i], 800))
+			return coffer_error_set(COFFER_EINVAL, "resource: path and value required");
+	if ((rows = calloc(n, sizeof(*rows))) == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	/* each row sealed under its own path (the AAD): a value moved to
+	 * another row fails authentication */
+	for (made = 0; made < n; made++) {
+		uint8_t *sealed = NULL;
+		if ((error = make_aad(aad, sizeof(aad), "resource", paths[made])) < 0 ||
+		    (error = seal(&sealed, &rows[made].sealed_len, &s->master, aad, value, len)) <
+		            0)
+			goto out;
+		rows[made].path = paths[made];
+		rows[made].sealed = sealed;
+		rows[made].plain_len = len;
+	}
+	error = s->ops->resource_put(s->backend, rows, n, owner, now);
+out:
+	for (size_t i = 0; i < made; i++)
+		free((uint8_t *)rows[i].sealed);
+	free(rows);
 	return error;
 }
 
@@ -352,6 +376,19 @@ int coffer_store_resource_delete(coffer_store *s, const char *path)
 	if (!id_ok(path, 800))
 		return coffer_error_set(COFFER_ENOTFOUND, "no such resource");
 	return s->ops->resource_delete(s->backend, path);
+}
+
+int coffer_store_resource_delete_paths(coffer_store *s, const char *const *paths, size_t n,
+                                       size_t *deleted)
+{
+	*deleted = 0;
+	if (paths == NULL || n == 0 || n > COFFER_STORE_PATHS_MAX)
+		return coffer_error_set(COFFER_EINVAL, "resource delete: 1 to %d paths",
+		                        COFFER_STORE_PATHS_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (!id_ok(paths[i], 800))
+			return coffer_error_set(COFFER_EINVAL, "resource delete: bad path");
+	return s->ops->resource_delete_many(s->backend, paths, n, deleted);
 }
 
 int coffer_store_resource_list(coffer_store_resource_info **out, size_t *n, coffer_store *s,

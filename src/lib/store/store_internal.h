@@ -17,6 +17,13 @@ struct store_audit_row {
 	const char *record_json;
 };
 
+struct store_resource_row {
+	const char *path;
+	const uint8_t *sealed;
+	size_t sealed_len;
+	size_t plain_len;
+};
+
 struct store_ops {
 	const char *name;
 	int (*open)(void **out, const char *location, int busy_timeout_ms);
@@ -37,10 +44,13 @@ struct store_ops {
 	int (*checkpoint)(void *b);
 	int (*sweep)(void *b, int64_t now, size_t *removed);
 
-	int (*resource_put)(void *b, const char *path, const uint8_t *sealed, size_t sealed_len,
-	                    size_t plain_len, const char *owner, int64_t now);
+	/* all rows in one transaction */
+	int (*resource_put)(void *b, const struct store_resource_row *rows, size_t n,
+	                    const char *owner, int64_t now);
 	int (*resource_get)(void *b, const char *path, uint8_t **sealed, size_t *len);
 	int (*resource_delete)(void *b, const char *path);
+	/* all paths in one transaction; *deleted = rows that existed */
+	int (*resource_delete_many)(void *b, const char *const *paths, size_t n, size_t *deleted);
 	int (*resource_list)(void *b, coffer_store_resource_info **out, size_t *n,
 	                     const char *prefix);
 
