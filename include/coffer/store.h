@@ -139,6 +139,9 @@ int coffer_store_policy_list(json_t **out, coffer_store *s, const char *kind);
 /* ---- reference values (name -> JSON array) ---- */
 
 int coffer_store_refval_set(coffer_store *s, const char *name, const json_t *values, int64_t now);
+/* Every member of `payload`, {"name": [values], ...} (1..1024 members), in
+ * one transaction: all are set or none is. */
+int coffer_store_refval_set_many(coffer_store *s, const json_t *payload, int64_t now);
 int coffer_store_refval_get(json_t **out, coffer_store *s, const char *name);
 /* Object of every name -> values (the policy's data.reference). */
 int coffer_store_refval_all(json_t **out, coffer_store *s);

@@ -233,7 +233,7 @@ static int audit_before(struct cofferd *d, struct cofferd_resp *r, const struct 
 static void audit_not_made(struct cofferd *d, const struct admin_ctx *a, const char *action,
                            const char *ns, const char *resource, const char *why)
 {
-	char reason[256];
+	char reason[384];
 
 	snprintf(reason, sizeof(reason), "change not made: %s", why);
 	(void)audit(d, a, action, ns, resource, "error", reason);
@@ -773,6 +773,8 @@ static int admin_refval(struct cofferd *d, const struct cofferd_req *q, struct c
 	uint8_t *raw = NULL;
 	size_t len = 0;
 	const char *name, *version, *type;
+	size_t recorded = 0;
+	bool logged = true;
 	int error;
 
 	if (!is_wp(a))
@@ -825,19 +827,31 @@ static int admin_refval(struct cofferd *d, const struct cofferd_req *q, struct c
 	}
 	if (spend_jti(d, a, r) < 0)
 		goto out;
+	/* an entry per name first, then all names in one transaction */
 	json_object_foreach(payload, name, v)
 	{
-		if (audit_before(d, r, a, "refval.set", NULL, NULL, name) < 0)
-			goto out;
-		if (coffer_store_refval_set(d->store, name, v, cofferd_now()) < 0) {
-			char why[COFFER_KBS_SEGMENT_MAX + 32];
-			snprintf(why, sizeof(why), "store failed (%s)", name);
-			audit_not_made(d, a, "refval.set", NULL, NULL, why);
-			cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
-			goto out;
+		if (audit_before(d, r, a, "refval.set", NULL, NULL, name) < 0) {
+			logged = false;
+			break;
 		}
+		recorded++;
 	}
-	r->status = 200;
+	if (logged && coffer_store_refval_set_many(d->store, payload, cofferd_now()) == 0) {
+		r->status = 200;
+		goto out;
+	}
+	/* not made: each name whose entry was written gets its error twin */
+	json_object_foreach(payload, name, v)
+	{
+		char why[COFFER_KBS_SEGMENT_MAX + 48];
+		if (recorded-- == 0)
+			break;
+		snprintf(why, sizeof(why), "%s (%s)",
+		         logged ? "store failed" : "audit log unavailable", name);
+		audit_not_made(d, a, "refval.set", NULL, NULL, why);
+	}
+	if (logged)
+		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 out:
 	free(raw);
 	json_decref(payload);

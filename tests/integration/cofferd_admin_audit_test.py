@@ -200,11 +200,22 @@ def run(b, wd, key, other):
     T.status("store refuses deleting one version -> 500", r, 500)
     sql(b, "DROP TRIGGER test_keep_v1")
     T.check("... and deleted nothing", snapshot(b, key) == before)
+    sql(b, "CREATE TRIGGER test_no_rv_b BEFORE INSERT ON reference_values WHEN "
+           "NEW.name = 'rv_b' BEGIN SELECT RAISE(ABORT, 'test: refused'); END")
+    payload = base64.b64encode(json.dumps({"rv_a": ["x"], "rv_b": ["y"]}).encode()).decode()
+    r = admin(b, key, "POST", "/kbs/v0/reference-value", json.dumps(
+        {"version": "0.1.0", "type": "sample", "payload": payload}).encode())
+    T.status("store refuses one of two reference values -> 500", r, 500)
+    sql(b, "DROP TRIGGER test_no_rv_b")
+    r = admin(b, key, "GET", "/kbs/v0/reference-value/rv_a")
+    T.status("... and set neither", r, 404)
     acts = [(e.get("action"), e.get("outcome")) for e in
             export(b, key)["entries"][n_before + 4:]]
     T.check("each with its entry and its error twin",
             acts == [("resource.rotate", "ok"), ("resource.rotate", "error"),
-                     ("resource.delete", "ok"), ("resource.delete", "error")], str(acts))
+                     ("resource.delete", "ok"), ("resource.delete", "error"),
+                     ("refval.set", "ok"), ("refval.set", "ok"),
+                     ("refval.set", "error"), ("refval.set", "error")], str(acts))
 
     # ---- the log works again: changes go through, the chain verifies ----
     for name, method, path, body in changes:
@@ -214,7 +225,7 @@ def run(b, wd, key, other):
         T.check("audit log back: %s -> 2xx" % name, r.status in (200, 201),
                 "%d %r" % (r.status, r.body[:200]))
     doc = export(b, key)
-    acts = [(e.get("action"), e.get("outcome")) for e in doc["entries"][n_before + 8:]]
+    acts = [(e.get("action"), e.get("outcome")) for e in doc["entries"][n_before + 12:]]
     T.check("audit log back: one entry per change, grants included",
             acts == [("resource.put", "ok"), ("resource.rotate", "ok"),
                      ("resource.delete", "ok"), ("policy.resource", "ok"),

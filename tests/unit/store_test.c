@@ -243,6 +243,35 @@ static void test_resource_paths_atomic(void **state)
 	assert_int_equal(count_resources(f), 0);
 }
 
+/* Several reference values are set in one transaction: all or none. */
+static void test_refval_set_many_atomic(void **state)
+{
+	struct fixture *f = *state;
+	json_t *p = json_pack("{s:[s],s:[s],s:[s]}", "a", "1", "b", "2", "c", "3");
+	json_t *got = NULL;
+
+	exec_sql(f, "CREATE TRIGGER no_c BEFORE INSERT ON reference_values WHEN NEW.name = 'c' "
+	            "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+	assert_true(coffer_store_refval_set_many(f->s, p, 1) < 0);
+	assert_int_equal(coffer_store_refval_get(&got, f->s, "a"), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_refval_get(&got, f->s, "b"), COFFER_ENOTFOUND);
+	exec_sql(f, "DROP TRIGGER no_c");
+	assert_int_equal(coffer_store_refval_set_many(f->s, p, 2), 0);
+	assert_int_equal(coffer_store_refval_get(&got, f->s, "c"), 0);
+	assert_string_equal(json_string_value(json_array_get(got, 0)), "3");
+	json_decref(got);
+	/* bad payloads change nothing */
+	json_object_set_new(p, "a", json_string("not an array"));
+	assert_int_equal(coffer_store_refval_set_many(f->s, p, 3), COFFER_EINVAL);
+	assert_int_equal(coffer_store_refval_get(&got, f->s, "a"), 0);
+	assert_string_equal(json_string_value(json_array_get(got, 0)), "1");
+	json_decref(got);
+	json_decref(p);
+	p = json_object();
+	assert_int_equal(coffer_store_refval_set_many(f->s, p, 3), COFFER_EINVAL);
+	json_decref(p);
+}
+
 /* Moving a sealed value to another record (or flipping a bit) is detected:
  * the record's identity is the AAD. */
 static void test_tamper_detected(void **state)
@@ -782,6 +811,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_master_key_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resources_sealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resource_paths_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refval_set_many_atomic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_master_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),

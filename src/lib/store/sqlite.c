@@ -1019,23 +1019,41 @@ static int be_policy_list(void *p, json_t **out, const char *kind)
 
 /* ---- reference values ---- */
 
-static int be_refval_set(void *p, const char *name, const char *text, int64_t now)
+struct refval_args {
+	const char *const *names;
+	char *const *texts;
+	int64_t now;
+};
+
+static int refval_one(struct conn *c, size_t i, void *arg)
 {
-	struct sqlite_backend *b = p;
 	static const char sql[] = "INSERT INTO reference_values(name, vals, updated) VALUES(?,?,?)"
 	                          " ON CONFLICT(name) DO UPDATE SET vals = excluded.vals,"
 	                          " updated = excluded.updated";
+	const struct refval_args *a = arg;
 	sqlite3_stmt *st;
 	int error = COFFER_ERROR;
 
-	pthread_mutex_lock(&b->durable.lock);
-	if ((st = prep(&b->durable, sql)) != NULL) {
-		bind_text(st, 1, name);
-		bind_text(st, 2, text);
-		sqlite3_bind_int64(st, 3, now);
-		error = step_write(&b->durable, st, "reference value set");
+	if ((st = prep(c, sql)) != NULL) {
+		bind_text(st, 1, a->names[i]);
+		bind_text(st, 2, a->texts[i]);
+		sqlite3_bind_int64(st, 3, a->now);
+		error = step_write(c, st, "reference value set");
 	}
 	done(st);
+	return error;
+}
+
+static int be_refval_set(void *p, const char *const *names, char *const *texts, size_t n,
+                         int64_t now)
+{
+	struct sqlite_backend *b = p;
+	struct refval_args a = { names, texts, now };
+	int error;
+
+	pthread_mutex_lock(&b->durable.lock);
+	error = n == 1 ? refval_one(&b->durable, 0, &a)
+	               : in_transaction(&b->durable, n, refval_one, &a);
 	pthread_mutex_unlock(&b->durable.lock);
 	return error;
 }

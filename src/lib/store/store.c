@@ -460,8 +460,45 @@ int coffer_store_refval_set(coffer_store *s, const char *name, const json_t *val
 	text = json_dumps(values, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (text == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	error = s->ops->refval_set(s->backend, name, text, now);
+	error = s->ops->refval_set(s->backend, &name, &text, 1, now);
 	free(text);
+	return error;
+}
+
+#define REFVAL_MANY_MAX 1024
+
+int coffer_store_refval_set_many(coffer_store *s, const json_t *payload, int64_t now)
+{
+	const char *names[REFVAL_MANY_MAX], *name;
+	char *texts[REFVAL_MANY_MAX];
+	size_t n = 0, made = 0;
+	json_t *v;
+	int error = 0;
+
+	if (!json_is_object(payload) || json_object_size(payload) == 0 ||
+	    json_object_size(payload) > REFVAL_MANY_MAX)
+		return coffer_error_set(COFFER_EINVAL,
+		                        "reference values: an object of 1 to %d names required",
+		                        REFVAL_MANY_MAX);
+	json_object_foreach((json_t *)payload, name, v)
+	{
+		if (!id_ok(name, 255) || !json_is_array(v))
+			return coffer_error_set(COFFER_EINVAL,
+			                        "reference value: name and array required");
+		names[n++] = name;
+	}
+	for (made = 0; made < n; made++) {
+		texts[made] = json_dumps(json_object_get(payload, names[made]),
+		                         JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (texts[made] == NULL) {
+			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	error = s->ops->refval_set(s->backend, names, texts, n, now);
+out:
+	for (size_t i = 0; i < made; i++)
+		free(texts[i]);
 	return error;
 }
 

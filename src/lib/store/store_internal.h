@@ -60,7 +60,9 @@ struct store_ops {
 	int (*policy_delete)(void *b, const char *kind, const char *id);
 	int (*policy_list)(void *b, json_t **out, const char *kind);
 
-	int (*refval_set)(void *b, const char *name, const char *json_text, int64_t now);
+	/* all n in one transaction */
+	int (*refval_set)(void *b, const char *const *names, char *const *json_texts, size_t n,
+	                  int64_t now);
 	int (*refval_get)(void *b, char **json_text, const char *name);
 	int (*refval_all)(void *b, json_t **out);
 
