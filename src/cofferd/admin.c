@@ -281,23 +281,6 @@ static long version_suffix(const char *path, size_t blen)
 	return version_of(sfx);
 }
 
-/* Whether `path` is stored (with_versions: or any "path.vN"). */
-static int resource_exists(struct cofferd *d, const char *path, bool with_versions, bool *found)
-{
-	coffer_store_resource_info *v = NULL;
-	size_t n = 0, plen = strlen(path);
-	int error;
-
-	*found = false;
-	if ((error = coffer_store_resource_list(&v, &n, d->store, path)) < 0)
-		return error;
-	for (size_t i = 0; i < n && !*found; i++)
-		*found = strcmp(v[i].path, path) == 0 ||
-		         (with_versions && version_suffix(v[i].path, plen) > 0);
-	coffer_store_resource_info_free(v, n);
-	return 0;
-}
-
 /* Highest stored version of `base` ("repo/type/tag"), 0 when none. */
 static int latest_version(struct cofferd *d, const char *base, long *out)
 {
@@ -383,11 +366,10 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
 	coffer_secret value = COFFER_SECRET_INIT;
 	long ver = 0, latest = 0;
 	const char *action;
-	bool found = false;
 	const char *both[2] = { vpath, path };
 	const char **doomed = NULL;
-	coffer_store_resource_info *versions = NULL;
-	size_t n_doomed = 0, deleted = 0, n_versions = 0;
+	coffer_store_resource_info *rows = NULL;
+	size_t n_doomed = 0, deleted = 0, n_rows = 0;
 	int error;
 
 	if (!post && strcmp(q->method, "DELETE") != 0)
@@ -447,36 +429,26 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
 			goto out;
 		}
 	}
-	/* found first, so that the entry written before the change is one
-	 * for a delete that happens (owner_lock keeps other writers out) */
-	if (resource_exists(d, path, ver == 0, &found) < 0) {
+	/* what goes, found first, so that the entry written before the change
+	 * is for a delete that happens (owner_lock keeps other writers out):
+	 * the resource and, for a base name, all its versions, deleted in one
+	 * transaction (all or none) */
+	if (coffer_store_resource_list(&rows, &n_rows, d->store, path) < 0 ||
+	    (doomed = calloc(n_rows ? n_rows : 1, sizeof(*doomed))) == NULL) {
 		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 		goto out;
 	}
-	if (!found) {
+	for (size_t i = 0; i < n_rows; i++)
+		if (strcmp(rows[i].path, path) == 0 ||
+		    (ver == 0 && version_suffix(rows[i].path, strlen(path))))
+			doomed[n_doomed++] = rows[i].path;
+	if (n_doomed == 0) {
 		cofferd_resp_error(r, 404, "ResourceNotFound", "no resource %s", path);
 		goto out;
 	}
 	if (audit_before(d, r, a, "resource.delete", rp.repository, path, "") < 0)
 		goto out;
-	/* the resource and (for a base name) all its versions, in one
-	 * transaction: all go or none does */
-	if (ver == 0) {
-		char prefix[sizeof(path) + 4];
-		snprintf(prefix, sizeof(prefix), "%s.v", path);
-		error = coffer_store_resource_list(&versions, &n_versions, d->store, prefix);
-	} else {
-		error = 0;
-	}
-	if (error == 0 && (doomed = calloc(n_versions + 1, sizeof(*doomed))) == NULL)
-		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-	if (error == 0) {
-		doomed[n_doomed++] = path;
-		for (size_t i = 0; i < n_versions; i++)
-			if (version_suffix(versions[i].path, strlen(path)))
-				doomed[n_doomed++] = versions[i].path;
-		error = coffer_store_resource_delete_paths(d->store, doomed, n_doomed, &deleted);
-	}
+	error = coffer_store_resource_delete_paths(d->store, doomed, n_doomed, &deleted);
 	if (error == 0 && deleted == 0) { /* another broker on the store was first */
 		audit_not_made(d, a, "resource.delete", rp.repository, path, "already gone");
 		cofferd_resp_error(r, 404, "ResourceNotFound", "no resource %s", path);
@@ -491,7 +463,7 @@ static int admin_resource(struct cofferd *d, const struct cofferd_req *q, struct
 out:
 	pthread_mutex_unlock(&owner_lock);
 	free(doomed);
-	coffer_store_resource_info_free(versions, n_versions);
+	coffer_store_resource_info_free(rows, n_rows);
 	coffer_secret_free(&value);
 	return 0;
 }
@@ -986,7 +958,6 @@ static int principal_add(struct cofferd *d, const struct cofferd_req *q, struct 
 	 * stored with them (one store write) */
 	if (audit_before(d, r, a, "principal.add", NULL, NULL, id) < 0)
 		goto unlock;
-	granted = 0;
 	json_array_foreach(nss, i, v)
 	{
 		if (audit_before(d, r, a, "namespace.grant", json_string_value(v), NULL, id) < 0)

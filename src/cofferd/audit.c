@@ -228,8 +228,9 @@ void cofferd_audit_shutdown(struct cofferd *d)
  * than one is already waiting, the writer is the bottleneck, and it
  * sleeps `commit_delay` before it takes the queue, so that the releases in
  * flight join this batch and share its sync. A writer that found the
- * queue empty starts without delay: a lone entry is written at once. The delay trades a little latency under load for
- * fewer syncs, each of which costs a device flush (a VM exit here). */
+ * queue empty starts without delay: a lone entry is written at once. The
+ * delay trades a little latency under load for fewer syncs, each of which
+ * costs a device flush (a VM exit here). */
 
 #define BATCH_MAX COFFER_STORE_AUDIT_BATCH_MAX
 #define QUEUE_MAX 4096
@@ -266,8 +267,9 @@ static void req_fail(struct audit_req *r, int error)
 	snprintf(r->msg, sizeof(r->msg), "%s", coffer_error_last());
 }
 
-/* Scratch for commit_batch, which only the writer thread runs (one at a
- * time: writer_stop joins it before another starts). */
+/* Scratch for commit_batch, which runs on one thread at a time: the writer
+ * or cofferd_audit_try_now, whichever set `q_busy` (and audit_lock is held
+ * throughout). */
 static coffer_store_audit_rec batch_recs[BATCH_MAX];
 static json_t *batch_entries[BATCH_MAX];
 static struct audit_req *batch_owner[BATCH_MAX];

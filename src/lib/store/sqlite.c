@@ -132,8 +132,9 @@ static int conn_open(struct conn *c, const char *path, int busy_ms, const char *
 	if (rc != SQLITE_OK)
 		return db_error(c->db, rc, "open");
 	sqlite3_busy_timeout(c->db, busy_ms);
-	/* mmap: page reads without a syscall each */
-	/* a WAL that grew in a burst is cut back to 64 MiB once checkpointed */
+	/* no mmap: every commit by another connection made the readers unmap
+	 * and map the file again (docs/PERFORMANCE.md); a WAL that grew in a
+	 * burst is cut back to 64 MiB once checkpointed */
 	snprintf(pragma, sizeof(pragma),
 	         "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
 	         " PRAGMA mmap_size=0; PRAGMA journal_size_limit=67108864;",
@@ -321,10 +322,8 @@ static int be_open(void **out, const char *path, int busy_ms)
 	/* the sessions file first (migration 3 copies into it) */
 	if ((error = sessions_path(&spath, path)) < 0 ||
 	    (error = conn_open(&b->sess, spath, busy_ms, "NORMAL")) < 0 ||
-
 	    (error = sessions_setup(&b->sess)) < 0 ||
 	    (error = conn_open(&b->durable, path, busy_ms, "FULL")) < 0 ||
-
 	    (error = attach_sessions(&b->durable, spath)) < 0 ||
 	    (error = migrate(&b->durable)) < 0 ||
 	    (error = exec_locked(&b->durable, "DETACH DATABASE sess")) < 0 ||
@@ -688,12 +687,15 @@ static int be_sweep(void *p, int64_t now, size_t *removed)
 /* ---- resources (writes durable, reads fast) ---- */
 
 /* Run `one(c, item i)` for i < n in one transaction on the locked `c`:
- * COMMIT when all succeed, ROLLBACK (nothing changed) otherwise. */
+ * COMMIT when all succeed, ROLLBACK (nothing changed) otherwise. A single
+ * statement is a transaction of its own. */
 static int in_transaction(struct conn *c, size_t n, int (*one)(struct conn *c, size_t i, void *arg),
                           void *arg)
 {
 	int error;
 
+	if (n == 1)
+		return one(c, 0, arg);
 	if ((error = exec_locked(c, "BEGIN IMMEDIATE")) < 0)
 		return error;
 	for (size_t i = 0; i < n; i++)
@@ -744,7 +746,7 @@ static int be_resource_put(void *p, const struct store_resource_row *rows, size_
 	int error;
 
 	pthread_mutex_lock(&b->durable.lock);
-	error = n == 1 ? put_one(&b->durable, 0, &a) : in_transaction(&b->durable, n, put_one, &a);
+	error = in_transaction(&b->durable, n, put_one, &a);
 	pthread_mutex_unlock(&b->durable.lock);
 	return error;
 }
@@ -834,14 +836,6 @@ static int delete_one(struct conn *c, const char *sql, const char *a, const char
 	done(st);
 	pthread_mutex_unlock(&c->lock);
 	return error;
-}
-
-static int be_resource_delete(void *p, const char *path)
-{
-	struct sqlite_backend *b = p;
-	static const char sql[] = "DELETE FROM resources WHERE path = ?";
-
-	return delete_one(&b->durable, sql, path, NULL, "resource delete");
 }
 
 static int be_resource_list(void *p, coffer_store_resource_info **out, size_t *n,
@@ -1052,8 +1046,7 @@ static int be_refval_set(void *p, const char *const *names, char *const *texts, 
 	int error;
 
 	pthread_mutex_lock(&b->durable.lock);
-	error = n == 1 ? refval_one(&b->durable, 0, &a)
-	               : in_transaction(&b->durable, n, refval_one, &a);
+	error = in_transaction(&b->durable, n, refval_one, &a);
 	pthread_mutex_unlock(&b->durable.lock);
 	return error;
 }
@@ -1311,46 +1304,50 @@ static int be_audit_append(void *p, int64_t *seq, int64_t now, const char *actor
 	return error;
 }
 
+struct audit_batch_args {
+	const struct store_audit_row *rows;
+	size_t n;
+	int64_t *seq;
+	const char *pkind, *pid, *ptext; /* a policy record stored after the rows */
+	size_t plen;
+};
+
+/* Item i < n: audit row i; item n: the policy record. */
+static int audit_row_one(struct conn *c, size_t i, void *arg)
+{
+	static const char sql[] = "INSERT INTO audit(time, actor, action, namespace, record)"
+	                          " VALUES(?,?,?,?,?)";
+	const struct audit_batch_args *a = arg;
+	sqlite3_stmt *st;
+	int error = COFFER_ERROR;
+
+	if (i == a->n)
+		return policy_put_locked(c, a->pkind, a->pid, a->ptext, a->plen,
+		                         a->rows[a->n - 1].time);
+	if ((st = prep(c, sql)) != NULL) {
+		sqlite3_bind_int64(st, 1, a->rows[i].time);
+		bind_text(st, 2, a->rows[i].actor);
+		bind_text(st, 3, a->rows[i].action);
+		bind_text(st, 4, a->rows[i].ns);
+		bind_text(st, 5, a->rows[i].record_json);
+		if ((error = step_write(c, st, "audit append")) == 0)
+			a->seq[i] = sqlite3_last_insert_rowid(c->db);
+	}
+	done(st);
+	return error;
+}
+
 static int be_audit_append_batch(void *p, const struct store_audit_row *rows, size_t n,
                                  int64_t *seq, const char *pkind, const char *pid,
                                  const char *ptext, size_t plen)
 {
 	struct sqlite_backend *b = p;
-	static const char sql[] = "INSERT INTO audit(time, actor, action, namespace, record)"
-	                          " VALUES(?,?,?,?,?)";
-	sqlite3_stmt *st = NULL;
+	struct audit_batch_args a = { rows, n, seq, pkind, pid, ptext, plen };
 	int error;
 
-	pthread_mutex_lock(&b->durable.lock);
 	/* one transaction, one sync at COMMIT (synchronous=FULL) */
-	if ((error = exec_locked(&b->durable, "BEGIN IMMEDIATE")) < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if ((st = prep(&b->durable, sql)) == NULL) {
-			error = COFFER_ERROR;
-			goto fail;
-		}
-		sqlite3_bind_int64(st, 1, rows[i].time);
-		bind_text(st, 2, rows[i].actor);
-		bind_text(st, 3, rows[i].action);
-		bind_text(st, 4, rows[i].ns);
-		bind_text(st, 5, rows[i].record_json);
-		if ((error = step_write(&b->durable, st, "audit append")) < 0)
-			goto fail;
-		seq[i] = sqlite3_last_insert_rowid(b->durable.db);
-		done(st);
-		st = NULL;
-	}
-	if (pkind != NULL &&
-	    (error = policy_put_locked(&b->durable, pkind, pid, ptext, plen, rows[n - 1].time)) < 0)
-		goto fail;
-	if ((error = exec_locked(&b->durable, "COMMIT")) == 0)
-		goto out;
-fail:
-	done(st);
-	st = NULL;
-	sqlite3_exec(b->durable.db, "ROLLBACK", NULL, NULL, NULL);
-out:
+	pthread_mutex_lock(&b->durable.lock);
+	error = in_transaction(&b->durable, n + (pkind != NULL ? 1 : 0), audit_row_one, &a);
 	pthread_mutex_unlock(&b->durable.lock);
 	return error;
 }
@@ -1451,7 +1448,6 @@ const struct store_ops coffer_store_sqlite_ops = {
 	.sweep = be_sweep,
 	.resource_put = be_resource_put,
 	.resource_get = be_resource_get,
-	.resource_delete = be_resource_delete,
 	.resource_delete_many = be_resource_delete_many,
 	.resource_list = be_resource_list,
 	.policy_put = be_policy_put,

@@ -373,9 +373,15 @@ int coffer_store_resource_get(coffer_secret *out, coffer_store *s, const char *p
 
 int coffer_store_resource_delete(coffer_store *s, const char *path)
 {
+	size_t deleted = 0;
+	int error;
+
 	if (!id_ok(path, 800))
 		return coffer_error_set(COFFER_ENOTFOUND, "no such resource");
-	return s->ops->resource_delete(s->backend, path);
+	if ((error = coffer_store_resource_delete_paths(s, &path, 1, &deleted)) == 0 &&
+	    deleted == 0)
+		error = coffer_error_set(COFFER_ENOTFOUND, "resource delete: not found");
+	return error;
 }
 
 int coffer_store_resource_delete_paths(coffer_store *s, const char *const *paths, size_t n,
@@ -452,16 +458,18 @@ int coffer_store_policy_list(json_t **out, coffer_store *s, const char *kind)
 
 int coffer_store_refval_set(coffer_store *s, const char *name, const json_t *values, int64_t now)
 {
-	char *text;
+	json_t *one;
 	int error;
 
 	if (!id_ok(name, 255) || !json_is_array(values))
 		return coffer_error_set(COFFER_EINVAL, "reference value: name and array required");
-	text = json_dumps(values, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (text == NULL)
+	one = json_object();
+	if (one == NULL || json_object_set(one, name, (json_t *)values) != 0) {
+		json_decref(one);
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	error = s->ops->refval_set(s->backend, &name, &text, 1, now);
-	free(text);
+	}
+	error = coffer_store_refval_set_many(s, one, now);
+	json_decref(one);
 	return error;
 }
 

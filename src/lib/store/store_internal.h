@@ -48,7 +48,6 @@ struct store_ops {
 	int (*resource_put)(void *b, const struct store_resource_row *rows, size_t n,
 	                    const char *owner, int64_t now);
 	int (*resource_get)(void *b, const char *path, uint8_t **sealed, size_t *len);
-	int (*resource_delete)(void *b, const char *path);
 	/* all paths in one transaction; *deleted = rows that existed */
 	int (*resource_delete_many)(void *b, const char *const *paths, size_t n, size_t *deleted);
 	int (*resource_list)(void *b, coffer_store_resource_info **out, size_t *n,
