@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import threading
 
@@ -22,14 +21,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from jwcrypto import jwk  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import Broker, Tests, bin_dir, workdir  # noqa: E402
+from cofferd_harness import (Broker, Tests, admin, audit_export, audit_verify,  # noqa: E402
+                             bin_dir, workdir)
 
 T = Tests()
-
-
-def admin(b, key, method, path, body=b""):
-    r, _ = kc.admin_request(b.url, key, method, path, body)
-    return r
 
 
 def sql(b, stmt):
@@ -70,11 +65,6 @@ def policy_body(text):
     return json.dumps({"policy": kc.b64url(text.encode())}).encode()
 
 
-def export(b, key):
-    r = admin(b, key, "GET", "/kbs/v0/admin/audit/export")
-    return json.loads(r.body) if r.status == 200 else {"entries": [], "checkpoints": []}
-
-
 def main():
     for prog in ("coffer", "cofferd"):
         if not os.path.exists(os.path.join(bin_dir(), prog)):
@@ -113,7 +103,7 @@ def run(b, wd, key, other):
     T.check("a TEE fetches ns/key/keep", r.status == 200 and tee.decrypt(r.body) == b"v1",
             str(r.status))
     before = snapshot(b, key)
-    n_before = len(export(b, key)["entries"])
+    n_before = len(audit_export(b, key)["entries"])
 
     # ---- the audit log refuses every insert ----
     fail_inserts(b, "audit")
@@ -140,7 +130,7 @@ def run(b, wd, key, other):
     T.check("audit log down: the store is unchanged", snapshot(b, key) == before,
             json.dumps({k: [v[0], v[1][:80].decode(errors="replace")]
                         for k, v in snapshot(b, key).items()}))
-    T.check("audit log down: the chain did not move", len(export(b, key)["entries"]) == n_before)
+    T.check("audit log down: the chain did not move", len(audit_export(b, key)["entries"]) == n_before)
 
     # releases: no secret leaves without its record, alone (written on the
     # request's thread) or in parallel (queued for the writer)
@@ -163,7 +153,7 @@ def run(b, wd, key, other):
         t.join()
     T.check("audit log down: 60 parallel releases -> all 500", got == [500] * 60,
             str(sorted(set(got))))
-    T.check("... and the chain did not move", len(export(b, key)["entries"]) == n_before)
+    T.check("... and the chain did not move", len(audit_export(b, key)["entries"]) == n_before)
     fail_inserts(b, "audit", on=False)
     r = tee.get_resource("ns/key/keep")
     T.check("audit log back: the release -> 200", r.status == 200 and
@@ -179,7 +169,7 @@ def run(b, wd, key, other):
     r = admin(b, key, "POST", "/kbs/v0/admin/principals/%s/disable" % pid)
     T.status("store refuses a principal disable -> 500", r, 500)
     fail_inserts(b, "principals", on=False, op="UPDATE")
-    entries = export(b, key)["entries"][n_before:]
+    entries = audit_export(b, key)["entries"][n_before:]
     got = [(e.get("action"), e.get("outcome"), e.get("reason", "")[:15]) for e in entries]
     T.check("each failed change: its entry, then one saying it was not made",
             got == [("resource.put", "ok", ""),
@@ -210,7 +200,7 @@ def run(b, wd, key, other):
     r = admin(b, key, "GET", "/kbs/v0/reference-value/rv_a")
     T.status("... and set neither", r, 404)
     acts = [(e.get("action"), e.get("outcome")) for e in
-            export(b, key)["entries"][n_before + 4:]]
+            audit_export(b, key)["entries"][n_before + 4:]]
     T.check("each with its entry and its error twin",
             acts == [("resource.rotate", "ok"), ("resource.rotate", "error"),
                      ("resource.delete", "ok"), ("resource.delete", "error"),
@@ -224,7 +214,7 @@ def run(b, wd, key, other):
         r = admin(b, key, method, path, body)
         T.check("audit log back: %s -> 2xx" % name, r.status in (200, 201),
                 "%d %r" % (r.status, r.body[:200]))
-    doc = export(b, key)
+    doc = audit_export(b, key)
     acts = [(e.get("action"), e.get("outcome")) for e in doc["entries"][n_before + 12:]]
     T.check("audit log back: one entry per change, grants included",
             acts == [("resource.put", "ok"), ("resource.rotate", "ok"),
@@ -233,19 +223,55 @@ def run(b, wd, key, other):
                      ("namespace.grant", "ok"), ("namespace.grant", "ok")], str(acts))
     r = admin(b, key, "DELETE", "/kbs/v0/resource/ns/key/nothing")
     T.status("deleting what is not there -> 404", r, 404)
-    T.check("... and writes no entry", len(export(b, key)["entries"]) == len(doc["entries"]))
-    jwks = json.loads(kc.Http(b.url).request("GET", "/kbs/v0/jwks").body)
-    jwks_file = os.path.join(wd, "jwks.json")
-    with open(jwks_file, "w") as f:
-        json.dump({"keys": [k for k in jwks["keys"] if k.get("use") == "sig"]}, f)
-    path = os.path.join(wd, "export.json")
-    with open(path, "w") as f:
-        json.dump(doc, f)
-    p = subprocess.run([os.path.join(bin_dir(), "coffer"), "audit", "verify", "--in", path,
-                        "--jwks", jwks_file, "--json"], capture_output=True, timeout=60)
-    rep = json.loads(p.stdout) if p.stdout.strip().startswith(b"{") else {}
-    T.check("coffer audit verify accepts the chain", p.returncode == 0 and
-            rep.get("result") == "ok", p.stdout + p.stderr)
+    T.check("... and writes no entry", len(audit_export(b, key)["entries"]) == len(doc["entries"]))
+
+    # ---- a change with several entries whose later entry fails ----
+    n0 = len(doc["entries"])
+    sql(b, "CREATE TRIGGER test_no_grant BEFORE INSERT ON audit WHEN NEW.action = "
+           "'namespace.grant' BEGIN SELECT RAISE(ABORT, 'test: refused'); END")
+    late = jwk.JWK.generate(kty="EC", crv="P-256")
+    r = admin(b, key, "POST", "/kbs/v0/admin/principals",
+              json.dumps({"persona": "data-owner", "public_key": json.loads(late.export_public()),
+                          "namespaces": ["g1"]}).encode())
+    T.check("a grant's entry fails -> 500, nobody enrolled",
+            r.status == 500 and b"audit log unavailable" in r.body and
+            late.thumbprint() not in admin(b, key, "GET", "/kbs/v0/admin/principals").body.decode(),
+            "%d %r" % (r.status, r.body[:120]))
+    sql(b, "DROP TRIGGER test_no_grant")
+    sql(b, "CREATE TRIGGER test_no_rv_y BEFORE INSERT ON audit WHEN NEW.action = 'refval.set' "
+           "AND NEW.record LIKE '%rv_y%' BEGIN SELECT RAISE(ABORT, 'test: refused'); END")
+    payload = base64.b64encode(json.dumps({"rv_x": ["1"], "rv_y": ["2"]}).encode()).decode()
+    r = admin(b, key, "POST", "/kbs/v0/reference-value", json.dumps(
+        {"version": "0.1.0", "type": "sample", "payload": payload}).encode())
+    T.check("the second name's entry fails -> 500, neither set",
+            r.status == 500 and
+            admin(b, key, "GET", "/kbs/v0/reference-value/rv_x").status == 404,
+            "%d %r" % (r.status, r.body[:120]))
+    sql(b, "DROP TRIGGER test_no_rv_y")
+    # the rows vanish between the look and the delete (as when another
+    # broker on the store deletes them first): RAISE(IGNORE) skips them
+    T.status("put ns/key/gone", admin(b, key, "POST", "/kbs/v0/resource/ns/key/gone", b"g"),
+             200)
+    sql(b, "CREATE TRIGGER test_gone BEFORE DELETE ON resources WHEN OLD.path GLOB "
+           "'ns/key/gone*' BEGIN SELECT RAISE(IGNORE); END")
+    r = admin(b, key, "DELETE", "/kbs/v0/resource/ns/key/gone")
+    T.status("a delete that finds nothing left to delete -> 404", r, 404)
+    sql(b, "DROP TRIGGER test_gone")
+    got = [(e.get("action"), e.get("outcome"), e.get("reason", "")) for e in
+           audit_export(b, key)["entries"][n0:]]
+    T.check("... each entry that was written has its error twin",
+            got == [("principal.add", "ok", late.thumbprint()),
+                    ("principal.add", "error",
+                     "change not made: audit log unavailable (principal %s)" %
+                     late.thumbprint()),
+                    ("refval.set", "ok", "rv_x"),
+                    ("refval.set", "error", "change not made: audit log unavailable (rv_x)"),
+                    ("resource.put", "ok", ""),
+                    ("resource.delete", "ok", ""),
+                    ("resource.delete", "error", "change not made: already gone")], str(got))
+    doc = audit_export(b, key)
+    rc, rep, out = audit_verify(b, wd, doc)
+    T.check("coffer audit verify accepts the chain", rc == 0 and rep.get("result") == "ok", out)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,7 @@ connections, mixed with admin writes; then the exported chain has
 consecutive seqs, one allowed-release entry for every 200 answered (and no
 other), verifies with the broker's key (`coffer audit verify`), and after a
 clean stop a final checkpoint anchors its head."""
-import json
 import os
-import subprocess
 import sys
 import threading
 
@@ -17,18 +15,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from jwcrypto import jwk  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import Broker, Tests, bin_dir, workdir  # noqa: E402
+from cofferd_harness import Broker, Tests, audit_export, audit_verify, workdir  # noqa: E402
 
 T = Tests()
 CLIENTS = 16
 GETS = 30
 RESOURCES = ["cc/key/k%d" % i for i in range(4)]
-
-
-def coffer(*args):
-    p = subprocess.run([os.path.join(bin_dir(), "coffer")] + list(args),
-                       capture_output=True, text=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr
 
 
 def releaser(b, idx, results, errors):
@@ -55,18 +47,6 @@ def admin_writer(b, key, acked, errors):
             errors.append("admin: %r" % e)
 
 
-def export(b, key):
-    r, _ = kc.admin_request(b.url, key, "GET", "/kbs/v0/admin/audit/export")
-    return r.status, (json.loads(r.body) if r.status == 200 else None)
-
-
-def verify(wd, doc, jwks_file, name):
-    path = os.path.join(wd, name)
-    with open(path, "w") as f:
-        json.dump(doc, f)
-    return coffer("audit", "verify", "--in", path, "--jwks", jwks_file, "--json")
-
-
 def run(wd, delay):
     """One broker under the load; delay: audit_commit_delay_us, None for the
     default (batches wait for releases in flight), 0 for none."""
@@ -87,10 +67,6 @@ def run(wd, delay):
     for res in RESOURCES:
         r, _ = kc.admin_request(b.url, key, "POST", "/kbs/v0/resource/" + res, res.encode())
         T.status("upload " + res, r, 200)
-    jwks = json.loads(kc.Http(b.url).request("GET", "/kbs/v0/jwks").body)
-    jwks_file = os.path.join(wd, "jwks.json")
-    with open(jwks_file, "w") as f:
-        json.dump({"keys": [k for k in jwks["keys"] if k.get("use") == "sig"]}, f)
 
     results, errors, acked = [], [], []
     threads = [threading.Thread(target=releaser, args=(b, i, results, errors))
@@ -107,9 +83,8 @@ def run(wd, delay):
             str(sorted(set(st for _, st in results))))
     T.check("every admin write answered 200", acked == [200] * 20, str(acked))
 
-    st, doc = export(b, key)
-    T.check("audit export", st == 200 and doc is not None, str(st))
-    doc = doc or {"entries": [], "checkpoints": []}
+    doc = audit_export(b, key)
+    T.check("audit export", len(doc["entries"]) > 0)
     seqs = [e["seq"] for e in doc["entries"]]
     T.check("seqs are consecutive from 1 (%d entries)" % len(seqs),
             seqs == list(range(1, len(seqs) + 1)), str(seqs[:20]))
@@ -122,26 +97,23 @@ def run(wd, delay):
     puts = [e for e in doc["entries"] if e.get("action") == "resource.put" and
             (e.get("resource") or "").startswith("cc/key/w")]
     T.check("every admin write has its entry", len(puts) == 20, str(len(puts)))
-    rc, out, err = verify(wd, doc, jwks_file, "export1.json")
-    rep = json.loads(out) if out.strip().startswith("{") else {}
+    rc, rep, out = audit_verify(b, wd, doc, "export1.json")
     T.check("coffer audit verify accepts the chain", rc == 0 and rep.get("result") == "ok",
-            out + err)
+            out)
     T.check("checkpoints were cut during the load", len(doc["checkpoints"]) >= 5,
             str(len(doc["checkpoints"])))
 
     # a clean stop drains the queue and signs the head
     b.stop()
     b.start()
-    st, doc2 = export(b, key)
-    doc2 = doc2 or {"entries": [], "checkpoints": []}
-    rc, out, err = verify(wd, doc2, jwks_file, "export2.json")
-    rep = json.loads(out) if out.strip().startswith("{") else {}
+    doc2 = audit_export(b, key)
+    rc, rep, out = audit_verify(b, wd, doc2, "export2.json")
     last = doc2["entries"][-1]["seq"] if doc2["entries"] else -1
     # the export request itself is not audited, so the head is the last entry
     # written before the stop
     T.check("after a clean stop a checkpoint anchors the head (seq %d)" % last,
             rc == 0 and rep.get("anchored_seq") == last and rep.get("unanchored_tail") == 0,
-            out + err)
+            out)
     b.stop()
 
 

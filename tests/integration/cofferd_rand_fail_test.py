@@ -14,7 +14,6 @@ no entry for what failed and verifies.
     cofferd_rand_fail_test.py PATH/TO/libcoffer_rand_fail.so"""
 import json
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,19 +22,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from jwcrypto import jwk  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import Broker, Tests, bin_dir, workdir  # noqa: E402
+from cofferd_harness import (Broker, Tests, admin, audit_export, audit_verify,  # noqa: E402
+                             bin_dir, workdir)
 
 T = Tests()
-
-
-def admin(b, key, method, path, body=b""):
-    r, _ = kc.admin_request(b.url, key, method, path, body)
-    return r
-
-
-def export(b, key):
-    r = admin(b, key, "GET", "/kbs/v0/admin/audit/export")
-    return json.loads(r.body) if r.status == 200 else {"entries": [], "checkpoints": []}
 
 
 def main():
@@ -75,7 +65,7 @@ def run(b, wd, key, flag):
     r = tee.get_resource("ns/key/one")
     T.check("the shim passes through: a TEE fetches ns/key/one",
             r.status == 200 and tee.decrypt(r.body) == b"v1", str(r.status))
-    n_before = len(export(b, key)["entries"])
+    n_before = len(audit_export(b, key)["entries"])
     late = kc.KbsClient(b.url)
     T.status("a second TEE gets its nonce", late.auth(), 200)
 
@@ -102,7 +92,7 @@ def run(b, wd, key, flag):
     paths = [x.get("path") for x in json.loads(r.body)] if r.status == 200 else None
     T.check("... and stored nothing", paths is not None and "ns/key/two" not in paths,
             str(paths))
-    T.check("... and the chain did not move", len(export(b, key)["entries"]) == n_before)
+    T.check("... and the chain did not move", len(audit_export(b, key)["entries"]) == n_before)
 
     c = kc.KbsClient(b.url)
     c.handshake()
@@ -111,19 +101,9 @@ def run(b, wd, key, flag):
             c.decrypt(r.body) == b"v1", str(r.status))
     T.status("randomness back: the admin change",
              admin(b, key, "POST", "/kbs/v0/resource/ns/key/two", b"v2"), 200)
-    doc = export(b, key)
-    jwks = json.loads(kc.Http(b.url).request("GET", "/kbs/v0/jwks").body)
-    jwks_file = os.path.join(wd, "jwks.json")
-    with open(jwks_file, "w") as f:
-        json.dump({"keys": [k for k in jwks["keys"] if k.get("use") == "sig"]}, f)
-    path = os.path.join(wd, "export.json")
-    with open(path, "w") as f:
-        json.dump(doc, f)
-    p = subprocess.run([os.path.join(bin_dir(), "coffer"), "audit", "verify", "--in", path,
-                        "--jwks", jwks_file, "--json"], capture_output=True, timeout=60)
-    rep = json.loads(p.stdout) if p.stdout.strip().startswith(b"{") else {}
-    T.check("coffer audit verify accepts the chain", p.returncode == 0 and
-            rep.get("result") == "ok", p.stdout + p.stderr)
+    doc = audit_export(b, key)
+    rc, rep, out = audit_verify(b, wd, doc)
+    T.check("coffer audit verify accepts the chain", rc == 0 and rep.get("result") == "ok", out)
 
 
 if __name__ == "__main__":

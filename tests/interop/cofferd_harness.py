@@ -179,3 +179,33 @@ class Tests:
             print("failed: " + ", ".join(self.failed))
             return 1
         return 0
+
+
+def admin(b, key, method, path, body=b""):
+    """One admin request to broker `b`, signed by `key`; the response."""
+    import kbs_client as kc
+    r, _ = kc.admin_request(b.url, key, method, path, body)
+    return r
+
+
+def audit_export(b, key):
+    """The broker's audit export, {"entries": [], "checkpoints": []} when refused."""
+    r = admin(b, key, "GET", "/kbs/v0/admin/audit/export")
+    return json.loads(r.body) if r.status == 200 else {"entries": [], "checkpoints": []}
+
+
+def audit_verify(b, wd, doc, name="export.json"):
+    """`coffer audit verify --json` of the export `doc` against the broker's
+    token signing keys: (exit status, the report as a dict, stdout + stderr)."""
+    import kbs_client as kc
+    jwks = json.loads(kc.Http(b.url).request("GET", "/kbs/v0/jwks").body)
+    jwks_file = os.path.join(wd, name + ".jwks")
+    with open(jwks_file, "w") as f:
+        json.dump({"keys": [k for k in jwks["keys"] if k.get("use") == "sig"]}, f)
+    path = os.path.join(wd, name)
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    p = subprocess.run([os.path.join(bin_dir(), "coffer"), "audit", "verify", "--in", path,
+                        "--jwks", jwks_file, "--json"], capture_output=True, timeout=60)
+    rep = json.loads(p.stdout) if p.stdout.strip().startswith(b"{") else {}
+    return p.returncode, rep, p.stdout + p.stderr

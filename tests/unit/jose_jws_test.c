@@ -375,6 +375,22 @@ static void test_jwt(void **state)
 	coffer_jwk_free(k);
 }
 
+/* The base64url segment `seg` (len bytes) decodes to exactly
+ * json_dumps(want, JSON_COMPACT). */
+static void assert_segment_dumps(const char *seg, size_t len, const json_t *want)
+{
+	char *got = NULL, *w = json_dumps(want, JSON_COMPACT);
+	size_t n = 0;
+
+	assert_non_null(w);
+	assert_int_equal(coffer_base64_decode((uint8_t **)&got, &n, seg, len, COFFER_B64_URL_NOPAD),
+	                 0);
+	assert_int_equal(n, strlen(w));
+	assert_memory_equal(got, w, n);
+	free(got);
+	free(w);
+}
+
 /* The token's header and payload are the bytes json_dumps wrote for them
  * before: {"alg"} updated with "typ":"JWT" and then the extra header. */
 static void test_jwt_bytes(void **state)
@@ -383,9 +399,8 @@ static void test_jwt_bytes(void **state)
 	json_t *claims = json_pack("{s:I,s:s,s:{s:[i,b,n]},s:f}", "exp", (json_int_t)4102444800LL,
 	                           "iss", "https://kbs/é\t", "nested", "a", 1, 1, "r", 1.25);
 	json_t *extras[3], *h, *got = NULL;
-	char *tok = NULL, *want, *hdr, *pay;
+	char *tok = NULL;
 	const char *d1, *d2;
-	size_t n;
 	(void)state;
 
 	extras[0] = NULL;
@@ -398,28 +413,14 @@ static void test_jwt_bytes(void **state)
 		json_decref(got);
 		d1 = strchr(tok, '.');
 		d2 = strchr(d1 + 1, '.');
-		assert_int_equal(coffer_base64_decode((uint8_t **)&hdr, &n, tok, (size_t)(d1 - tok),
-		                                      COFFER_B64_URL_NOPAD),
-		                 0);
 		h = json_pack("{s:s}", "alg", "ES256");
 		if (extras[i] == NULL || json_object_get(extras[i], "typ") == NULL)
 			json_object_set_new(h, "typ", json_string("JWT"));
 		if (extras[i] != NULL)
 			json_object_update(h, extras[i]);
-		want = json_dumps(h, JSON_COMPACT);
-		assert_int_equal(n, strlen(want));
-		assert_memory_equal(hdr, want, n);
-		free(want);
-		free(hdr);
+		assert_segment_dumps(tok, (size_t)(d1 - tok), h);
 		json_decref(h);
-		assert_int_equal(coffer_base64_decode((uint8_t **)&pay, &n, d1 + 1,
-		                                      (size_t)(d2 - d1 - 1), COFFER_B64_URL_NOPAD),
-		                 0);
-		want = json_dumps(claims, JSON_COMPACT);
-		assert_int_equal(n, strlen(want));
-		assert_memory_equal(pay, want, n);
-		free(want);
-		free(pay);
+		assert_segment_dumps(d1 + 1, (size_t)(d2 - d1 - 1), claims);
 		free(tok);
 		json_decref(extras[i]);
 	}

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -1022,7 +1023,8 @@ static void *thread_main(void *arg)
 		ok = coffer_jwk_from_json(&k, tc->tee_pub) == 0 &&
 		     coffer_jwe_encrypt(&jwe, k, "ECDH-ES+A256KW", secret, sizeof(secret)) == 0 &&
 		     coffer_jwe_decrypt_json(&out, jwe, tc->tee, NULL) == 0 &&
-		     out.len == sizeof(secret) && memcmp(out.ptr, secret, sizeof(secret)) == 0;
+		     out.len == sizeof(secret) &&
+		     CRYPTO_memcmp(out.ptr, secret, sizeof(secret)) == 0;
 		claims = json_pack("{s:I,s:i,s:i}", "exp", (json_int_t)4102444800LL, "i", i, "t",
 		                   tc->seed);
 		ok = ok && claims != NULL &&
