@@ -19,14 +19,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from jwcrypto import jwk  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import Broker, Tests, bin_dir, workdir  # noqa: E402
+from cofferd_harness import Broker, Tests, admin, bin_dir, workdir  # noqa: E402
 
 T = Tests()
-
-
-def admin(b, key, method, path, body=b""):
-    r, _ = kc.admin_request(b.url, key, method, path, body)
-    return r
 
 
 def set_policy(b, key, kind, text, ns=None):
