@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """cofferd when its random source fails: nothing is answered with a nonce,
 session, key or salt it could not draw. cofferd runs with the
-tests/fault/rand_fail.c shim preloaded; while the flag file exists OpenSSL's
-RAND_bytes fails. Then:
+tests/fault/openssl_fail.c shim preloaded; while the flag file named by
+$COFFER_TEST_RAND_FAIL exists OpenSSL's RAND_bytes fails. Then:
   - auth answers 500 and sets no cookie (no session id, no nonce);
   - attest answers 500 and issues no token (no token id);
   - a release answers 500 and sends no JWE (no content key);
@@ -11,7 +11,7 @@ RAND_bytes fails. Then:
 and once the source works again everything does, and the audit chain holds
 no entry for what failed and verifies.
 
-    cofferd_rand_fail_test.py PATH/TO/libcoffer_rand_fail.so"""
+    cofferd_rand_fail_test.py PATH/TO/libcoffer_openssl_fail.so"""
 import json
 import os
 import sys
