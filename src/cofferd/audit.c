@@ -8,7 +8,7 @@
  * concurrent releases share one sync.
  *
  * Checkpoints (ES256 by the broker's signing key) are cut every
- * `audit.checkpoint_every` entries (default 100) and on shutdown; they are
+ * `admin.audit_checkpoint_every` entries (default 100) and on shutdown; they are
  * kept in the store's policy table under kind "audit-checkpoint", id = the
  * zero-padded seq they sign, so they survive restarts with the entries.
  */

@@ -15,13 +15,12 @@ import base64
 import hashlib
 import http.client
 import json
-import os
 import sys
 import time
 import urllib.parse
 import uuid
 
-from jwcrypto import jwe, jwk, jws, jwt
+from jwcrypto import jwe, jwk, jwt
 
 KBS_VERSION = "0.4.0"
 COOKIE = "kbs-session-id"
