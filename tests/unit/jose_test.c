@@ -13,6 +13,7 @@
 
 #include "coffer/codec.h"
 #include "coffer/jose.h"
+#include "fault_rand.h"
 #include "jose/jose_internal.h"
 
 static coffer_jwk *gen(const char *kty, const char *crv, int bits)
@@ -576,6 +577,160 @@ static void test_jwe_rsa1_5(void **state)
 	coffer_jwk_free(rsa);
 }
 
+/* `rc` is the result of a call made with test_rand_fail_after armed: it must
+ * be the random source's failure, reported and with OpenSSL's error queue
+ * left clean. Disarms the source first, so a failed assertion cannot leave
+ * the later tests without randomness. */
+static void expect_no_randomness(int rc)
+{
+	int left = test_rand_fail_after;
+
+	test_rand_fail_after = -1;
+	/* the passes were all spent: the failing draw is the one aimed at */
+	assert_int_equal(left, 0);
+	assert_int_equal(rc, COFFER_ERROR);
+	assert_non_null(strstr(coffer_error_last(), "RAND_bytes"));
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
+/* jwe.c, encrypt_one: the CEK or the IV cannot be drawn. Every entry point
+ * of the flattened and compact forms fails with nothing allocated (valgrind)
+ * and no output, and works again with the source. */
+static void test_jwe_encrypt_no_randomness(void **state)
+{
+	coffer_jwk *ec = gen("EC", "P-256", 0);
+	coffer_jwe_encrypt_opts eo = COFFER_JWE_ENCRYPT_OPTS_INIT;
+	coffer_secret out = COFFER_SECRET_INIT;
+	json_t *j = NULL;
+	char *c = NULL;
+	(void)state;
+
+	/* pass 0: the CEK's draw fails; pass 1: the CEK is drawn, the IV's fails */
+	for (int pass = 0; pass < 2; pass++) {
+		test_rand_fail_after = pass;
+		expect_no_randomness(coffer_jwe_encrypt(&j, ec, NULL, (const uint8_t *)"x", 1));
+		assert_null(j);
+		test_rand_fail_after = pass;
+		expect_no_randomness(
+		        coffer_jwe_encrypt_with(&j, ec, NULL, &eo, (const uint8_t *)"x", 1));
+		assert_null(j);
+		test_rand_fail_after = pass;
+		expect_no_randomness(
+		        coffer_jwe_encrypt_compact(&c, ec, NULL, (const uint8_t *)"x", 1));
+		assert_null(c);
+		test_rand_fail_after = pass;
+		expect_no_randomness(coffer_jwe_encrypt_compact_with(&c, ec, NULL, &eo,
+		                                                     (const uint8_t *)"x", 1));
+		assert_null(c);
+	}
+	assert_int_equal(coffer_jwe_encrypt(&j, ec, NULL, (const uint8_t *)"x", 1), 0);
+	assert_int_equal(coffer_jwe_decrypt_json(&out, j, ec, NULL), 0);
+	assert_int_equal(out.len, 1);
+	assert_memory_equal(out.ptr, "x", 1);
+	coffer_secret_free(&out);
+	json_decref(j);
+	assert_int_equal(coffer_jwe_encrypt_compact(&c, ec, NULL, (const uint8_t *)"y", 1), 0);
+	assert_int_equal(coffer_jwe_decrypt(&out, c, strlen(c), ec, NULL), 0);
+	assert_memory_equal(out.ptr, "y", 1);
+	coffer_secret_free(&out);
+	free(c);
+	coffer_jwk_free(ec);
+}
+
+/* jwe.c, coffer_jwe_encrypt_general: as above, with the output object and
+ * the recipients array already allocated when the draw fails. */
+static void test_jwe_encrypt_general_no_randomness(void **state)
+{
+	coffer_jwk *ec = gen("EC", "P-256", 0), *rsa = gen("RSA", NULL, 2048);
+	coffer_jwk *keys[2] = { ec, rsa };
+	coffer_secret out = COFFER_SECRET_INIT;
+	json_t *g = NULL;
+	(void)state;
+
+	for (int pass = 0; pass < 2; pass++) {
+		test_rand_fail_after = pass;
+		expect_no_randomness(
+		        coffer_jwe_encrypt_general(&g, keys, NULL, 2, (const uint8_t *)"multi", 5));
+		assert_null(g);
+	}
+	assert_int_equal(coffer_jwe_encrypt_general(&g, keys, NULL, 2, (const uint8_t *)"multi", 5),
+	                 0);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(coffer_jwe_decrypt_json(&out, g, keys[i], NULL), 0);
+		assert_int_equal(out.len, 5);
+		assert_memory_equal(out.ptr, "multi", 5);
+		coffer_secret_free(&out);
+	}
+	json_decref(g);
+	coffer_jwk_free(ec);
+	coffer_jwk_free(rsa);
+}
+
+/* jwe.c, unwrap_cek: RSA1_5 decryption draws its stand-in CEK before it
+ * looks at the padding. Without it the decryption fails, the same whether
+ * the padding is good or bad (no oracle), through the JSON, JSON-text and
+ * compact entry points, with no output and the CEK freed (valgrind). */
+static void test_jwe_rsa1_5_no_randomness(void **state)
+{
+	coffer_jwk *rsa = gen("RSA", NULL, 2048);
+	coffer_jwe_encrypt_opts eo = COFFER_JWE_ENCRYPT_OPTS_INIT;
+	coffer_jwe_decrypt_opts dopt = COFFER_JWE_DECRYPT_OPTS_INIT;
+	coffer_secret out = COFFER_SECRET_INIT;
+	json_t *j = NULL, *bad;
+	char *c = NULL, *text, *ek;
+	uint8_t *p;
+	size_t n;
+	(void)state;
+
+	eo.allow_rsa1_5 = true;
+	dopt.allow_rsa1_5 = true;
+	assert_int_equal(coffer_jwe_encrypt_with(&j, rsa, "RSA1_5", &eo, (const uint8_t *)"x", 1),
+	                 0);
+	assert_int_equal(
+	        coffer_jwe_encrypt_compact_with(&c, rsa, "RSA1_5", &eo, (const uint8_t *)"y", 1),
+	        0);
+	text = json_dumps(j, JSON_COMPACT);
+	assert_non_null(text);
+	bad = json_deep_copy(j);
+	p = b64d(json_string_value(json_object_get(bad, "encrypted_key")), &n);
+	p[5] ^= 0x80;
+	ek = b64e(p, n);
+	json_object_set_new(bad, "encrypted_key", json_string(ek));
+
+	test_rand_fail_after = 0;
+	expect_no_randomness(coffer_jwe_decrypt_json(&out, j, rsa, &dopt));
+	assert_null(out.ptr);
+	assert_int_equal(out.len, 0);
+	test_rand_fail_after = 0;
+	expect_no_randomness(coffer_jwe_decrypt_json(&out, bad, rsa, &dopt));
+	assert_null(out.ptr);
+	test_rand_fail_after = 0;
+	expect_no_randomness(coffer_jwe_decrypt(&out, text, strlen(text), rsa, &dopt));
+	assert_null(out.ptr);
+	test_rand_fail_after = 0;
+	expect_no_randomness(coffer_jwe_decrypt(&out, c, strlen(c), rsa, &dopt));
+	assert_null(out.ptr);
+	assert_int_equal(out.len, 0);
+
+	assert_int_equal(coffer_jwe_decrypt_json(&out, j, rsa, &dopt), 0);
+	assert_memory_equal(out.ptr, "x", 1);
+	coffer_secret_free(&out);
+	assert_int_equal(coffer_jwe_decrypt_json(&out, bad, rsa, &dopt), COFFER_EVERIFY);
+	assert_int_equal(coffer_jwe_decrypt(&out, text, strlen(text), rsa, &dopt), 0);
+	assert_memory_equal(out.ptr, "x", 1);
+	coffer_secret_free(&out);
+	assert_int_equal(coffer_jwe_decrypt(&out, c, strlen(c), rsa, &dopt), 0);
+	assert_memory_equal(out.ptr, "y", 1);
+	coffer_secret_free(&out);
+	free(p);
+	free(ek);
+	free(text);
+	free(c);
+	json_decref(bad);
+	json_decref(j);
+	coffer_jwk_free(rsa);
+}
+
 static int dec_text_rc(const char *text, const coffer_jwk *k)
 {
 	coffer_secret out = COFFER_SECRET_INIT;
@@ -1095,6 +1250,9 @@ int main(void)
 		cmocka_unit_test(test_jwe_rsa),
 		cmocka_unit_test(test_jwe_compact_general),
 		cmocka_unit_test(test_jwe_rsa1_5),
+		cmocka_unit_test(test_jwe_encrypt_no_randomness),
+		cmocka_unit_test(test_jwe_encrypt_general_no_randomness),
+		cmocka_unit_test(test_jwe_rsa1_5_no_randomness),
 		cmocka_unit_test(test_jwe_epk_off_curve),
 		cmocka_unit_test(test_jwe_malformed),
 		cmocka_unit_test(test_ec_public_validation),

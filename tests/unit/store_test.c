@@ -1,9 +1,12 @@
 /* Unit tests: the storage interface on its SQLite backend, sealing at rest. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <sqlite3.h>
 
+#include "fault_rand.h"
 #include "test_util.h"
 
 #include "coffer/store.h"
@@ -42,6 +45,9 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[200];
 
+	/* a fault test whose assertion failed must not leave the next test
+	 * without randomness */
+	test_rand_fail_after = -1;
 	coffer_store_close(f->s);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);
@@ -241,6 +247,117 @@ static void test_resource_paths_atomic(void **state)
 	        coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"x", 1, NULL, 3),
 	        COFFER_EINVAL);
 	assert_int_equal(count_resources(f), 0);
+}
+
+/* The random source fails (the nonce drawn by seal()): the put is refused
+ * before anything reaches the database, so the old value stays readable and
+ * nothing new appears; the same put succeeds once the source works again.
+ * That these puts fail at all shows the --wrap is in effect. */
+static void test_resource_put_no_randomness(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[2] = { "r/key/new", "r/key/old" };
+	coffer_store_resource_info *list = NULL;
+	coffer_secret v = COFFER_SECRET_INIT;
+	size_t n = 0;
+
+	assert_int_equal(
+	        coffer_store_resource_put(f->s, "r/key/old", (const uint8_t *)"old", 3, "wp", 1),
+	        0);
+	test_rand_fail_after = 0;
+	assert_int_equal(
+	        coffer_store_resource_put(f->s, "r/key/old", (const uint8_t *)"NEW", 3, "other", 2),
+	        COFFER_ERROR);
+	assert_non_null(strstr(coffer_error_last(), "seal: no randomness"));
+	assert_int_equal(ERR_peek_error(), 0);
+	assert_int_equal(
+	        coffer_store_resource_put(f->s, "r/key/new", (const uint8_t *)"NEW", 3, "wp", 2),
+	        COFFER_ERROR);
+	/* the first path sealed, the second not: the first's sealed copy is
+	 * freed (valgrind) and neither row written */
+	test_rand_fail_after = 1;
+	assert_int_equal(
+	        coffer_store_resource_put_paths(f->s, paths, 2, (const uint8_t *)"NEW", 3, "wp", 2),
+	        COFFER_ERROR);
+	assert_int_equal(test_rand_fail_after, 0);
+	assert_non_null(strstr(coffer_error_last(), "seal: no randomness"));
+	test_rand_fail_after = 0;
+	assert_int_equal(
+	        coffer_store_resource_put_paths(f->s, paths, 2, (const uint8_t *)"NEW", 3, "wp", 2),
+	        COFFER_ERROR);
+	test_rand_fail_after = -1;
+
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/old"), 0);
+	assert_int_equal(v.len, 3);
+	assert_memory_equal(v.ptr, "old", 3);
+	coffer_secret_free(&v);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/new"), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_resource_list(&list, &n, f->s, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].path, "r/key/old");
+	assert_string_equal(list[0].owner, "wp");
+	assert_int_equal(list[0].updated, 1);
+	coffer_store_resource_info_free(list, n);
+
+	assert_int_equal(
+	        coffer_store_resource_put(f->s, "r/key/old", (const uint8_t *)"NEW", 3, "wp", 3),
+	        0);
+	assert_int_equal(
+	        coffer_store_resource_put_paths(f->s, paths, 2, (const uint8_t *)"NEW", 3, "wp", 3),
+	        0);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(coffer_store_resource_get(&v, f->s, paths[i]), 0);
+		assert_int_equal(v.len, 3);
+		assert_memory_equal(v.ptr, "NEW", 3);
+		coffer_secret_free(&v);
+	}
+	assert_int_equal(count_resources(f), 2);
+}
+
+static size_t dir_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The random source fails while a new master key is made: the open fails
+ * and leaves no key file, whole or partial (nor its temporary), that a
+ * later open would take for the master key. */
+static void test_open_master_key_no_randomness(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_options o = COFFER_STORE_OPTIONS_INIT;
+	coffer_store *s2 = NULL;
+	char dir[96], db[128], key[128];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/fresh", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(db, sizeof(db), "%s/store.db", dir);
+	snprintf(key, sizeof(key), "%s/master.key", dir);
+	o.master_key_path = key;
+	o.create_master_key = true;
+	test_rand_fail_after = 0;
+	assert_int_equal(coffer_store_open(&s2, db, &o), COFFER_ERROR);
+	test_rand_fail_after = -1;
+	assert_non_null(strstr(coffer_error_last(), "master key: no randomness"));
+	assert_int_equal(ERR_peek_error(), 0);
+	assert_null(s2);
+	assert_int_equal(dir_entries(dir), 0);
+
+	assert_int_equal(coffer_store_open(&s2, db, &o), 0);
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 32);
+	coffer_store_close(s2);
 }
 
 /* Several reference values are set in one transaction: all or none. */
@@ -811,6 +928,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_master_key_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resources_sealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resource_paths_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resource_put_no_randomness, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_master_key_no_randomness, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_refval_set_many_atomic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_master_key, setup, teardown),
