@@ -413,19 +413,174 @@ static int be_integrity_check(void *p, char **out)
 	return 0;
 }
 
-/* Run one prepared write statement to completion; 0 or an error. */
-static int step_write(struct conn *c, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
+/* ---- statements: bind, step, copy out ---- */
 
-	if (rc != SQLITE_DONE)
-		return db_error(c->db, rc, what);
+/* One argument of a statement, bound at its position: a text (NULL binds
+ * SQL NULL), an integer or a blob, all SQLITE_STATIC (the caller keeps
+ * them alive until the statement is done). */
+struct arg {
+	enum { ARG_TEXT, ARG_INT, ARG_BLOB } type;
+	const void *ptr;
+	int len; /* text: -1 (up to its NUL) or its length; blob: its length */
+	sqlite3_int64 i;
+};
+
+/* A statement's arguments in parameter order, e.g.
+ * ARGS(arg_text(id), arg_int(now)); NO_ARGS for none. */
+struct args {
+	const struct arg *v;
+	size_t n;
+};
+#define ARGS(...)                                            \
+	((struct args){ (const struct arg[]){ __VA_ARGS__ }, \
+	                sizeof((const struct arg[]){ __VA_ARGS__ }) / sizeof(struct arg) })
+#define NO_ARGS ((struct args){ NULL, 0 })
+
+static struct arg arg_text(const char *s)
+{
+	return (struct arg){ ARG_TEXT, s, -1, 0 };
+}
+
+static struct arg arg_text_len(const char *s, size_t len)
+{
+	return (struct arg){ ARG_TEXT, s, (int)len, 0 };
+}
+
+static struct arg arg_int(int64_t i)
+{
+	return (struct arg){ ARG_INT, NULL, 0, i };
+}
+
+static struct arg arg_blob(const void *p, size_t len)
+{
+	return (struct arg){ ARG_BLOB, p, (int)len, 0 };
+}
+
+static void bind_args(sqlite3_stmt *st, struct args args)
+{
+	for (size_t i = 0; i < args.n; i++) {
+		const struct arg *a = &args.v[i];
+		int at = (int)i + 1;
+
+		if (a->type == ARG_INT)
+			sqlite3_bind_int64(st, at, a->i);
+		else if (a->type == ARG_BLOB)
+			sqlite3_bind_blob(st, at, a->ptr, a->len, SQLITE_STATIC);
+		else if (a->ptr == NULL)
+			sqlite3_bind_null(st, at);
+		else
+			sqlite3_bind_text(st, at, a->ptr, a->len, SQLITE_STATIC);
+	}
+}
+
+/* Reads the current row of `st` into `ctx` (or judges it); 0 or an error. */
+typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
+
+/* The one row `sql` selects on the locked `c`, handed to `row`. No row is
+ * COFFER_ENOTFOUND with the message `missing` or, when `missing` is NULL,
+ * 0 without a call to `row`; a failed step is db_error() for `what`. */
+static int read_row_locked(struct conn *c, const char *sql, struct args args, const char *missing,
+                           const char *what, row_fn row, void *ctx)
+{
+	sqlite3_stmt *st = prep(c, sql);
+	int error = COFFER_ERROR, rc;
+
+	if (st == NULL)
+		return error;
+	bind_args(st, args);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		error = row(st, ctx);
+	else if (rc != SQLITE_DONE)
+		error = db_error(c->db, rc, what);
+	else if (missing != NULL)
+		error = coffer_error_set(COFFER_ENOTFOUND, "%s", missing);
+	else
+		error = 0;
+	done(st);
+	return error;
+}
+
+/* read_row_locked() under c's lock. */
+static int read_row(struct conn *c, const char *sql, struct args args, const char *missing,
+                    const char *what, row_fn row, void *ctx)
+{
+	int error;
+
+	pthread_mutex_lock(&c->lock);
+	error = read_row_locked(c, sql, args, missing, what, row, ctx);
+	pthread_mutex_unlock(&c->lock);
+	return error;
+}
+
+/* Every row `sql` selects on `c`, in order, handed to `row` under c's lock;
+ * the first error (of `row`, or db_error() for `what`) ends the read. */
+static int read_rows(struct conn *c, const char *sql, struct args args, const char *what,
+                     row_fn row, void *ctx)
+{
+	sqlite3_stmt *st;
+	int error = COFFER_ERROR, rc;
+
+	pthread_mutex_lock(&c->lock);
+	if ((st = prep(c, sql)) == NULL)
+		goto out;
+	bind_args(st, args);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((error = row(st, ctx)) < 0)
+			goto out;
+	error = rc == SQLITE_DONE ? 0 : db_error(c->db, rc, what);
+out:
+	done(st);
+	pthread_mutex_unlock(&c->lock);
+	return error;
+}
+
+/* read_rows() into the new JSON array or object `into` (NULL: out of
+ * memory): *out = it when all rows went in, else it is freed. */
+static int read_json(json_t **out, json_t *into, struct conn *c, const char *sql, struct args args,
+                     const char *what, row_fn row)
+{
+	int error;
+
+	if (into == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if ((error = read_rows(c, sql, args, what, row, into)) < 0) {
+		json_decref(into);
+		return error;
+	}
+	*out = into;
 	return 0;
 }
 
-static int bind_text(sqlite3_stmt *st, int i, const char *s)
+/* Run the write `sql` on the locked `c` to completion; *changed (unless
+ * NULL) = the rows it changed. */
+static int run_write_locked(struct conn *c, const char *sql, struct args args, const char *what,
+                            size_t *changed)
 {
-	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+	sqlite3_stmt *st = prep(c, sql);
+	int error = COFFER_ERROR, rc;
+
+	if (st != NULL) {
+		bind_args(st, args);
+		rc = sqlite3_step(st);
+		error = rc == SQLITE_DONE ? 0 : db_error(c->db, rc, what);
+		if (error == 0 && changed != NULL)
+			*changed = (size_t)sqlite3_changes(c->db);
+	}
+	done(st);
+	return error;
+}
+
+/* run_write_locked() under c's lock. */
+static int run_write(struct conn *c, const char *sql, struct args args, const char *what,
+                     size_t *changed)
+{
+	int error;
+
+	pthread_mutex_lock(&c->lock);
+	error = run_write_locked(c, sql, args, what, changed);
+	pthread_mutex_unlock(&c->lock);
+	return error;
 }
 
 static char *col_strdup(sqlite3_stmt *st, int i)
@@ -442,6 +597,85 @@ static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int i)
 	snprintf(dst, size, "%s", t ? (const char *)t : "");
 }
 
+/* Blob column i into *out (malloc'd, at least one byte so that an empty
+ * blob is not NULL) and *len. */
+static int col_blob(uint8_t **out, size_t *len, sqlite3_stmt *st, int i)
+{
+	const void *v = sqlite3_column_blob(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+
+	*out = malloc(n ? n : 1);
+	if (*out == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if (n > 0)
+		memcpy(*out, v, n);
+	*len = n;
+	return 0;
+}
+
+/* Text column i into *out (malloc'd, NUL-terminated) and, unless NULL,
+ * its length without the NUL into *len. */
+static int col_text(char **out, size_t *len, sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+
+	*out = malloc(n + 1);
+	if (*out == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if (n > 0)
+		memcpy(*out, t, n);
+	(*out)[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return 0;
+}
+
+/* Where row_column() copies column 0: a blob into *blob or, with `blob`
+ * NULL, a text into *text; its length into *len (NULL: not wanted, for a
+ * text). */
+struct column_out {
+	uint8_t **blob;
+	char **text;
+	size_t *len;
+};
+
+static int row_column(sqlite3_stmt *st, void *ctx)
+{
+	const struct column_out *o = ctx;
+
+	if (o->blob != NULL)
+		return col_blob(o->blob, o->len, st, 0);
+	return col_text(o->text, o->len, st, 0);
+}
+
+/* The single column of the one row `sql` selects on `c`, copied out: a
+ * blob (col_blob) when `blob` is set, else a text (col_text); the errors
+ * are read_row()'s. */
+static int read_column(struct conn *c, const char *sql, struct args args, const char *missing,
+                       const char *what, uint8_t **blob, char **text, size_t *len)
+{
+	struct column_out o = { blob, text, len };
+
+	return read_row(c, sql, args, missing, what, row_column, &o);
+}
+
+/* The array `v` of *cap elements of `size` bytes, with room for element
+ * `cnt`: `v` itself, or a larger copy (`first` elements, then twice as
+ * many) with *cap updated; NULL (`v` untouched) when out of memory. */
+static void *room_for(void *v, size_t *cap, size_t cnt, size_t size, size_t first)
+{
+	size_t ncap;
+	void *nv;
+
+	if (cnt < *cap)
+		return v;
+	ncap = *cap ? *cap * 2 : first;
+	if ((nv = realloc(v, ncap * size)) != NULL)
+		*cap = ncap;
+	return nv;
+}
+
 /* ---- sessions (sessions file) ---- */
 
 static int be_session_create(void *p, const coffer_store_session *s)
@@ -449,22 +683,34 @@ static int be_session_create(void *p, const coffer_store_session *s)
 	struct sqlite_backend *b = p;
 	static const char sql[] = "INSERT INTO sessions(id, nonce, tee, hash_algs, created, "
 	                          "expires) VALUES(?,?,?,?,?,?)";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
 
-	pthread_mutex_lock(&b->sess.lock);
-	if ((st = prep(&b->sess, sql)) != NULL) {
-		bind_text(st, 1, s->id);
-		bind_text(st, 2, s->nonce);
-		bind_text(st, 3, s->tee);
-		bind_text(st, 4, s->hash_algs);
-		sqlite3_bind_int64(st, 5, s->created);
-		sqlite3_bind_int64(st, 6, s->expires);
-		error = step_write(&b->sess, st, "session create");
-	}
-	done(st);
-	pthread_mutex_unlock(&b->sess.lock);
-	return error;
+	return run_write(&b->sess, sql,
+	                 ARGS(arg_text(s->id), arg_text(s->nonce), arg_text(s->tee),
+	                      arg_text(s->hash_algs), arg_int(s->created), arg_int(s->expires)),
+	                 "session create", NULL);
+}
+
+struct session_out {
+	coffer_store_session *s;
+	uint8_t **sealed;
+	size_t *sealed_len;
+};
+
+static int session_row(sqlite3_stmt *st, void *ctx)
+{
+	struct session_out *o = ctx;
+
+	copy_col(o->s->id, sizeof(o->s->id), st, 0);
+	copy_col(o->s->nonce, sizeof(o->s->nonce), st, 1);
+	copy_col(o->s->tee, sizeof(o->s->tee), st, 2);
+	copy_col(o->s->hash_algs, sizeof(o->s->hash_algs), st, 3);
+	o->s->created = sqlite3_column_int64(st, 4);
+	o->s->expires = sqlite3_column_int64(st, 5);
+	o->s->nonce_used = sqlite3_column_int(st, 6) != 0;
+	o->s->attested = sqlite3_column_int(st, 7) != 0;
+	if (sqlite3_column_type(st, 8) == SQLITE_BLOB)
+		return col_blob(o->sealed, o->sealed_len, st, 8);
+	return 0;
 }
 
 static int be_session_get(void *p, coffer_store_session *out, const char *id, uint8_t **sealed,
@@ -473,69 +719,40 @@ static int be_session_get(void *p, coffer_store_session *out, const char *id, ui
 	struct sqlite_backend *b = p;
 	static const char sql[] = "SELECT id, nonce, tee, hash_algs, created, expires, nonce_used,"
 	                          " attested, token FROM sessions WHERE id = ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR, rc;
+	struct session_out o = { out, sealed, sealed_len };
 
 	*sealed = NULL;
-	pthread_mutex_lock(&b->sess.lock);
-	if ((st = prep(&b->sess, sql)) == NULL)
-		goto out;
-	bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		error = db_error(b->sess.db, rc, "session get");
-		goto out;
-	}
-	copy_col(out->id, sizeof(out->id), st, 0);
-	copy_col(out->nonce, sizeof(out->nonce), st, 1);
-	copy_col(out->tee, sizeof(out->tee), st, 2);
-	copy_col(out->hash_algs, sizeof(out->hash_algs), st, 3);
-	out->created = sqlite3_column_int64(st, 4);
-	out->expires = sqlite3_column_int64(st, 5);
-	out->nonce_used = sqlite3_column_int(st, 6) != 0;
-	out->attested = sqlite3_column_int(st, 7) != 0;
-	if (sqlite3_column_type(st, 8) == SQLITE_BLOB) {
-		size_t n = (size_t)sqlite3_column_bytes(st, 8);
-		*sealed = malloc(n ? n : 1);
-		if (*sealed == NULL) {
-			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-			goto out;
-		}
-		memcpy(*sealed, sqlite3_column_blob(st, 8), n);
-		*sealed_len = n;
-	}
-	error = 0;
-out:
-	done(st);
-	pthread_mutex_unlock(&b->sess.lock);
-	return error;
+	return read_row(&b->sess, sql, ARGS(arg_text(id)), "no such session", "session get",
+	                session_row, &o);
 }
 
-/* A conditional session update changed nothing: the error that says why
- * (no such session, expired, or its nonce already spent). `sess` locked. */
-static int session_unchanged(struct conn *c, const char *id, int64_t now, const char *what)
+/* The session exists: expired, or else its nonce already spent. */
+static int session_refusal(sqlite3_stmt *st, void *ctx)
+{
+	const int64_t *now = ctx;
+
+	if (sqlite3_column_int64(st, 0) <= *now)
+		return coffer_error_set(COFFER_EEXPIRED, "session expired");
+	return coffer_error_set(COFFER_EEXISTS, "nonce already used");
+}
+
+/* A conditional session update (`sql`: WHERE the nonce is unspent and the
+ * session unexpired at `now`) on `c` under its lock; when it changed
+ * nothing, the error that says why (no such session, expired, or its nonce
+ * already spent). */
+static int session_update(struct conn *c, const char *sql, struct args args, const char *id,
+                          int64_t now, const char *what)
 {
 	static const char sel[] = "SELECT expires FROM sessions WHERE id = ?";
-	sqlite3_stmt *st = prep(c, sel);
-	int error, rc;
+	size_t changed = 0;
+	int error;
 
-	if (st == NULL)
-		return COFFER_ERROR;
-	bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
-	else if (rc != SQLITE_ROW)
-		error = db_error(c->db, rc, what);
-	else if (sqlite3_column_int64(st, 0) <= now)
-		error = coffer_error_set(COFFER_EEXPIRED, "session expired");
-	else
-		error = coffer_error_set(COFFER_EEXISTS, "nonce already used");
-	done(st);
+	pthread_mutex_lock(&c->lock);
+	error = run_write_locked(c, sql, args, what, &changed);
+	if (error == 0 && changed != 1)
+		error = read_row_locked(c, sel, ARGS(arg_text(id)), "no such session", what,
+		                        session_refusal, &now);
+	pthread_mutex_unlock(&c->lock);
 	return error;
 }
 
@@ -544,23 +761,9 @@ static int be_session_use_nonce(void *p, const char *id, int64_t now)
 	struct sqlite_backend *b = p;
 	static const char upd[] = "UPDATE sessions SET nonce_used = 1 WHERE id = ? AND "
 	                          "nonce_used = 0 AND expires > ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
 
-	pthread_mutex_lock(&b->sess.lock);
-	if ((st = prep(&b->sess, upd)) != NULL) {
-		bind_text(st, 1, id);
-		sqlite3_bind_int64(st, 2, now);
-		error = step_write(&b->sess, st, "use nonce");
-		if (error == 0 && sqlite3_changes(b->sess.db) != 1) {
-			done(st);
-			st = NULL;
-			error = session_unchanged(&b->sess, id, now, "use nonce");
-		}
-	}
-	done(st);
-	pthread_mutex_unlock(&b->sess.lock);
-	return error;
+	return session_update(&b->sess, upd, ARGS(arg_text(id), arg_int(now)), id, now,
+	                      "use nonce");
 }
 
 static int be_session_set_attested(void *p, const char *id, const uint8_t *sealed, size_t len,
@@ -569,20 +772,14 @@ static int be_session_set_attested(void *p, const char *id, const uint8_t *seale
 	struct sqlite_backend *b = p;
 	static const char sql[] = "UPDATE sessions SET attested = 1, token = ?, expires = ? "
 	                          "WHERE id = ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
+	size_t changed = 0;
+	int error;
 
-	pthread_mutex_lock(&b->sess.lock);
-	if ((st = prep(&b->sess, sql)) != NULL) {
-		sqlite3_bind_blob(st, 1, sealed, (int)len, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, expires);
-		bind_text(st, 3, id);
-		error = step_write(&b->sess, st, "session attested");
-		if (error == 0 && sqlite3_changes(b->sess.db) != 1)
-			error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
-	}
-	done(st);
-	pthread_mutex_unlock(&b->sess.lock);
+	error = run_write(&b->sess, sql,
+	                  ARGS(arg_blob(sealed, len), arg_int(expires), arg_text(id)),
+	                  "session attested", &changed);
+	if (error == 0 && changed != 1)
+		error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
 	return error;
 }
 
@@ -592,25 +789,11 @@ static int be_session_attest(void *p, const char *id, const uint8_t *sealed, siz
 	struct sqlite_backend *b = p;
 	static const char upd[] = "UPDATE sessions SET nonce_used = 1, attested = 1, token = ?,"
 	                          " expires = ? WHERE id = ? AND nonce_used = 0 AND expires > ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
 
-	pthread_mutex_lock(&b->sess.lock);
-	if ((st = prep(&b->sess, upd)) != NULL) {
-		sqlite3_bind_blob(st, 1, sealed, (int)len, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, expires);
-		bind_text(st, 3, id);
-		sqlite3_bind_int64(st, 4, now);
-		error = step_write(&b->sess, st, "session attest");
-		if (error == 0 && sqlite3_changes(b->sess.db) != 1) {
-			done(st);
-			st = NULL;
-			error = session_unchanged(&b->sess, id, now, "session attest");
-		}
-	}
-	done(st);
-	pthread_mutex_unlock(&b->sess.lock);
-	return error;
+	return session_update(
+	        &b->sess, upd,
+	        ARGS(arg_blob(sealed, len), arg_int(expires), arg_text(id), arg_int(now)), id, now,
+	        "session attest");
 }
 
 /* A passive checkpoint on `c`; busy (a writer or reader in the way) is fine. */
@@ -638,17 +821,8 @@ static int be_session_delete(void *p, const char *id)
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "DELETE FROM sessions WHERE id = ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
 
-	pthread_mutex_lock(&b->sess.lock);
-	if ((st = prep(&b->sess, sql)) != NULL) {
-		bind_text(st, 1, id);
-		error = step_write(&b->sess, st, "session delete");
-	}
-	done(st);
-	pthread_mutex_unlock(&b->sess.lock);
-	return error;
+	return run_write(&b->sess, sql, ARGS(arg_text(id)), "session delete", NULL);
 }
 
 static int be_sweep(void *p, int64_t now, size_t *removed)
@@ -656,37 +830,24 @@ static int be_sweep(void *p, int64_t now, size_t *removed)
 	struct sqlite_backend *b = p;
 	static const char s1[] = "DELETE FROM sessions WHERE expires <= ?";
 	static const char s2[] = "DELETE FROM used_jti WHERE expires <= ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
+	size_t n = 0;
+	int error;
 
 	*removed = 0;
-	pthread_mutex_lock(&b->sess.lock);
-	if ((st = prep(&b->sess, s1)) != NULL) {
-		sqlite3_bind_int64(st, 1, now);
-		error = step_write(&b->sess, st, "sweep");
-		*removed += (size_t)sqlite3_changes(b->sess.db);
-		done(st);
-	}
-	pthread_mutex_unlock(&b->sess.lock);
-	if (error < 0)
+	if ((error = run_write(&b->sess, s1, ARGS(arg_int(now)), "sweep", &n)) < 0)
 		return error;
-	error = COFFER_ERROR;
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, s2)) != NULL) {
-		/* a jti is kept past the token's exp so that a replay is refused
-		 * as a replay, not only as expired */
-		sqlite3_bind_int64(st, 1, now);
-		error = step_write(&b->fast, st, "sweep");
-		*removed += (size_t)sqlite3_changes(b->fast.db);
-		done(st);
-	}
-	pthread_mutex_unlock(&b->fast.lock);
-	return error;
+	*removed = n;
+	/* a jti is kept past the token's exp so that a replay is refused as a
+	 * replay, not only as expired */
+	if ((error = run_write(&b->fast, s2, ARGS(arg_int(now)), "sweep", &n)) < 0)
+		return error;
+	*removed += n;
+	return 0;
 }
 
 /* ---- resources (writes durable, reads fast) ---- */
 
-/* Run `one(c, item i)` for i < n in one transaction on the locked `c`:
+/* Run `one(c, item i)` for i < n in one transaction on `c` under its lock:
  * COMMIT when all succeed, ROLLBACK (nothing changed) otherwise. A single
  * statement is a transaction of its own. */
 static int in_transaction(struct conn *c, size_t n, int (*one)(struct conn *c, size_t i, void *arg),
@@ -694,17 +855,18 @@ static int in_transaction(struct conn *c, size_t n, int (*one)(struct conn *c, s
 {
 	int error;
 
-	if (n == 1)
-		return one(c, 0, arg);
-	if ((error = exec_locked(c, "BEGIN IMMEDIATE")) < 0)
-		return error;
-	for (size_t i = 0; i < n; i++)
-		if ((error = one(c, i, arg)) < 0)
-			goto fail;
-	if ((error = exec_locked(c, "COMMIT")) == 0)
-		return 0;
-fail:
-	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_lock(&c->lock);
+	if (n == 1) {
+		error = one(c, 0, arg);
+	} else if ((error = exec_locked(c, "BEGIN IMMEDIATE")) == 0) {
+		for (size_t i = 0; i < n && error == 0; i++)
+			error = one(c, i, arg);
+		if (error == 0)
+			error = exec_locked(c, "COMMIT");
+		if (error < 0)
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_unlock(&c->lock);
 	return error;
 }
 
@@ -722,20 +884,13 @@ static int put_one(struct conn *c, size_t i, void *arg)
 	        " size = excluded.size, owner = coalesce(resources.owner, excluded.owner),"
 	        " updated = excluded.updated";
 	const struct put_args *a = arg;
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
+	const struct store_resource_row *r = &a->rows[i];
 
-	if ((st = prep(c, sql)) != NULL) {
-		bind_text(st, 1, a->rows[i].path);
-		sqlite3_bind_blob(st, 2, a->rows[i].sealed, (int)a->rows[i].sealed_len,
-		                  SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)a->rows[i].plain_len);
-		bind_text(st, 4, a->owner);
-		sqlite3_bind_int64(st, 5, a->now);
-		error = step_write(c, st, "resource put");
-	}
-	done(st);
-	return error;
+	return run_write_locked(c, sql,
+	                        ARGS(arg_text(r->path), arg_blob(r->sealed, r->sealed_len),
+	                             arg_int((int64_t)r->plain_len), arg_text(a->owner),
+	                             arg_int(a->now)),
+	                        "resource put", NULL);
 }
 
 static int be_resource_put(void *p, const struct store_resource_row *rows, size_t n,
@@ -743,12 +898,8 @@ static int be_resource_put(void *p, const struct store_resource_row *rows, size_
 {
 	struct sqlite_backend *b = p;
 	struct put_args a = { rows, owner, now };
-	int error;
 
-	pthread_mutex_lock(&b->durable.lock);
-	error = in_transaction(&b->durable, n, put_one, &a);
-	pthread_mutex_unlock(&b->durable.lock);
-	return error;
+	return in_transaction(&b->durable, n, put_one, &a);
 }
 
 struct delete_args {
@@ -760,15 +911,12 @@ static int delete_many_one(struct conn *c, size_t i, void *arg)
 {
 	static const char sql[] = "DELETE FROM resources WHERE path = ?";
 	struct delete_args *a = arg;
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
+	size_t changed = 0;
+	int error;
 
-	if ((st = prep(c, sql)) != NULL) {
-		bind_text(st, 1, a->paths[i]);
-		if ((error = step_write(c, st, "resource delete")) == 0)
-			a->deleted += (size_t)sqlite3_changes(c->db);
-	}
-	done(st);
+	error = run_write_locked(c, sql, ARGS(arg_text(a->paths[i])), "resource delete", &changed);
+	if (error == 0)
+		a->deleted += changed;
 	return error;
 }
 
@@ -778,9 +926,7 @@ static int be_resource_delete_many(void *p, const char *const *paths, size_t n, 
 	struct delete_args a = { paths, 0 };
 	int error;
 
-	pthread_mutex_lock(&b->durable.lock);
 	error = in_transaction(&b->durable, n, delete_many_one, &a);
-	pthread_mutex_unlock(&b->durable.lock);
 	*deleted = error == 0 ? a.deleted : 0;
 	return error;
 }
@@ -789,53 +935,34 @@ static int be_resource_get(void *p, const char *path, uint8_t **sealed, size_t *
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "SELECT value FROM resources WHERE path = ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR, rc;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) == NULL)
-		goto out;
-	bind_text(st, 1, path);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		error = coffer_error_set(COFFER_ENOTFOUND, "no such resource");
-	} else if (rc != SQLITE_ROW) {
-		error = db_error(b->fast.db, rc, "resource get");
-	} else {
-		size_t n = (size_t)sqlite3_column_bytes(st, 0);
-		*sealed = malloc(n ? n : 1);
-		if (*sealed == NULL) {
-			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-			goto out;
-		}
-		memcpy(*sealed, sqlite3_column_blob(st, 0), n);
-		*len = n;
-		error = 0;
-	}
-out:
-	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
-	return error;
+	return read_column(&b->fast, sql, ARGS(arg_text(path)), "no such resource", "resource get",
+	                   sealed, NULL, len);
 }
 
-static int delete_one(struct conn *c, const char *sql, const char *a, const char *b2,
-                      const char *what)
-{
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
+struct resource_list {
+	coffer_store_resource_info *v;
+	size_t cnt, cap;
+};
 
-	pthread_mutex_lock(&c->lock);
-	if ((st = prep(c, sql)) != NULL) {
-		bind_text(st, 1, a);
-		if (b2)
-			bind_text(st, 2, b2);
-		error = step_write(c, st, what);
-		if (error == 0 && sqlite3_changes(c->db) == 0)
-			error = coffer_error_set(COFFER_ENOTFOUND, "%s: not found", what);
-	}
-	done(st);
-	pthread_mutex_unlock(&c->lock);
-	return error;
+static int resource_list_row(sqlite3_stmt *st, void *ctx)
+{
+	struct resource_list *l = ctx;
+	coffer_store_resource_info *nv, *r;
+
+	if ((nv = room_for(l->v, &l->cap, l->cnt, sizeof(*l->v), 16)) == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	l->v = nv;
+	r = &l->v[l->cnt++];
+	memset(r, 0, sizeof(*r));
+	r->path = col_strdup(st, 0);
+	r->size = (size_t)sqlite3_column_int64(st, 1);
+	r->created = sqlite3_column_int64(st, 2);
+	r->updated = sqlite3_column_int64(st, 3);
+	r->owner = col_strdup(st, 4);
+	if (r->path == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	return 0;
 }
 
 static int be_resource_list(void *p, coffer_store_resource_info **out, size_t *n,
@@ -845,50 +972,18 @@ static int be_resource_list(void *p, coffer_store_resource_info **out, size_t *n
 	static const char sql[] = "SELECT path, size, created, updated, owner FROM resources "
 	                          "WHERE ?1 IS NULL OR substr(path, 1, length(?1)) = ?1 "
 	                          "ORDER BY path";
-	coffer_store_resource_info *v = NULL, *nv;
-	size_t cnt = 0, cap = 0;
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR, rc;
+	struct resource_list l = { NULL, 0, 0 };
+	int error;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) == NULL)
-		goto out;
-	bind_text(st, 1, prefix);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL) {
-				error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-		}
-		memset(&v[cnt], 0, sizeof(v[cnt]));
-		v[cnt].path = col_strdup(st, 0);
-		v[cnt].size = (size_t)sqlite3_column_int64(st, 1);
-		v[cnt].created = sqlite3_column_int64(st, 2);
-		v[cnt].updated = sqlite3_column_int64(st, 3);
-		v[cnt].owner = col_strdup(st, 4);
-		cnt++;
-		if (v[cnt - 1].path == NULL) {
-			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-			goto out;
-		}
+	error = read_rows(&b->fast, sql, ARGS(arg_text(prefix)), "resource list", resource_list_row,
+	                  &l);
+	if (error < 0) {
+		coffer_store_resource_info_free(l.v, l.cnt);
+		return error;
 	}
-	if (rc != SQLITE_DONE) {
-		error = db_error(b->fast.db, rc, "resource list");
-		goto out;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	error = 0;
-out:
-	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
-	coffer_store_resource_info_free(v, cnt);
-	return error;
+	*out = l.v;
+	*n = l.cnt;
+	return 0;
 }
 
 /* ---- policies ---- */
@@ -900,18 +995,10 @@ static int policy_put_locked(struct conn *c, const char *kind, const char *id, c
 	static const char sql[] = "INSERT INTO policies(kind, id, body, updated) VALUES(?,?,?,?)"
 	                          " ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body,"
 	                          " updated = excluded.updated";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
 
-	if ((st = prep(c, sql)) != NULL) {
-		bind_text(st, 1, kind);
-		bind_text(st, 2, id);
-		sqlite3_bind_text(st, 3, text, (int)len, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, now);
-		error = step_write(c, st, "policy put");
-	}
-	done(st);
-	return error;
+	return run_write_locked(
+	        c, sql, ARGS(arg_text(kind), arg_text(id), arg_text_len(text, len), arg_int(now)),
+	        "policy put", NULL);
 }
 
 static int be_policy_put(void *p, const char *kind, const char *id, const char *text, size_t len,
@@ -930,77 +1017,33 @@ static int be_policy_get(void *p, char **out, size_t *len, const char *kind, con
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "SELECT body FROM policies WHERE kind = ? AND id = ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR, rc;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) == NULL)
-		goto out;
-	bind_text(st, 1, kind);
-	bind_text(st, 2, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		error = coffer_error_set(COFFER_ENOTFOUND, "no such policy");
-	} else if (rc != SQLITE_ROW) {
-		error = db_error(b->fast.db, rc, "policy get");
-	} else {
-		size_t n = (size_t)sqlite3_column_bytes(st, 0);
-		*out = malloc(n + 1);
-		if (*out == NULL) {
-			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-			goto out;
-		}
-		memcpy(*out, sqlite3_column_text(st, 0), n);
-		(*out)[n] = '\0';
-		if (len)
-			*len = n;
-		error = 0;
-	}
-out:
-	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
-	return error;
+	return read_column(&b->fast, sql, ARGS(arg_text(kind), arg_text(id)), "no such policy",
+	                   "policy get", NULL, out, len);
 }
 
 static int be_policy_delete(void *p, const char *kind, const char *id)
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "DELETE FROM policies WHERE kind = ? AND id = ?";
+	size_t changed = 0;
+	int error;
 
-	return delete_one(&b->durable, sql, kind, id, "policy delete");
+	error = run_write(&b->durable, sql, ARGS(arg_text(kind), arg_text(id)), "policy delete",
+	                  &changed);
+	if (error == 0 && changed == 0)
+		error = coffer_error_set(COFFER_ENOTFOUND, "policy delete: not found");
+	return error;
 }
 
-static int list_strings(struct conn *c, json_t **out, const char *sql, const char *arg)
+/* Column 0 appended to the JSON array `ctx` (NULL as ""). */
+static int string_row(sqlite3_stmt *st, void *ctx)
 {
-	sqlite3_stmt *st;
-	json_t *arr = json_array();
-	int error = COFFER_ERROR, rc;
+	const char *t = (const char *)sqlite3_column_text(st, 0);
 
-	if (arr == NULL)
+	if (json_array_append_new(ctx, json_string(t ? t : "")) < 0)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	pthread_mutex_lock(&c->lock);
-	if ((st = prep(c, sql)) == NULL)
-		goto out;
-	bind_text(st, 1, arg);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
-		if (json_array_append_new(arr, json_string(t ? t : "")) < 0) {
-			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		error = db_error(c->db, rc, "list");
-		goto out;
-	}
-	*out = arr;
-	arr = NULL;
-	error = 0;
-out:
-	done(st);
-	pthread_mutex_unlock(&c->lock);
-	json_decref(arr);
-	return error;
+	return 0;
 }
 
 static int be_policy_list(void *p, json_t **out, const char *kind)
@@ -1008,7 +1051,8 @@ static int be_policy_list(void *p, json_t **out, const char *kind)
 	struct sqlite_backend *b = p;
 	static const char sql[] = "SELECT id FROM policies WHERE kind = ? ORDER BY id";
 
-	return list_strings(&b->fast, out, sql, kind);
+	return read_json(out, json_array(), &b->fast, sql, ARGS(arg_text(kind)), "list",
+	                 string_row);
 }
 
 /* ---- reference values ---- */
@@ -1025,17 +1069,10 @@ static int refval_one(struct conn *c, size_t i, void *arg)
 	                          " ON CONFLICT(name) DO UPDATE SET vals = excluded.vals,"
 	                          " updated = excluded.updated";
 	const struct refval_args *a = arg;
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
 
-	if ((st = prep(c, sql)) != NULL) {
-		bind_text(st, 1, a->names[i]);
-		bind_text(st, 2, a->texts[i]);
-		sqlite3_bind_int64(st, 3, a->now);
-		error = step_write(c, st, "reference value set");
-	}
-	done(st);
-	return error;
+	return run_write_locked(c, sql,
+	                        ARGS(arg_text(a->names[i]), arg_text(a->texts[i]), arg_int(a->now)),
+	                        "reference value set", NULL);
 }
 
 static int be_refval_set(void *p, const char *const *names, char *const *texts, size_t n,
@@ -1043,73 +1080,36 @@ static int be_refval_set(void *p, const char *const *names, char *const *texts, 
 {
 	struct sqlite_backend *b = p;
 	struct refval_args a = { names, texts, now };
-	int error;
 
-	pthread_mutex_lock(&b->durable.lock);
-	error = in_transaction(&b->durable, n, refval_one, &a);
-	pthread_mutex_unlock(&b->durable.lock);
-	return error;
+	return in_transaction(&b->durable, n, refval_one, &a);
 }
 
 static int be_refval_get(void *p, char **text, const char *name)
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "SELECT vals FROM reference_values WHERE name = ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR, rc;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) == NULL)
-		goto out;
-	bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		error = coffer_error_set(COFFER_ENOTFOUND, "no such reference value");
-	else if (rc != SQLITE_ROW)
-		error = db_error(b->fast.db, rc, "reference value get");
-	else if ((*text = col_strdup(st, 0)) == NULL)
-		error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-	else
-		error = 0;
-out:
-	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
-	return error;
+	return read_column(&b->fast, sql, ARGS(arg_text(name)), "no such reference value",
+	                   "reference value get", NULL, text, NULL);
+}
+
+/* Row (name, vals) set in the JSON object `ctx`, vals parsed. */
+static int refval_row(sqlite3_stmt *st, void *ctx)
+{
+	json_t *v = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+
+	if (v == NULL || json_object_set_new(ctx, (const char *)sqlite3_column_text(st, 0), v) < 0)
+		return coffer_error_set(COFFER_ERROR, "reference values: corrupt row");
+	return 0;
 }
 
 static int be_refval_all(void *p, json_t **out)
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "SELECT name, vals FROM reference_values ORDER BY name";
-	sqlite3_stmt *st;
-	json_t *obj = json_object();
-	int error = COFFER_ERROR, rc;
 
-	if (obj == NULL)
-		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) == NULL)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *v = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-		if (v == NULL ||
-		    json_object_set_new(obj, (const char *)sqlite3_column_text(st, 0), v) < 0) {
-			error = coffer_error_set(COFFER_ERROR, "reference values: corrupt row");
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		error = db_error(b->fast.db, rc, "reference values");
-		goto out;
-	}
-	*out = obj;
-	obj = NULL;
-	error = 0;
-out:
-	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
-	json_decref(obj);
-	return error;
+	return read_json(out, json_object(), &b->fast, sql, NO_ARGS, "reference values",
+	                 refval_row);
 }
 
 /* ---- principals ---- */
@@ -1119,9 +1119,8 @@ static int be_principal_add(void *p, const coffer_store_principal *pr)
 	struct sqlite_backend *b = p;
 	static const char sql[] = "INSERT INTO principals(id, persona, public_key, namespaces,"
 	                          " enrolled_by, enrolled_at, disabled) VALUES(?,?,?,?,?,?,?)";
-	sqlite3_stmt *st = NULL;
 	char *key = NULL, *ns = NULL;
-	int error = COFFER_ERROR;
+	int error;
 
 	key = json_dumps(pr->public_key, JSON_COMPACT | JSON_SORT_KEYS);
 	ns = pr->namespaces ? json_dumps(pr->namespaces, JSON_COMPACT) : strdup("[]");
@@ -1130,28 +1129,23 @@ static int be_principal_add(void *p, const coffer_store_principal *pr)
 		free(ns);
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	}
-	pthread_mutex_lock(&b->durable.lock);
-	if ((st = prep(&b->durable, sql)) != NULL) {
-		bind_text(st, 1, pr->id);
-		bind_text(st, 2, pr->persona);
-		bind_text(st, 3, key);
-		bind_text(st, 4, ns);
-		bind_text(st, 5, pr->enrolled_by);
-		sqlite3_bind_int64(st, 6, pr->enrolled_at);
-		sqlite3_bind_int(st, 7, pr->disabled ? 1 : 0);
-		error = step_write(&b->durable, st, "principal add");
-		if (error == COFFER_EEXISTS)
-			coffer_error_set(COFFER_EEXISTS, "principal %s exists", pr->id);
-	}
-	done(st);
-	pthread_mutex_unlock(&b->durable.lock);
+	error = run_write(&b->durable, sql,
+	                  ARGS(arg_text(pr->id), arg_text(pr->persona), arg_text(key), arg_text(ns),
+	                       arg_text(pr->enrolled_by), arg_int(pr->enrolled_at),
+	                       arg_int(pr->disabled ? 1 : 0)),
+	                  "principal add", NULL);
+	if (error == COFFER_EEXISTS)
+		coffer_error_set(COFFER_EEXISTS, "principal %s exists", pr->id);
 	free(key);
 	free(ns);
 	return error;
 }
 
-static int principal_row(coffer_store_principal *out, sqlite3_stmt *st)
+/* The row (PRINCIPAL_COLS) into the coffer_store_principal `ctx`. */
+static int principal_row(sqlite3_stmt *st, void *ctx)
 {
+	coffer_store_principal *out = ctx;
+
 	memset(out, 0, sizeof(*out));
 	out->id = col_strdup(st, 0);
 	out->persona = col_strdup(st, 1);
@@ -1174,85 +1168,60 @@ static int be_principal_get(void *p, coffer_store_principal *out, const char *id
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "SELECT " PRINCIPAL_COLS " FROM principals WHERE id = ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR, rc;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) == NULL)
-		goto out;
-	bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		error = coffer_error_set(COFFER_ENOTFOUND, "no such principal");
-	else if (rc != SQLITE_ROW)
-		error = db_error(b->fast.db, rc, "principal get");
-	else
-		error = principal_row(out, st);
-out:
-	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
-	return error;
+	return read_row(&b->fast, sql, ARGS(arg_text(id)), "no such principal", "principal get",
+	                principal_row, out);
 }
 
 static int be_principal_set_disabled(void *p, const char *id, bool disabled)
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "UPDATE principals SET disabled = ? WHERE id = ?";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
+	size_t changed = 0;
+	int error;
 
-	pthread_mutex_lock(&b->durable.lock);
-	if ((st = prep(&b->durable, sql)) != NULL) {
-		sqlite3_bind_int(st, 1, disabled ? 1 : 0);
-		bind_text(st, 2, id);
-		error = step_write(&b->durable, st, "principal disable");
-		if (error == 0 && sqlite3_changes(b->durable.db) == 0)
-			error = coffer_error_set(COFFER_ENOTFOUND, "no such principal");
-	}
-	done(st);
-	pthread_mutex_unlock(&b->durable.lock);
+	error = run_write(&b->durable, sql, ARGS(arg_int(disabled ? 1 : 0), arg_text(id)),
+	                  "principal disable", &changed);
+	if (error == 0 && changed == 0)
+		error = coffer_error_set(COFFER_ENOTFOUND, "no such principal");
 	return error;
+}
+
+struct principal_list {
+	coffer_store_principal *v;
+	size_t cnt, cap;
+};
+
+static int principal_list_row(sqlite3_stmt *st, void *ctx)
+{
+	struct principal_list *l = ctx;
+	coffer_store_principal *nv;
+	int error;
+
+	if ((nv = room_for(l->v, &l->cap, l->cnt, sizeof(*l->v), 8)) == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	l->v = nv;
+	if ((error = principal_row(st, &l->v[l->cnt])) < 0)
+		return error;
+	l->cnt++;
+	return 0;
 }
 
 static int be_principal_list(void *p, coffer_store_principal **out, size_t *n)
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "SELECT " PRINCIPAL_COLS " FROM principals ORDER BY id";
-	coffer_store_principal *v = NULL, *nv;
-	size_t cnt = 0, cap = 0;
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR, rc;
+	struct principal_list l = { NULL, 0, 0 };
+	int error;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) == NULL)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 8;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL) {
-				error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-		}
-		if ((error = principal_row(&v[cnt], st)) < 0)
-			goto out;
-		cnt++;
+	error = read_rows(&b->fast, sql, NO_ARGS, "principal list", principal_list_row, &l);
+	if (error < 0) {
+		coffer_store_principal_list_free(l.v, l.cnt);
+		return error;
 	}
-	if (rc != SQLITE_DONE) {
-		error = db_error(b->fast.db, rc, "principal list");
-		goto out;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	error = 0;
-out:
-	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
-	coffer_store_principal_list_free(v, cnt);
-	return error;
+	*out = l.v;
+	*n = l.cnt;
+	return 0;
 }
 
 /* ---- jti ---- */
@@ -1261,48 +1230,15 @@ static int be_jti_use(void *p, const char *jti, int64_t expires)
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "INSERT INTO used_jti(jti, expires) VALUES(?,?)";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
+	int error;
 
-	pthread_mutex_lock(&b->durable.lock);
-	if ((st = prep(&b->durable, sql)) != NULL) {
-		bind_text(st, 1, jti);
-		sqlite3_bind_int64(st, 2, expires);
-		error = step_write(&b->durable, st, "jti");
-		if (error == COFFER_EEXISTS)
-			coffer_error_set(COFFER_EEXISTS, "token id already used (replay)");
-	}
-	done(st);
-	pthread_mutex_unlock(&b->durable.lock);
+	error = run_write(&b->durable, sql, ARGS(arg_text(jti), arg_int(expires)), "jti", NULL);
+	if (error == COFFER_EEXISTS)
+		coffer_error_set(COFFER_EEXISTS, "token id already used (replay)");
 	return error;
 }
 
 /* ---- audit ---- */
-
-static int be_audit_append(void *p, int64_t *seq, int64_t now, const char *actor,
-                           const char *action, const char *ns, const char *record)
-{
-	struct sqlite_backend *b = p;
-	static const char sql[] = "INSERT INTO audit(time, actor, action, namespace, record)"
-	                          " VALUES(?,?,?,?,?)";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
-
-	pthread_mutex_lock(&b->durable.lock);
-	if ((st = prep(&b->durable, sql)) != NULL) {
-		sqlite3_bind_int64(st, 1, now);
-		bind_text(st, 2, actor);
-		bind_text(st, 3, action);
-		bind_text(st, 4, ns);
-		bind_text(st, 5, record);
-		error = step_write(&b->durable, st, "audit append");
-		if (error == 0)
-			*seq = sqlite3_last_insert_rowid(b->durable.db);
-	}
-	done(st);
-	pthread_mutex_unlock(&b->durable.lock);
-	return error;
-}
 
 struct audit_batch_args {
 	const struct store_audit_row *rows;
@@ -1318,22 +1254,19 @@ static int audit_row_one(struct conn *c, size_t i, void *arg)
 	static const char sql[] = "INSERT INTO audit(time, actor, action, namespace, record)"
 	                          " VALUES(?,?,?,?,?)";
 	const struct audit_batch_args *a = arg;
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR;
+	const struct store_audit_row *r;
+	int error;
 
 	if (i == a->n)
 		return policy_put_locked(c, a->pkind, a->pid, a->ptext, a->plen,
 		                         a->rows[a->n - 1].time);
-	if ((st = prep(c, sql)) != NULL) {
-		sqlite3_bind_int64(st, 1, a->rows[i].time);
-		bind_text(st, 2, a->rows[i].actor);
-		bind_text(st, 3, a->rows[i].action);
-		bind_text(st, 4, a->rows[i].ns);
-		bind_text(st, 5, a->rows[i].record_json);
-		if ((error = step_write(c, st, "audit append")) == 0)
-			a->seq[i] = sqlite3_last_insert_rowid(c->db);
-	}
-	done(st);
+	r = &a->rows[i];
+	error = run_write_locked(c, sql,
+	                         ARGS(arg_int(r->time), arg_text(r->actor), arg_text(r->action),
+	                              arg_text(r->ns), arg_text(r->record_json)),
+	                         "audit append", NULL);
+	if (error == 0)
+		a->seq[i] = sqlite3_last_insert_rowid(c->db);
 	return error;
 }
 
@@ -1343,13 +1276,18 @@ static int be_audit_append_batch(void *p, const struct store_audit_row *rows, si
 {
 	struct sqlite_backend *b = p;
 	struct audit_batch_args a = { rows, n, seq, pkind, pid, ptext, plen };
-	int error;
 
 	/* one transaction, one sync at COMMIT (synchronous=FULL) */
-	pthread_mutex_lock(&b->durable.lock);
-	error = in_transaction(&b->durable, n + (pkind != NULL ? 1 : 0), audit_row_one, &a);
-	pthread_mutex_unlock(&b->durable.lock);
-	return error;
+	return in_transaction(&b->durable, n + (pkind != NULL ? 1 : 0), audit_row_one, &a);
+}
+
+/* A batch of one row: a single INSERT, no transaction around it. */
+static int be_audit_append(void *p, int64_t *seq, int64_t now, const char *actor,
+                           const char *action, const char *ns, const char *record)
+{
+	struct store_audit_row row = { now, actor, action, ns, record };
+
+	return be_audit_append_batch(p, &row, 1, seq, NULL, NULL, NULL, 0);
 }
 
 /* One audit row as {"seq","time","actor","action","namespace","record"}. */
@@ -1366,31 +1304,33 @@ static json_t *audit_row(sqlite3_stmt *st)
 	                 json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL));
 }
 
+static int audit_last_row(sqlite3_stmt *st, void *ctx)
+{
+	json_t **out = ctx;
+
+	if ((*out = audit_row(st)) == NULL)
+		return coffer_error_set(COFFER_ERROR, "audit: corrupt row");
+	return 0;
+}
+
 static int be_audit_last(void *p, json_t **out)
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "SELECT seq, time, actor, action, namespace, record FROM audit"
 	                          " ORDER BY seq DESC LIMIT 1";
-	sqlite3_stmt *st;
-	int error = COFFER_ERROR, rc;
 
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) == NULL)
-		goto out;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		error = 0;
-	} else if (rc != SQLITE_ROW) {
-		error = db_error(b->fast.db, rc, "audit last");
-	} else if ((*out = audit_row(st)) == NULL) {
-		error = coffer_error_set(COFFER_ERROR, "audit: corrupt row");
-	} else {
-		error = 0;
-	}
-out:
-	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
-	return error;
+	/* an empty log is no error (*out as the caller set it) */
+	return read_row(&b->fast, sql, NO_ARGS, NULL, "audit last", audit_last_row, out);
+}
+
+/* The row appended to the JSON array `ctx`. */
+static int audit_list_row(sqlite3_stmt *st, void *ctx)
+{
+	json_t *e = audit_row(st);
+
+	if (e == NULL || json_array_append_new(ctx, e) < 0)
+		return coffer_error_set(COFFER_ERROR, "audit: corrupt row");
+	return 0;
 }
 
 static int be_audit_list(void *p, json_t **out, int64_t after, const char *ns, size_t limit)
@@ -1399,37 +1339,10 @@ static int be_audit_list(void *p, json_t **out, int64_t after, const char *ns, s
 	static const char sql[] = "SELECT seq, time, actor, action, namespace, record FROM audit"
 	                          " WHERE seq > ?1 AND (?2 IS NULL OR namespace = ?2)"
 	                          " ORDER BY seq LIMIT ?3";
-	sqlite3_stmt *st;
-	json_t *arr = json_array(), *e;
-	int error = COFFER_ERROR, rc;
 
-	if (arr == NULL)
-		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	pthread_mutex_lock(&b->fast.lock);
-	if ((st = prep(&b->fast, sql)) == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, after);
-	bind_text(st, 2, ns);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		e = audit_row(st);
-		if (e == NULL || json_array_append_new(arr, e) < 0) {
-			error = coffer_error_set(COFFER_ERROR, "audit: corrupt row");
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		error = db_error(b->fast.db, rc, "audit list");
-		goto out;
-	}
-	*out = arr;
-	arr = NULL;
-	error = 0;
-out:
-	done(st);
-	pthread_mutex_unlock(&b->fast.lock);
-	json_decref(arr);
-	return error;
+	return read_json(out, json_array(), &b->fast, sql,
+	                 ARGS(arg_int(after), arg_text(ns), arg_int((int64_t)limit)), "audit list",
+	                 audit_list_row);
 }
 
 const struct store_ops coffer_store_sqlite_ops = {
