@@ -253,19 +253,28 @@ int coffer_store_session_use_nonce(coffer_store *s, const char *id, int64_t now)
 	return s->ops->session_use_nonce(s->backend, id, now);
 }
 
-int coffer_store_session_set_attested(coffer_store *s, const char *id, const char *token,
-                                      int64_t expires)
+/* A session's token, sealed with its session id as AAD. */
+static int seal_token(uint8_t **sealed, size_t *len, coffer_store *s, const char *id,
+                      const char *token)
 {
-	uint8_t *sealed = NULL;
-	size_t len = 0;
 	char aad[128];
 	int error;
 
 	if (!id_ok(id, 32) || token == NULL)
 		return coffer_error_set(COFFER_EINVAL, "session: id and token required");
-	if ((error = make_aad(aad, sizeof(aad), "session-token", id)) < 0 ||
-	    (error = seal(&sealed, &len, &s->master, aad, (const uint8_t *)token, strlen(token))) <
-	            0)
+	if ((error = make_aad(aad, sizeof(aad), "session-token", id)) < 0)
+		return error;
+	return seal(sealed, len, &s->master, aad, (const uint8_t *)token, strlen(token));
+}
+
+int coffer_store_session_set_attested(coffer_store *s, const char *id, const char *token,
+                                      int64_t expires)
+{
+	uint8_t *sealed = NULL;
+	size_t len = 0;
+	int error;
+
+	if ((error = seal_token(&sealed, &len, s, id, token)) < 0)
 		return error;
 	error = s->ops->session_set_attested(s->backend, id, sealed, len, expires);
 	free(sealed);
@@ -277,14 +286,9 @@ int coffer_store_session_attest(coffer_store *s, const char *id, const char *tok
 {
 	uint8_t *sealed = NULL;
 	size_t len = 0;
-	char aad[128];
 	int error;
 
-	if (!id_ok(id, 32) || token == NULL)
-		return coffer_error_set(COFFER_EINVAL, "session: id and token required");
-	if ((error = make_aad(aad, sizeof(aad), "session-token", id)) < 0 ||
-	    (error = seal(&sealed, &len, &s->master, aad, (const uint8_t *)token, strlen(token))) <
-	            0)
+	if ((error = seal_token(&sealed, &len, s, id, token)) < 0)
 		return error;
 	error = s->ops->session_attest(s->backend, id, sealed, len, expires, now);
 	free(sealed);
