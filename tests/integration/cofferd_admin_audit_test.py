@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from jwcrypto import jwk  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import (Broker, Tests, admin, audit_export, audit_verify,  # noqa: E402
-                             bin_dir, workdir)
+from cofferd_harness import (Broker, Tests, admin, admin_key, audit_export,  # noqa: E402
+                             audit_verify, bin_dir, workdir)
 
 T = Tests()
 
@@ -71,10 +71,7 @@ def main():
             print("SKIPPED: no %s binary" % prog, file=sys.stderr)
             return 77
     wd = workdir()
-    key = jwk.JWK.generate(kty="EC", crv="P-256")
-    pub = os.path.join(wd, "admin.pub.jwk")
-    with open(pub, "w") as f:
-        f.write(key.export_public())
+    key, pub = admin_key(wd)
     other = jwk.JWK.generate(kty="EC", crv="P-256")
     b = Broker(wd, "aa", {"attestation": {"allow_sample": True},
                           "policy": {"resource": "allow_all", "release": "allow_all"},

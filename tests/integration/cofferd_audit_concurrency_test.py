@@ -12,10 +12,9 @@ import threading
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
-from jwcrypto import jwk  # noqa: E402
-
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import Broker, Tests, audit_export, audit_verify, workdir  # noqa: E402
+from cofferd_harness import (Broker, Tests, admin_key, audit_export, audit_verify,  # noqa: E402
+                             workdir)
 
 T = Tests()
 CLIENTS = 16
@@ -51,10 +50,7 @@ def run(wd, delay):
     """One broker under the load; delay: audit_commit_delay_us, None for the
     default (batches wait for releases in flight), 0 for none."""
     os.makedirs(wd)
-    key = jwk.JWK.generate(kty="EC", crv="P-256")
-    pub = os.path.join(wd, "admin.pub.jwk")
-    with open(pub, "w") as f:
-        f.write(key.export_public())
+    key, pub = admin_key(wd)
     admin = {"bootstrap_key": pub, "bootstrap_namespaces": ["cc"],
              "allow_plaintext_upload": True, "audit_checkpoint_every": 7}
     if delay is not None:

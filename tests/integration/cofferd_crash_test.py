@@ -19,10 +19,8 @@ import base64
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
-from jwcrypto import jwk  # noqa: E402
-
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import Broker, Tests, bin_dir, workdir  # noqa: E402
+from cofferd_harness import Broker, Tests, admin_key, bin_dir, workdir  # noqa: E402
 
 T = Tests()
 WRITERS = 4
@@ -127,10 +125,7 @@ def check_audit(b, wd, key, acked, n_released):
 
 def main():
     wd = workdir()
-    key = jwk.JWK.generate(kty="EC", crv="P-256")
-    pub = os.path.join(wd, "admin.pub.jwk")
-    with open(pub, "w") as f:
-        f.write(key.export_public())
+    key, pub = admin_key(wd)
     ns = ["w%d" % i for i in range(WRITERS)]
     b = Broker(wd, "crash", {"attestation": {"allow_sample": True},
                              "policy": {"resource": "allow_all", "release": "allow_all"},

@@ -16,10 +16,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
-from jwcrypto import jwk  # noqa: E402
-
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import Broker, Tests, admin, bin_dir, workdir  # noqa: E402
+from cofferd_harness import Broker, Tests, admin, admin_key, bin_dir, workdir  # noqa: E402
 
 T = Tests()
 
@@ -355,10 +353,7 @@ def test_restart(b, key):
 def main():
     wd = workdir()
     test_default_equivalence(wd)
-    key = jwk.JWK.generate(kty="EC", crv="P-256")
-    pub = os.path.join(wd, "admin.pub.jwk")
-    with open(pub, "w") as f:
-        f.write(key.export_public())
+    key, pub = admin_key(wd)
     b = Broker(wd, "policy", {"attestation": {"allow_sample": True},
                               "admin": {"bootstrap_key": pub,
                                         "bootstrap_namespaces": ["default", "owned"],

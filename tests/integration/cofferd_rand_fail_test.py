@@ -19,34 +19,19 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
-from jwcrypto import jwk  # noqa: E402
-
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import (Broker, Tests, admin, audit_export, audit_verify,  # noqa: E402
-                             bin_dir, workdir)
+from cofferd_harness import (Broker, Tests, admin, admin_key, audit_export,  # noqa: E402
+                             audit_verify, fault_shim)
 
 T = Tests()
 
 
 def main():
-    if len(sys.argv) != 2 or not os.path.exists(sys.argv[1]):
-        print("SKIPPED: no fault shim given", file=sys.stderr)
+    setup = fault_shim(sys.argv, "COFFER_TEST_RAND_FAIL", "rand-fails")
+    if setup is None:
         return 77
-    for prog in ("coffer", "cofferd"):
-        if not os.path.exists(os.path.join(bin_dir(), prog)):
-            print("SKIPPED: no %s binary" % prog, file=sys.stderr)
-            return 77
-    wd = workdir()
-    flag = os.path.join(wd, "rand-fails")
-    # cofferd inherits these; an ASan build wants its runtime first in the
-    # library list, which a preloaded shim is not
-    os.environ["LD_PRELOAD"] = sys.argv[1]
-    os.environ["COFFER_TEST_RAND_FAIL"] = flag
-    os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
-    key = jwk.JWK.generate(kty="EC", crv="P-256")
-    pub = os.path.join(wd, "admin.pub.jwk")
-    with open(pub, "w") as f:
-        f.write(key.export_public())
+    wd, flag = setup
+    key, pub = admin_key(wd)
     b = Broker(wd, "rf", {"attestation": {"allow_sample": True},
                           "policy": {"resource": "allow_all", "release": "allow_all"},
                           "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ["ns"],

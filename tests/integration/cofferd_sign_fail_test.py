@@ -31,8 +31,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from jwcrypto import jwk, jws, jwt  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import (Broker, Tests, admin, audit_export, audit_verify,  # noqa: E402
-                             bin_dir, workdir)
+from cofferd_harness import (Broker, Tests, admin, admin_key, audit_export,  # noqa: E402
+                             audit_verify, bin_dir, fault_shim)
 
 T = Tests()
 EVERY = 4             # admin.audit_checkpoint_every
@@ -43,24 +43,11 @@ CP_FAILED = "audit checkpoint failed"
 
 
 def main():
-    if len(sys.argv) != 2 or not os.path.exists(sys.argv[1]):
-        print("SKIPPED: no fault shim given", file=sys.stderr)
+    setup = fault_shim(sys.argv, "COFFER_TEST_SIGN_FAIL", "sign-fails")
+    if setup is None:
         return 77
-    for prog in ("coffer", "cofferd"):
-        if not os.path.exists(os.path.join(bin_dir(), prog)):
-            print("SKIPPED: no %s binary" % prog, file=sys.stderr)
-            return 77
-    wd = workdir()
-    flag = os.path.join(wd, "sign-fails")
-    # cofferd inherits these; an ASan build wants its runtime first in the
-    # library list, which a preloaded shim is not
-    os.environ["LD_PRELOAD"] = sys.argv[1]
-    os.environ["COFFER_TEST_SIGN_FAIL"] = flag
-    os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
-    key = jwk.JWK.generate(kty="EC", crv="P-256")
-    pub = os.path.join(wd, "admin.pub.jwk")
-    with open(pub, "w") as f:
-        f.write(key.export_public())
+    wd, flag = setup
+    key, pub = admin_key(wd)
     shim(wd, flag)
     b = Broker(wd, "sf", {"attestation": {"allow_sample": True},
                           "policy": {"resource": "allow_all", "release": "allow_all"},

@@ -181,6 +181,39 @@ class Tests:
         return 0
 
 
+def admin_key(wd):
+    """A fresh P-256 admin key and the path of its public JWK, written in
+    `wd` for a config's admin.bootstrap_key: (key, path)."""
+    from jwcrypto import jwk
+    key = jwk.JWK.generate(kty="EC", crv="P-256")
+    pub = os.path.join(wd, "admin.pub.jwk")
+    with open(pub, "w") as f:
+        f.write(key.export_public())
+    return key, pub
+
+
+def fault_shim(argv, var, flag_name):
+    """The start of a test that runs cofferd with tests/fault/openssl_fail.c
+    preloaded (argv[1] its path): None, after saying why, when the shim or a
+    binary is missing; else (workdir, flag) where the file `flag` (not made
+    yet) switches the fault that $`var` names. cofferd inherits the
+    environment set here; an ASan build wants its runtime first in the
+    library list, which a preloaded shim is not."""
+    if len(argv) != 2 or not os.path.exists(argv[1]):
+        print("SKIPPED: no fault shim given", file=sys.stderr)
+        return None
+    for prog in ("coffer", "cofferd"):
+        if not os.path.exists(os.path.join(bin_dir(), prog)):
+            print("SKIPPED: no %s binary" % prog, file=sys.stderr)
+            return None
+    wd = workdir()
+    flag = os.path.join(wd, flag_name)
+    os.environ["LD_PRELOAD"] = argv[1]
+    os.environ[var] = flag
+    os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
+    return wd, flag
+
+
 def admin(b, key, method, path, body=b""):
     """One admin request to broker `b`, signed by `key`; the response."""
     import kbs_client as kc
