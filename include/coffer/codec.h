@@ -38,6 +38,11 @@ int coffer_hex_encode(char **out, const uint8_t *in, size_t len);
 /* Accepts upper- and lowercase; rejects odd lengths and non-hex characters. */
 int coffer_hex_decode(uint8_t **out, size_t *out_len, const char *in, size_t len);
 
+/* Strict UTF-8 (RFC 3629: no overlong form, no surrogate, nothing above
+ * U+10FFFF): the code point at s[*i] (*i < len) into *cp and *i past it,
+ * or -1 with *i unchanged. */
+int coffer_utf8_next(uint32_t *cp, const unsigned char *s, size_t len, size_t *i);
+
 #ifdef __cplusplus
 }
 #endif

@@ -249,6 +249,13 @@ int cofferd_resp_json(struct cofferd_resp *r, int status, json_t *body); /* stea
 
 int64_t cofferd_now(void);
 
+/* Route one request to its handler (server.c); *ep receives the endpoint
+ * for the metrics. q->conn may be NULL (no HTTP connection: the request
+ * fuzz target): then the query arguments are not read and the auth rate
+ * limit sees no client address. The caller owns r->body and r->audit. */
+void cofferd_dispatch(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
+                      enum cofferd_endpoint *ep);
+
 /* Handlers (return 0; the response carries the status). */
 int cofferd_handle_auth(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r);
 int cofferd_handle_attest(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r);
@@ -288,6 +295,15 @@ void cofferd_pending_put(const coffer_store_session *s);
 /* Remove and return (copy into *out) the pending session `sid` when present
  * and unexpired; false: read it from the store. */
 bool cofferd_pending_take(coffer_store_session *out, const char *sid, int64_t now);
+
+/* Open what the finished configuration d->cfg names (broker.c): the
+ * tee_options, the store, the token signing key, the policies and the
+ * admin bootstrap; the data directory must exist. On failure the error is
+ * set and cofferd_close still releases what was opened. */
+int cofferd_open(struct cofferd *d);
+/* Checkpoint the audit chain, close the store and free everything `d`
+ * holds, its configuration and cfg_lock included. */
+void cofferd_close(struct cofferd *d);
 
 /* Admin bootstrap (admin.c). */
 int cofferd_admin_bootstrap(struct cofferd *d);

@@ -121,48 +121,6 @@ static void reload(struct cofferd *d, const char *config_path)
 	cofferd_config_free(&nc);
 }
 
-/* attestation.tee_options: one JSON object of owner checks per TEE. */
-static int load_tee_options(struct cofferd *d)
-{
-	uint8_t *text = NULL;
-	size_t len = 0;
-	int error;
-
-	if (d->cfg.tee_options == NULL)
-		return 0;
-	if ((error = coffer_file_read(&text, &len, d->cfg.tee_options, 1024 * 1024)) < 0)
-		return coffer_error_wrap(error, "attestation.tee_options %s", d->cfg.tee_options);
-	error = coffer_json_parse(&d->tee_options, (const char *)text, len, 0);
-	free(text);
-	if (error < 0)
-		return coffer_error_wrap(error, "attestation.tee_options %s", d->cfg.tee_options);
-	if (!json_is_object(d->tee_options))
-		return coffer_error_set(COFFER_EINVAL,
-		                        "attestation.tee_options: want {\"snp\": {...}, ...}");
-	return 0;
-}
-
-static void cleanup(struct cofferd *d)
-{
-	if (d->store)
-		cofferd_audit_shutdown(d); /* checkpoint the chain's head */
-	cofferd_admin_free();
-	json_decref(d->tee_options);
-	cofferd_tokcache_flush();
-	if (d->policy && d->policy->free)
-		d->policy->free(d->policy_ctx);
-	for (size_t i = 0; i < d->n_verify_keys; i++)
-		coffer_jwk_free(d->verify_keys[i]);
-	free(d->verify_keys);
-	coffer_jwk_free(d->signing_key);
-	json_decref(d->signing_jwk_pub);
-	json_decref(d->x5c);
-	free(d->jwks_body);
-	coffer_store_close(d->store);
-	cofferd_config_free(&d->cfg);
-	pthread_rwlock_destroy(&d->cfg_lock);
-}
-
 int main(int argc, char **argv)
 {
 	static struct cofferd d;
@@ -170,7 +128,6 @@ int main(int argc, char **argv)
 	bool check = false, dev = false;
 	struct MHD_Daemon *daemon = NULL;
 	char *tls_cert = NULL, *tls_key = NULL;
-	coffer_store_options so = COFFER_STORE_OPTIONS_INIT;
 	sigset_t sigs;
 	unsigned port = 0;
 	int error, rc = 3;
@@ -251,13 +208,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cofferd: %s: %s\n", d.cfg.data_dir, strerror(errno));
 		goto out;
 	}
-	so.master_key_path = d.cfg.master_key;
-	so.create_master_key = true;
-	if ((error = load_tee_options(&d)) < 0 ||
-	    (error = coffer_store_open(&d.store, d.cfg.store_url, &so)) < 0 ||
-	    (error = cofferd_token_init(&d)) < 0 ||
-	    (error = cofferd_policy_rego_new(&d.policy, &d.policy_ctx, &d)) < 0 ||
-	    (error = cofferd_admin_bootstrap(&d)) < 0) {
+	if ((error = cofferd_open(&d)) < 0) {
 		fprintf(stderr, "cofferd: %s\n", coffer_error_last());
 		goto out;
 	}
@@ -344,7 +295,7 @@ out:
 	if (tls_key)
 		coffer_free_str_wiped(tls_key);
 	free(tls_cert);
-	cleanup(&d);
+	cofferd_close(&d);
 	if (rc == 0)
 		cofferd_log(LOG_INFO_, "stopped", NULL);
 	return rc;

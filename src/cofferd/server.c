@@ -9,6 +9,7 @@
  */
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include <microhttpd.h>
 
+#include "coffer/codec.h"
 #include "coffer/kbs.h"
 #include "cofferd.h"
 #include "server.h"
@@ -74,6 +76,22 @@ int cofferd_resp_json(struct cofferd_resp *r, int status, json_t *body)
 	return 0;
 }
 
+/* jansson refuses a string that is not UTF-8, and a client's string quoted
+ * with a bound ("%.32s" for the tee, "%.20s" for the version) or cut by the
+ * detail's size can end inside a character: such an answer had no body at
+ * all (fuzz_cofferd_request). Each byte outside a valid sequence becomes
+ * '?'. */
+static void utf8_scrub(char *text)
+{
+	unsigned char *p = (unsigned char *)text;
+	size_t len = strlen(text), i = 0;
+	uint32_t cp;
+
+	while (i < len)
+		if (coffer_utf8_next(&cp, p, len, &i) < 0)
+			p[i++] = '?';
+}
+
 int cofferd_resp_error(struct cofferd_resp *r, int status, const char *variant, const char *fmt,
                        ...)
 {
@@ -83,6 +101,7 @@ int cofferd_resp_error(struct cofferd_resp *r, int status, const char *variant, 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	utf8_scrub(detail);
 	if (r->wipe && r->body)
 		coffer_free_str_wiped(r->body);
 	else
@@ -147,8 +166,8 @@ static const struct sockaddr *client_addr(struct MHD_Connection *c)
 	return ci ? ci->client_addr : NULL;
 }
 
-static void dispatch(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
-                     enum cofferd_endpoint *ep)
+void cofferd_dispatch(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
+                      enum cofferd_endpoint *ep)
 {
 	const char *p = q->path;
 	static const char res_prefix[] = COFFER_KBS_PREFIX "/resource/";
@@ -322,7 +341,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	q.content_type =
 	        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	q.conn = conn;
-	dispatch(d, &q, &r, &ep);
+	cofferd_dispatch(d, &q, &r, &ep);
 	if (r.audit) {
 		/* answer once the audit entry is durable (docs/audit.md); the
 		 * thread serves other connections meanwhile. While stopping, wait
@@ -397,6 +416,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	atomic_fetch_sub(&d->inflight, 1);
 }
+
+/* a printf-style logger: the format is libmicrohttpd's, which the
+ * attribute tells -Wformat-nonliteral (clang) */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {

@@ -259,3 +259,39 @@ int coffer_hex_decode(uint8_t **out, size_t *out_len, const char *in, size_t len
 	*out_len = len / 2;
 	return 0;
 }
+
+/* ---- UTF-8 ---- */
+
+/* Strict decoding of one code point at s[*i] (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF). */
+int coffer_utf8_next(uint32_t *cp, const unsigned char *s, size_t len, size_t *i)
+{
+	size_t p = *i, need;
+	uint32_t c = s[p], min;
+
+	if (c < 0x80) {
+		*cp = c;
+		*i = p + 1;
+		return 0;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		need = 1, c &= 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2, c &= 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3, c &= 0x07, min = 0x10000;
+	} else {
+		return -1;
+	}
+	if (len - p - 1 < need)
+		return -1;
+	for (size_t j = 1; j <= need; j++) {
+		if ((s[p + j] & 0xc0) != 0x80)
+			return -1;
+		c = (c << 6) | (s[p + j] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return -1;
+	*cp = c;
+	*i = p + 1 + need;
+	return 0;
+}

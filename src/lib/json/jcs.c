@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "coffer/buf.h"
+#include "coffer/codec.h"
 #include "coffer/json.h"
 
 /* 2^53: beyond it not every integer is a double, so JavaScript would round. */
@@ -19,47 +20,13 @@
 
 /* ---- UTF-8 ---- */
 
-/* Strict decoding of one code point at s[*i] (RFC 3629: no overlong forms,
- * no surrogates, nothing above U+10FFFF). */
-static int utf8_next(uint32_t *cp, const unsigned char *s, size_t len, size_t *i)
-{
-	size_t p = *i, need;
-	uint32_t c = s[p], min;
-
-	if (c < 0x80) {
-		*cp = c;
-		*i = p + 1;
-		return 0;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		need = 1, c &= 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2, c &= 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3, c &= 0x07, min = 0x10000;
-	} else {
-		return -1;
-	}
-	if (len - p - 1 < need)
-		return -1;
-	for (size_t j = 1; j <= need; j++) {
-		if ((s[p + j] & 0xc0) != 0x80)
-			return -1;
-		c = (c << 6) | (s[p + j] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return -1;
-	*cp = c;
-	*i = p + 1 + need;
-	return 0;
-}
-
 static int utf8_check(const char *s, size_t len)
 {
 	size_t i = 0;
 	uint32_t cp;
 
 	while (i < len)
-		if (utf8_next(&cp, (const unsigned char *)s, len, &i) < 0)
+		if (coffer_utf8_next(&cp, (const unsigned char *)s, len, &i) < 0)
 			return -1;
 	return 0;
 }
@@ -83,8 +50,8 @@ static int utf16_compare(const char *a, size_t alen, const char *b, size_t blen)
 		uint32_t ca = 0, cb = 0, ua, ub;
 
 		/* both strings were checked by utf8_check before sorting */
-		(void)utf8_next(&ca, (const unsigned char *)a, alen, &i);
-		(void)utf8_next(&cb, (const unsigned char *)b, blen, &j);
+		(void)coffer_utf8_next(&ca, (const unsigned char *)a, alen, &i);
+		(void)coffer_utf8_next(&cb, (const unsigned char *)b, blen, &j);
 		if (ca == cb)
 			continue;
 		ua = utf16_first_unit(ca);
