@@ -41,13 +41,20 @@ static void usage(FILE *f)
 	        "so) and nothing is anchored.\n"
 	        "Exit codes: 0 the chain verifies, 1 tampering detected (the seq and reason on\n"
 	        "stderr), 2 usage or malformed input, 3 internal error.\n"
-	        "       coffer audit list [--namespace NAME] [flags]\n"
-	        "       coffer audit export [--out FILE] [flags]\n"
+	        "       coffer audit list [--namespace NAME] [--from SEQ] [--limit N] [flags]\n"
+	        "       coffer audit export [--out FILE] [--from SEQ] [--limit N] [flags]\n"
 	        "list prints the broker's entries in the caller's scope, one per line:\n"
 	        "seq, time, kind, action, namespace, actor, resource, outcome, reason\n"
 	        "(tab separated, \"-\" for none; a release's actor is tee:measurement).\n"
 	        "export writes the export document (docs/audit.md) for `verify`: entries\n"
-	        "outside the caller's scope are stubs.\n%s",
+	        "outside the caller's scope are stubs.\n"
+	        "The broker answers in pages. Without --limit both fetch every page from\n"
+	        "--from SEQ (default 1) on: list prints them all, export merges them into one\n"
+	        "document, up to what verify accepts (2^20 entries, 64 MiB; beyond that it\n"
+	        "stops with exit 2: export ranges). --limit N fetches one page of at most N\n"
+	        "entries (the broker's admin.audit_page_max at most) from --from on; when more\n"
+	        "follow, stderr names the next seq. A range export that does not start at\n"
+	        "seq 1 verifies with --allow-partial.\n%s",
 	        cli_admin_common_help);
 }
 
@@ -289,16 +296,151 @@ static const char *dash(const json_t *v)
 	return s && s[0] ? s : "-";
 }
 
+/* --from SEQ, --limit N and the broker's Coffer-Audit-Next: a decimal
+ * 1..2^53-1, digits only; -1 otherwise. */
+static int64_t parse_seq(const char *s)
+{
+	int64_t v = 0;
+
+	if (s == NULL || s[0] < '1' || s[0] > '9' || strlen(s) > 16)
+		return -1;
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= COFFER_AUDIT_MAX_SEQ ? v : -1;
+}
+
+static void print_row(const json_t *e)
+{
+	const json_t *actor = json_object_get(e, "actor");
+	char who[600];
+
+	if (json_is_object(actor))
+		snprintf(who, sizeof(who), "%s:%s", dash(json_object_get(actor, "tee")),
+		         dash(json_object_get(actor, "measurement")));
+	else
+		snprintf(who, sizeof(who), "%s", dash(actor));
+	printf("%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+	       (long long)json_integer_value(json_object_get(e, "seq")),
+	       dash(json_object_get(e, "time")), dash(json_object_get(e, "kind")),
+	       dash(json_object_get(e, "action")), dash(json_object_get(e, "namespace")), who,
+	       dash(json_object_get(e, "resource")), dash(json_object_get(e, "outcome")),
+	       dash(json_object_get(e, "reason")));
+}
+
+/* One list page: rows, or with --json the elements of one JSON array
+ * (compact, as the broker writes it: one page prints the broker's text). */
+static int list_page(const coffer_buf *resp, bool json_out, size_t *printed)
+{
+	json_t *arr = json_loadb((const char *)resp->ptr, resp->len, 0, NULL), *e;
+	size_t i;
+
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		cli_error(CMD, "broker answer is not a list");
+		return CLI_INTERNAL;
+	}
+	json_array_foreach(arr, i, e)
+	{
+		if (json_out) {
+			char *t = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			if (t == NULL) {
+				json_decref(arr);
+				cli_error(CMD, "out of memory");
+				return CLI_INTERNAL;
+			}
+			printf("%s%s", *printed ? "," : "", t);
+			free(t);
+		} else {
+			print_row(e);
+		}
+		(*printed)++;
+	}
+	json_decref(arr);
+	return CLI_OK;
+}
+
+/* Add an export page to the merged document: entries appended, checkpoints
+ * not seen before (a range's first one is the previous range's last). */
+static int export_merge(json_t **doc, json_t *seen, const coffer_buf *resp)
+{
+	json_t *page = json_loadb((const char *)resp->ptr, resp->len, 0, NULL);
+	json_t *ents = json_object_get(page, "entries"),
+	       *cps = json_object_get(page, "checkpoints");
+	json_t *v;
+	size_t i;
+	int rc = CLI_INTERNAL;
+
+	if (!json_is_array(ents) || !json_is_array(cps)) {
+		cli_error(CMD, "broker answer is not an export");
+		goto out;
+	}
+	if (*doc == NULL) {
+		*doc = json_incref(page);
+	} else {
+		if (json_array_size(json_object_get(*doc, "entries")) + json_array_size(ents) >
+		    COFFER_AUDIT_MAX_ENTRIES) {
+			rc = CLI_USAGE; /* the caller says what to do */
+			goto out;
+		}
+		if (json_array_extend(json_object_get(*doc, "entries"), ents) != 0)
+			goto nomem;
+	}
+	json_array_foreach(cps, i, v)
+	{
+		if (!json_is_string(v))
+			continue;
+		if (json_object_get(seen, json_string_value(v)) != NULL)
+			continue;
+		if (json_object_set_new(seen, json_string_value(v), json_true()) != 0)
+			goto nomem;
+		if (*doc != page && json_array_append(json_object_get(*doc, "checkpoints"), v) != 0)
+			goto nomem;
+	}
+	rc = CLI_OK;
+	goto out;
+nomem:
+	cli_error(CMD, "out of memory");
+out:
+	json_decref(page);
+	return rc;
+}
+
+static int write_out(const char *out, const void *p, size_t len)
+{
+	if (out && strcmp(out, "-") != 0) {
+		if (coffer_file_write(out, p, len, 0644) < 0) {
+			cli_error(CMD, "%s: %s", out, coffer_error_last());
+			return CLI_USAGE;
+		}
+		return CLI_OK;
+	}
+	fwrite(p, 1, len, stdout);
+	putchar('\n');
+	return CLI_OK;
+}
+
+/*
+ * The broker answers one page (docs/cofferd.md "Audit pages") and names the
+ * next one in Coffer-Audit-Next. Without --limit, every page from --from
+ * (default 1) on is fetched: `list` prints them all, `export` merges them
+ * into one document up to what `verify` accepts (docs/audit.md bounds).
+ * With --limit, exactly one page.
+ */
 static int do_broker(int argc, char **argv)
 {
 	struct cli_admin a = { .cmd = "audit" };
 	bool export = strcmp(argv[1], "export") == 0;
 	const char *ns = NULL, *out = NULL;
-	char path[512];
+	int64_t from = 1, limit = 0, next = 0;
+	char path[768], nexth[32], lim[40];
 	coffer_buf resp = COFFER_BUF_INIT_MAX(COFFER_AUDIT_MAX_EXPORT);
-	json_t *arr = NULL, *e;
+	json_t *doc = NULL, *seen = NULL;
+	size_t pages = 0, printed = 0, bytes = 0;
+	char *text = NULL;
 	long status = 0;
-	size_t i;
 	int rc, r;
 
 	for (int k = 2; k < argc; k++) {
@@ -310,7 +452,17 @@ static int do_broker(int argc, char **argv)
 			ns = argv[++k];
 		else if (export && strcmp(argv[k], "--out") == 0 && k + 1 < argc)
 			out = argv[++k];
-		else {
+		else if (strcmp(argv[k], "--from") == 0 && k + 1 < argc) {
+			if ((from = parse_seq(argv[++k])) < 0) {
+				cli_error(CMD, "--from: '%s' is not a seq (1..2^53-1)", argv[k]);
+				return CLI_USAGE;
+			}
+		} else if (strcmp(argv[k], "--limit") == 0 && k + 1 < argc) {
+			if ((limit = parse_seq(argv[++k])) < 0) {
+				cli_error(CMD, "--limit: '%s' is not a positive count", argv[k]);
+				return CLI_USAGE;
+			}
+		} else {
 			cli_error(CMD, "unexpected argument '%s'", argv[k]);
 			return CLI_USAGE;
 		}
@@ -319,53 +471,92 @@ static int do_broker(int argc, char **argv)
 		cli_error(CMD, "invalid namespace '%s'", ns);
 		return CLI_USAGE;
 	}
-	snprintf(path, sizeof(path), "/kbs/v0/admin/audit%s%s%s", export ? "/export" : "",
-	         ns ? "?namespace=" : "", ns ? ns : "");
+	lim[0] = '\0';
+	if (limit > 0)
+		snprintf(lim, sizeof(lim), "&limit=%" PRId64, limit);
 	if ((rc = cli_admin_init(&a)) != CLI_OK)
 		goto out;
-	if ((rc = cli_admin_request(&a, "GET", path, NULL, 0, NULL, &status, &resp)) != CLI_OK)
-		goto out;
-	if (export) {
-		if (out && strcmp(out, "-") != 0) {
-			if (coffer_file_write(out, resp.ptr, resp.len, 0644) < 0) {
-				cli_error(CMD, "%s: %s", out, coffer_error_last());
-				rc = CLI_USAGE;
-			}
-		} else {
-			fwrite(resp.ptr, 1, resp.len, stdout);
-			putchar('\n');
+	for (;;) {
+		snprintf(path, sizeof(path), "/kbs/v0/admin/audit%s?from=%" PRId64 "%s%s%s",
+		         export ? "/export" : "", from, lim, ns ? "&namespace=" : "", ns ? ns : "");
+		coffer_buf_clear(&resp);
+		if ((rc = cli_admin_request_hdr(&a, "GET", path, NULL, 0, NULL, &status, &resp,
+		                                "Coffer-Audit-Next", nexth, sizeof(nexth))) !=
+		    CLI_OK)
+			goto out;
+		next = nexth[0] ? parse_seq(nexth) : 0;
+		if (next < 0 || (next > 0 && next <= from)) {
+			cli_error(CMD, "broker sent a bad Coffer-Audit-Next '%s'", nexth);
+			rc = CLI_INTERNAL;
+			goto out;
 		}
-		goto out;
+		pages++;
+		if (!export) {
+			if (a.json && pages == 1)
+				printf("[");
+			if ((rc = list_page(&resp, a.json, &printed)) != CLI_OK)
+				goto out;
+		} else if (pages == 1 && (next == 0 || limit > 0)) {
+			/* one page: the broker's document as it is */
+			if ((rc = write_out(out, resp.ptr, resp.len)) != CLI_OK)
+				goto out;
+		} else {
+			bytes += resp.len;
+			if (seen == NULL && (seen = json_object()) == NULL) {
+				cli_error(CMD, "out of memory");
+				rc = CLI_INTERNAL;
+				goto out;
+			}
+			if (bytes > COFFER_AUDIT_MAX_EXPORT ||
+			    (rc = export_merge(&doc, seen, &resp)) == CLI_USAGE) {
+				cli_error(CMD,
+				          "the audit chain from seq %" PRId64
+				          " on is larger than one "
+				          "export can hold (%zu entries, %zu MiB: docs/audit.md); "
+				          "export it in ranges with --from SEQ --limit N",
+				          from, COFFER_AUDIT_MAX_ENTRIES,
+				          COFFER_AUDIT_MAX_EXPORT / (1024 * 1024));
+				rc = CLI_USAGE;
+				goto out;
+			}
+			if (rc != CLI_OK)
+				goto out;
+		}
+		if (next == 0 || limit > 0)
+			break;
+		from = next;
 	}
-	if (a.json) {
-		fwrite(resp.ptr, 1, resp.len, stdout);
-		putchar('\n');
-		goto out;
+	if (!export) {
+		if (a.json)
+			printf("]\n");
+	} else if (doc != NULL) {
+		size_t len = 0;
+		text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (text == NULL) {
+			cli_error(CMD, "out of memory");
+			rc = CLI_INTERNAL;
+			goto out;
+		}
+		len = strlen(text);
+		if (len > COFFER_AUDIT_MAX_EXPORT) {
+			cli_error(CMD,
+			          "the merged export is larger than %zu MiB (docs/audit.md); "
+			          "export it in ranges with --from SEQ --limit N",
+			          COFFER_AUDIT_MAX_EXPORT / (1024 * 1024));
+			rc = CLI_USAGE;
+			goto out;
+		}
+		rc = write_out(out, text, len);
 	}
-	arr = json_loadb((const char *)resp.ptr, resp.len, 0, NULL);
-	if (!json_is_array(arr)) {
-		cli_error(CMD, "broker answer is not a list");
-		rc = CLI_INTERNAL;
-		goto out;
-	}
-	json_array_foreach(arr, i, e)
-	{
-		const json_t *actor = json_object_get(e, "actor");
-		char who[600];
-		if (json_is_object(actor))
-			snprintf(who, sizeof(who), "%s:%s", dash(json_object_get(actor, "tee")),
-			         dash(json_object_get(actor, "measurement")));
-		else
-			snprintf(who, sizeof(who), "%s", dash(actor));
-		printf("%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-		       (long long)json_integer_value(json_object_get(e, "seq")),
-		       dash(json_object_get(e, "time")), dash(json_object_get(e, "kind")),
-		       dash(json_object_get(e, "action")), dash(json_object_get(e, "namespace")),
-		       who, dash(json_object_get(e, "resource")),
-		       dash(json_object_get(e, "outcome")), dash(json_object_get(e, "reason")));
-	}
+	if (rc == CLI_OK && next > 0)
+		fprintf(stderr,
+		        "coffer audit: more entries follow: the next page starts at seq %" PRId64
+		        " (--from %" PRId64 ")\n",
+		        next, next);
 out:
-	json_decref(arr);
+	free(text);
+	json_decref(doc);
+	json_decref(seen);
 	coffer_buf_free(&resp);
 	cli_admin_free(&a);
 	return rc;

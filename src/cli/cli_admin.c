@@ -180,6 +180,14 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
                       const uint8_t *body, size_t len, const char *content_type, long *status,
                       coffer_buf *resp)
 {
+	return cli_admin_request_hdr(a, method, path, body, len, content_type, status, resp, NULL,
+	                             NULL, 0);
+}
+
+int cli_admin_request_hdr(struct cli_admin *a, const char *method, const char *path,
+                          const uint8_t *body, size_t len, const char *content_type, long *status,
+                          coffer_buf *resp, const char *hname, char *hval, size_t hval_size)
+{
 	coffer_http_opts ho = { 0 };
 	coffer_http_request rq = { 0 };
 	coffer_http_response rs;
@@ -192,6 +200,8 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
 	memset(&rs, 0, sizeof(rs));
 	*status = 0;
 	auth[0] = '\0';
+	if (hval != NULL && hval_size > 0)
+		hval[0] = '\0';
 	/* no key (cli_admin_init_anon): an unauthenticated request */
 	if (a->key && (error = cli_admin_token(&token, a->key, a->sub, method, path, body, len,
 	                                       (int64_t)time(NULL))) < 0) {
@@ -234,6 +244,11 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
 		goto out;
 	}
 	*status = rs.status;
+	if (hname != NULL && hval_size > 0) {
+		const char *v = coffer_http_response_header(&rs, hname);
+		if (v != NULL && strlen(v) < hval_size)
+			memcpy(hval, v, strlen(v) + 1);
+	}
 	if (rs.body.len && coffer_buf_append(resp, rs.body.ptr, rs.body.len) < 0) {
 		cli_error(a->cmd, "broker answer too large");
 		goto out;

@@ -46,6 +46,12 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
                       const uint8_t *body, size_t len, const char *content_type, long *status,
                       coffer_buf *resp);
 
+/* The same, and the value of the response header `hname` in `hval` ("" when
+ * absent or longer than hval_size - 1). */
+int cli_admin_request_hdr(struct cli_admin *a, const char *method, const char *path,
+                          const uint8_t *body, size_t len, const char *content_type, long *status,
+                          coffer_buf *resp, const char *hname, char *hval, size_t hval_size);
+
 /* The admin JWT for one request (exposed for tests). */
 int cli_admin_token(char **out, const coffer_jwk *key, const char *sub, const char *method,
                     const char *path, const uint8_t *body, size_t len, int64_t now);

@@ -1055,7 +1055,55 @@ static int admin_principals(struct cofferd *d, const struct cofferd_req *q, stru
 	return cofferd_resp_json(r, 200, json_pack("{s:s,s:b}", "id", id, "disabled", 1));
 }
 
-/* ---- audit (GET /kbs/v0/admin/audit[?namespace=NS], .../audit/export) ---- */
+/* ---- audit (GET /kbs/v0/admin/audit[?namespace=NS], .../audit/export) ----
+ * Both answer one page (docs/cofferd.md "Audit pages"): from=SEQ (first seq,
+ * default 1) and limit=N (1..admin.audit_page_max, the default), and
+ * Coffer-Audit-Next: SEQ when more entries follow. The chain grows with
+ * every release, so no answer holds more than a page. */
+
+struct page_args {
+	const char *from, *limit;
+	bool dup; /* an argument given twice or without a value */
+};
+
+static enum MHD_Result page_arg_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+	struct page_args *pa = cls;
+	const char **slot = NULL;
+	(void)kind;
+
+	if (key && strcmp(key, "from") == 0)
+		slot = &pa->from;
+	else if (key && strcmp(key, "limit") == 0)
+		slot = &pa->limit;
+	if (slot == NULL)
+		return MHD_YES;
+	if (*slot != NULL || value == NULL)
+		pa->dup = true;
+	else
+		*slot = value;
+	return MHD_YES;
+}
+
+/* A decimal 1..max, digits only (no sign, space or leading zero), or
+ * `dflt` when absent; -1 when malformed. */
+static int64_t page_number(const char *s, int64_t dflt, int64_t max)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (s == NULL)
+		return dflt;
+	if (s[0] < '1' || s[0] > '9' || strlen(s) > 16)
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= max ? v : -1;
+}
 
 static int admin_audit(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,
                        struct admin_ctx *a, bool export)
@@ -1064,14 +1112,31 @@ static int admin_audit(struct cofferd *d, const struct cofferd_req *q, struct co
 	        q->conn ? MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "namespace")
 	                : NULL;
 	coffer_audit_scope scope = COFFER_AUDIT_SCOPE_INIT;
+	const coffer_audit_scope *filter = NULL;
 	const char **names = NULL;
-	json_t *entries = NULL, *cps = NULL, *doc = NULL, *view = NULL, *out = NULL, *e;
-	size_t i;
+	struct page_args pa = { NULL, NULL, false };
+	json_t *entries = NULL, *cps = NULL, *doc = NULL, *view = NULL;
+	int64_t from, limit, next = 0, last;
+	int error = 0;
+	int64_t page_max =
+	        d->cfg.audit_page_max > 0 ? d->cfg.audit_page_max : COFFERD_AUDIT_PAGE_MAX;
+	size_t i, n;
 
 	if (strcmp(q->method, "GET") != 0)
 		return cofferd_resp_error(r, 405, "MethodNotAllowed", "GET only");
 	if (ns && !coffer_kbs_segment_valid(ns, strlen(ns)))
 		return cofferd_resp_error(r, 400, "InvalidRequestPath", "bad namespace");
+	if (q->conn)
+		MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, page_arg_iter, &pa);
+	if (pa.dup)
+		return cofferd_resp_error(r, 400, "InvalidRequestPath",
+		                          "from and limit take exactly one value each");
+	if ((from = page_number(pa.from, 1, COFFER_AUDIT_MAX_SEQ)) < 0)
+		return cofferd_resp_error(r, 400, "InvalidRequestPath",
+		                          "bad from: a seq 1..%" PRId64, COFFER_AUDIT_MAX_SEQ);
+	if ((limit = page_number(pa.limit, page_max, page_max)) < 0)
+		return cofferd_resp_error(r, 400, "InvalidRequestPath",
+		                          "bad limit: an entry count 1..%" PRId64, page_max);
 	if (ns && !is_wp(a) && !has_namespace(&a->p, ns))
 		return deny(d, r, a, "audit.read", ns, NULL, "not your namespace");
 	if (spend_jti(d, a, r) < 0)
@@ -1087,13 +1152,38 @@ static int admin_audit(struct cofferd *d, const struct cofferd_req *q, struct co
 			        json_string_value(json_array_get(a->p.namespaces, i));
 		scope.namespaces = names;
 	}
-	if (cofferd_audit_entries(d, &entries, export ? NULL : ns) < 0) {
+	/* a list pages over the entries the caller sees; one namespace is the
+	 * store's own filter, several are filtered while reading */
+	if (!export && ns == NULL && !scope.all) {
+		if (scope.nnamespaces == 1)
+			ns = scope.namespaces[0];
+		else if (scope.nnamespaces > 1)
+			filter = &scope;
+	}
+	if (!export && !scope.all && scope.nnamespaces == 0)
+		entries = json_array(); /* nothing in its scope */
+	else if (cofferd_audit_page(d, &entries, &next, from, (size_t)limit, export ? NULL : ns,
+	                            filter) < 0) {
 		cofferd_resp_error(r, 500, "PluginInternalError", "store failed");
 		goto out;
 	}
+	if (entries == NULL) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "out of memory");
+		goto out;
+	}
 	if (export) {
-		if (cofferd_audit_checkpoints(d, &cps) < 0 ||
-		    coffer_audit_export_new(&doc, entries, cps) < 0 ||
+		/* the checkpoints that sign a seq in [from - 1, last]: the one at
+		 * from - 1 anchors the range's head (docs/audit.md), none past
+		 * its end (that would read as a cut tail) */
+		n = json_array_size(entries);
+		last = n ? json_integer_value(
+		                   json_object_get(json_array_get(entries, n - 1), "seq"))
+		         : 0;
+		if (n > 0)
+			error = cofferd_audit_checkpoints(d, &cps, from - 1, last);
+		else if ((cps = json_array()) == NULL)
+			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+		if (error < 0 || coffer_audit_export_new(&doc, entries, cps) < 0 ||
 		    coffer_audit_filter(&view, doc, &scope) < 0) {
 			cofferd_resp_error(r, 500, "PluginInternalError", "export: %s",
 			                   coffer_error_last());
@@ -1102,14 +1192,12 @@ static int admin_audit(struct cofferd *d, const struct cofferd_req *q, struct co
 		cofferd_resp_json(r, 200, view);
 		view = NULL;
 	} else {
-		out = json_array();
-		json_array_foreach(entries, i, e)
-		{
-			if (coffer_audit_in_scope(e, &scope))
-				json_array_append(out, e);
-		}
-		cofferd_resp_json(r, 200, out);
-		out = NULL;
+		cofferd_resp_json(r, 200, entries);
+		entries = NULL;
+	}
+	if (next > 0 && r->status == 200) {
+		r->extra_header = "Coffer-Audit-Next";
+		snprintf(r->extra_value, sizeof(r->extra_value), "%" PRId64, next);
 	}
 out:
 	free(names);
@@ -1117,7 +1205,6 @@ out:
 	json_decref(cps);
 	json_decref(doc);
 	json_decref(view);
-	json_decref(out);
 	return 0;
 }
 

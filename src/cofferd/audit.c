@@ -51,8 +51,9 @@ static const json_t *chain_entry(const json_t *row)
 	return e;
 }
 
-/* Every chain entry in store order, for `ns` when not NULL. */
-int cofferd_audit_entries(struct cofferd *d, json_t **out, const char *ns)
+/* Every chain entry in store order: only to find the head of a store whose
+ * newest row has an older shape (load_locked). */
+static int all_entries(struct cofferd *d, json_t **out)
 {
 	json_t *all = json_array(), *page = NULL, *row;
 	int64_t after = 0;
@@ -62,7 +63,7 @@ int cofferd_audit_entries(struct cofferd *d, json_t **out, const char *ns)
 	if (all == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	for (;;) {
-		if ((error = coffer_store_audit_list(&page, d->store, after, ns, PAGE)) < 0) {
+		if ((error = coffer_store_audit_list(&page, d->store, after, NULL, PAGE)) < 0) {
 			json_decref(all);
 			return error;
 		}
@@ -83,7 +84,69 @@ int cofferd_audit_entries(struct cofferd *d, json_t **out, const char *ns)
 	return 0;
 }
 
-int cofferd_audit_checkpoints(struct cofferd *d, json_t **out)
+/*
+ * A chain entry's seq is never below its store row's seq minus the rows of
+ * an older shape before it, and both grow together, so the rows after
+ * `from - 1` hold every entry from `from` on: on a store of chain entries
+ * only, the first read is exactly the page plus one.
+ */
+int cofferd_audit_page(struct cofferd *d, json_t **out, int64_t *next, int64_t from, size_t limit,
+                       const char *ns, const coffer_audit_scope *scope)
+{
+	json_t *page = json_array(), *rows = NULL, *row;
+	int64_t after = from > 0 ? from - 1 : 0;
+	size_t i, want, got;
+	int error;
+
+	*next = 0;
+	if (page == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	for (;;) {
+		want = limit + 1 - json_array_size(page);
+		/* a scope filter skips rows: read in larger steps */
+		if (scope != NULL && want < PAGE)
+			want = PAGE;
+		if ((error = coffer_store_audit_list(&rows, d->store, after, ns, want)) < 0) {
+			json_decref(page);
+			return error;
+		}
+		json_array_foreach(rows, i, row)
+		{
+			const json_t *e = chain_entry(row);
+			int64_t seq = e ? json_integer_value(json_object_get(e, "seq")) : 0;
+
+			after = json_integer_value(json_object_get(row, "seq"));
+			if (e == NULL || seq < from || (scope && !coffer_audit_in_scope(e, scope)))
+				continue;
+			if (json_array_size(page) == limit) {
+				*next = seq;
+				break;
+			}
+			json_array_append(page, (json_t *)e);
+		}
+		got = json_array_size(rows);
+		json_decref(rows);
+		rows = NULL;
+		if (*next != 0 || got < want)
+			break;
+	}
+	*out = page;
+	return 0;
+}
+
+/* The checkpoint ids are the zero-padded seq they sign. */
+static int64_t checkpoint_seq(const char *id)
+{
+	char *end = NULL;
+	long long v;
+
+	if (id == NULL || id[0] < '0' || id[0] > '9')
+		return -1;
+	v = strtoll(id, &end, 10);
+	return end && *end == '\0' && v > 0 ? (int64_t)v : -1;
+}
+
+int cofferd_audit_checkpoints(struct cofferd *d, json_t **out, int64_t lo, int64_t hi)
 {
 	json_t *ids = NULL, *arr = json_array(), *v;
 	size_t i;
@@ -99,7 +162,8 @@ int cofferd_audit_checkpoints(struct cofferd *d, json_t **out)
 	{
 		char *text = NULL;
 		size_t len = 0;
-		if (!json_is_string(v) ||
+		int64_t seq = checkpoint_seq(json_string_value(v));
+		if (seq < lo || seq > hi ||
 		    coffer_store_policy_get(&text, &len, d->store, CHECKPOINT_KIND,
 		                            json_string_value(v)) < 0)
 			continue;
@@ -131,7 +195,7 @@ static int load_locked(struct cofferd *d)
 	} else if (all != NULL) {
 		json_decref(all);
 		all = NULL;
-		if ((error = cofferd_audit_entries(d, &all, NULL)) < 0)
+		if ((error = all_entries(d, &all)) < 0)
 			return error;
 		n = json_array_size(all);
 		audit_last = n ? json_incref(json_array_get(all, n - 1)) : NULL;

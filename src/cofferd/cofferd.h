@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "coffer/audit.h"
 #include "coffer/buf.h"
 #include "coffer/jose.h"
 #include "coffer/store.h"
@@ -61,6 +62,7 @@ struct cofferd_config {
 	bool allow_plaintext_upload;    /* accept unsealed secret uploads (tests) */
 	int64_t audit_checkpoint_every; /* sign a checkpoint every N entries */
 	int64_t audit_commit_delay_us;  /* the audit writer's commit delay */
+	int64_t audit_page_max;         /* the largest audit page (limit) */
 	/* [log] */
 	char *log_level; /* "debug", "info", "warn", "error" */
 	/* dev mode */
@@ -181,10 +183,19 @@ void cofferd_audit_submit(struct cofferd *d, json_t *fields, cofferd_audit_done_
  * true (`fields` stolen). Otherwise return false and leave `fields` to
  * the caller (then cofferd_audit_submit). */
 bool cofferd_audit_try_now(struct cofferd *d, json_t *fields, int *error);
-/* Chain entries in order, for `ns` when not NULL, as an array. */
-int cofferd_audit_entries(struct cofferd *d, json_t **out, const char *ns);
-/* The stored checkpoints (compact JWS strings), oldest first. */
-int cofferd_audit_checkpoints(struct cofferd *d, json_t **out);
+/* The largest page of GET /kbs/v0/admin/audit[/export] (docs/cofferd.md):
+ * the default and bound of `limit` and of admin.audit_page_max. */
+#define COFFERD_AUDIT_PAGE_MAX 10000
+/* One page of the chain: at most `limit` (>= 1) entries with seq >= `from`,
+ * in seq order, for `ns` when not NULL and in `scope` when not NULL. The
+ * store is read for the page plus one entry (plus the rows skipped by
+ * `scope`), never the whole chain. *next is the seq of the first such entry
+ * after the page, 0 when there is none. */
+int cofferd_audit_page(struct cofferd *d, json_t **out, int64_t *next, int64_t from, size_t limit,
+                       const char *ns, const coffer_audit_scope *scope);
+/* The stored checkpoints (compact JWS strings) that sign a seq in [lo, hi],
+ * oldest first. */
+int cofferd_audit_checkpoints(struct cofferd *d, json_t **out, int64_t lo, int64_t hi);
 /* Sign a checkpoint over the newest entry now (no-op when already signed). */
 int cofferd_audit_checkpoint(struct cofferd *d);
 /* Checkpoint and forget the cached chain head (call before closing the store). */
@@ -237,6 +248,10 @@ struct cofferd_resp {
 	char set_cookie[160];
 	bool wipe;        /* body holds sensitive bytes: wipe after sending */
 	bool retry_after; /* 429: add Retry-After */
+	/* one more header when set (a static name, e.g. "Coffer-Audit-Next");
+	 * an error response drops it */
+	const char *extra_header;
+	char extra_value[32];
 	/* when set: audit fields (owned) whose entry must be durable before
 	 * this response is sent; if the append fails the answer is a 500 */
 	json_t *audit;

@@ -29,6 +29,7 @@ void cofferd_config_init(struct cofferd_config *c)
 	c->admin_max_lifetime = 300;
 	c->audit_checkpoint_every = 100;
 	c->audit_commit_delay_us = COFFERD_AUDIT_COMMIT_DELAY_DEFAULT;
+	c->audit_page_max = COFFERD_AUDIT_PAGE_MAX;
 	c->log_level = strdup("info");
 }
 
@@ -150,7 +151,8 @@ static const char *const att_keys[] = {
 static const char *const policy_keys[] = { "resource", "release" };
 static const char *const admin_keys[] = { "bootstrap_key",          "bootstrap_namespaces",
 	                                  "max_token_lifetime",     "allow_plaintext_upload",
-	                                  "audit_checkpoint_every", "audit_commit_delay_us" };
+	                                  "audit_checkpoint_every", "audit_commit_delay_us",
+	                                  "audit_page_max" };
 static const char *const log_keys[] = { "level" };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -264,7 +266,9 @@ int cofferd_config_load(struct cofferd_config *c, const char *path)
 	          (error = get_int(&c->audit_checkpoint_every, t, "audit_checkpoint_every", 1,
 	                           1000000)) < 0 ||
 	          (error = get_int(&c->audit_commit_delay_us, t, "audit_commit_delay_us", 0,
-	                           COFFERD_AUDIT_COMMIT_DELAY_MAX)) < 0))
+	                           COFFERD_AUDIT_COMMIT_DELAY_MAX)) < 0 ||
+	          (error = get_int(&c->audit_page_max, t, "audit_page_max", 1,
+	                           COFFERD_AUDIT_PAGE_MAX)) < 0))
 		goto bad;
 	if ((error = section(&t, root, "log", log_keys, N(log_keys))) < 0)
 		goto bad;

@@ -112,6 +112,7 @@ int cofferd_resp_error(struct cofferd_resp *r, int status, const char *variant, 
 	r->status = status;
 	r->content_type = "application/json";
 	r->set_cookie[0] = '\0';
+	r->extra_header = NULL;
 	if (coffer_kbs_error_body(&r->body, &r->len, variant, detail) < 0) {
 		r->body = NULL;
 		r->len = 0;
@@ -153,6 +154,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct cofferd_res
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (r->retry_after)
 		MHD_add_response_header(resp, "Retry-After", "1");
+	if (r->extra_header)
+		MHD_add_response_header(resp, r->extra_header, r->extra_value);
 	ret = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;

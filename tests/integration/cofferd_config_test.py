@@ -76,6 +76,8 @@ def main():
         "audit_commit_delay_us")
     bad("negative audit commit delay", base + "[admin]\naudit_commit_delay_us = -1\n",
         "audit_commit_delay_us")
+    bad("audit page over 10000", base + "[admin]\naudit_page_max = 10001\n", "audit_page_max")
+    bad("audit page of 0", base + "[admin]\naudit_page_max = 0\n", "audit_page_max")
     bad("tls_cert without tls_key", base + "[server]\ntls_cert = \"c.pem\"\n", "tls")
     bad("listen without a port", base + "[server]\nlisten = \"localhost\"\n", "listen")
     bad("unknown resource policy", base + "[policy]\nresource = \"yes\"\n", "policy")

@@ -3,6 +3,7 @@
 versioned secrets and the audit trail, against a real cofferd (not --dev)
 through the real `coffer` CLI. Every refusal is checked together with an
 unchanged store. PERSONAS.md rules 1, 2, 5, 7; P14-P18, P20, P21."""
+import base64
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import kbs_client as kc  # noqa: E402
 from cofferd_harness import Broker, Tests, bin_dir, workdir  # noqa: E402
 
 T = Tests()
+PAGE = 5  # admin.audit_page_max: the audit answers come in pages of 5
 
 
 def coffer(*args, stdin=None):
@@ -82,7 +84,8 @@ def main():
                                           "collateral_dir": os.path.join(wd, "collateral")},
                           "policy": {"resource": "allow_all"},
                           "admin": {"bootstrap_key": wp.pub, "bootstrap_namespaces": ["wp"],
-                                    "audit_checkpoint_every": 3}}).start()
+                                    "audit_checkpoint_every": 3,
+                                    "audit_page_max": PAGE}}).start()
     try:
         run(b, wd, wp, ipa, ipb, do, late)
     finally:
@@ -382,7 +385,8 @@ def run(b, wd, wp, ipa, ipb, do, late):
                     "policy": {"resource": "allow_all"},
                     "admin": {"bootstrap_key": late.pub,
                               "bootstrap_namespaces": ["data", "late-ns"],
-                              "audit_checkpoint_every": 3}})
+                              "audit_checkpoint_every": 3,
+                              "audit_page_max": PAGE}})
     b.start()
     rc, out, err = coffer("principal", "list", *as_(late))
     T.check("a bootstrap key is not granted an owned namespace",
@@ -404,6 +408,197 @@ def run(b, wd, wp, ipa, ipb, do, late):
     rep = json.loads(out) if rc == 0 else {}
     T.check("the workload provider's export verifies; the shutdown checkpoint anchors the "
             "pre-restart head", rc == 0 and rep.get("anchored_seq", 0) >= n_before, out + err)
+    paging(b, wd, wp, do, as_, jwks_file)
+
+
+def next_hdr(r):
+    """The Coffer-Audit-Next header as an int, None when absent."""
+    v = [val for k, val in r.headers if k.lower() == "coffer-audit-next"]
+    return int(v[0]) if v else None
+
+
+def pages(b, who, path, limit=None):
+    """Every page of `path` by following Coffer-Audit-Next: [(seq asked, body, next)]."""
+    out, frm = [], 1
+    while frm is not None and len(out) < 1000:
+        q = "%s%sfrom=%d" % (path, "&" if "?" in path else "?", frm)
+        r = admin(b, who, "GET", q + ("&limit=%d" % limit if limit else ""))
+        if r.status != 200:
+            return out + [(frm, None, None)]
+        out.append((frm, r.json(), next_hdr(r)))
+        frm = out[-1][2]
+    return out
+
+
+def cp_seq(jws):
+    """The seq a checkpoint signs (its payload; the signature is verify's job)."""
+    part = jws.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))["seq"]
+
+
+def paging(b, wd, wp, do, as_, jwks_file):
+    """The audit endpoints answer in pages (docs/cofferd.md "Audit pages")."""
+    rc, out, err = coffer("audit", "list", "--json", *as_(wp))
+    full = json.loads(out) if rc == 0 else []
+    head = len(full)
+    T.check("paging: the CLI lists the whole chain across several pages (%d entries)" % head,
+            rc == 0 and head > 3 * PAGE and [e["seq"] for e in full] == list(range(1, head + 1)),
+            err)
+    rc, out_txt, err = coffer("audit", "list", *as_(wp))
+    T.check("paging: the text list has one row per entry of the chain",
+            rc == 0 and [int(ln.split("\t")[0]) for ln in out_txt.decode().splitlines()] ==
+            list(range(1, head + 1)), err)
+
+    # the broker: a bare request is the first page and names the next one
+    r = admin(b, wp, "GET", "/kbs/v0/admin/audit")
+    T.check("paging: a list without from/limit is the first page of %d, Next: %d" %
+            (PAGE, PAGE + 1), r.status == 200 and r.json() == full[:PAGE] and
+            next_hdr(r) == PAGE + 1, "%d %s" % (r.status, r.headers))
+    r = admin(b, wp, "GET", "/kbs/v0/admin/audit/export")
+    d = r.json() if r.status == 200 else {}
+    T.check("paging: an export without from/limit is the first page, Next: %d" % (PAGE + 1),
+            [e["seq"] for e in d.get("entries", [])] == list(range(1, PAGE + 1)) and
+            next_hdr(r) == PAGE + 1 and set(d) >= {"entries", "checkpoints"},
+            "%d %s" % (r.status, r.headers))
+    r = admin(b, wp, "GET", "/kbs/v0/admin/audit?from=3&limit=4")
+    T.check("paging: from=3&limit=4 -> seq 3..6, Next: 7",
+            r.status == 200 and r.json() == full[2:6] and next_hdr(r) == 7, r.body[:200])
+    r = admin(b, wp, "GET", "/kbs/v0/admin/audit?from=%d&limit=%d" % (head - 1, PAGE))
+    T.check("paging: the last page has no Next header",
+            r.status == 200 and r.json() == full[head - 2:] and next_hdr(r) is None,
+            "%d %s" % (r.status, r.headers))
+    r = admin(b, wp, "GET", "/kbs/v0/admin/audit?from=%d" % (head + 1))
+    T.check("paging: from past the head -> [] and no Next",
+            r.status == 200 and r.json() == [] and next_hdr(r) is None, r.body[:200])
+    walked = pages(b, wp, "/kbs/v0/admin/audit")
+    T.check("paging: following Next walks the chain in pages of %d" % PAGE,
+            len(walked) == (head + PAGE - 1) // PAGE and all(len(p[1] or []) <= PAGE
+                                                              for p in walked) and
+            sum((p[1] or [] for p in walked), []) == full, len(walked))
+
+    # bad from/limit: 400 each, nothing changes (no entry, no answer body but the error)
+    for q in ("from=0", "from=-1", "from=abc", "from=", "from", "from=01", "from=%31",
+              "from=1.5", "from=99999999999999999", "from=1&from=2", "limit=0", "limit=-3",
+              "limit=x", "limit=", "limit=%d" % (PAGE + 1), "limit=1e3", "limit=2&limit=3",
+              "from=2&limit=+3"):
+        for ep in ("/kbs/v0/admin/audit", "/kbs/v0/admin/audit/export"):
+            r = admin(b, wp, "GET", "%s?%s" % (ep, q))
+            T.status("paging: %s?%s -> 400" % (ep, q), r, 400, "InvalidRequestPath")
+            T.check("paging: %s?%s names the argument" % (ep, q),
+                    (b"from" in r.body or b"limit" in r.body), r.body[:200])
+    r = admin(b, do, "GET", "/kbs/v0/admin/audit?namespace=data&limit=0")
+    T.status("paging: a scoped principal's bad limit -> 400", r, 400)
+    rc, out, err = coffer("audit", "list", "--json", *as_(wp))
+    T.check("paging: the refused requests changed nothing (no audit entry)",
+            rc == 0 and json.loads(out) == full, err)
+
+    # a namespace-scoped principal pages over its own entries only
+    rc, out, err = coffer("audit", "list", "--json", *as_(do))
+    own = json.loads(out) if rc == 0 else []
+    T.check("paging: the data owner's CLI list is every entry of its namespace",
+            len(own) > 2 * PAGE and own == [e for e in full if e["namespace"] == "data"], err)
+    for path in ("/kbs/v0/admin/audit", "/kbs/v0/admin/audit?namespace=data"):
+        r = admin(b, do, "GET", path + ("&" if "?" in path else "?") + "limit=2")
+        T.check("paging: %s limit=2 -> its first 2 entries, Next: the seq of its third" % path,
+                r.status == 200 and r.json() == own[:2] and next_hdr(r) == own[2]["seq"],
+                "%d %s %s" % (r.status, r.body[:200], r.headers))
+        r = admin(b, do, "GET", path + ("&" if "?" in path else "?") +
+                  "from=%d&limit=3" % own[2]["seq"])
+        T.check("paging: %s from=<its third> limit=3 -> its entries 3..5" % path,
+                r.status == 200 and r.json() == own[2:5] and next_hdr(r) == own[5]["seq"],
+                r.body[:200])
+        walked = pages(b, do, path)
+        T.check("paging: %s walked in pages of %d is its whole list" % (path, PAGE),
+                all(len(p[1] or []) == PAGE for p in walked[:-1]) and
+                sum((p[1] or [] for p in walked), []) == own, len(walked))
+
+    # range exports: [from, last] with exactly the checkpoints at from-1..last
+    rc, out, err = coffer("audit", "export", *as_(wp))
+    whole = json.loads(out) if rc == 0 else {"entries": [], "checkpoints": []}
+    cps = {cp_seq(c): c for c in whole["checkpoints"]}
+    walked = pages(b, wp, "/kbs/v0/admin/audit/export")
+    cat = {"entries": sum((p[1]["entries"] for p in walked if p[1]), []), "checkpoints": []}
+    for p in walked:
+        for c in (p[1] or {}).get("checkpoints", []):
+            if c not in cat["checkpoints"]:
+                cat["checkpoints"].append(c)
+    T.check("paging: the CLI export (no flags) is the pages' entries concatenated and "
+            "checkpoints deduplicated", len(walked) > 2 and
+            whole["entries"] == cat["entries"] and whole["checkpoints"] == cat["checkpoints"] and
+            [e["seq"] for e in whole["entries"]] == list(range(1, head + 1)), err)
+    anchors = sorted(s for s in cps if 2 <= s and s + PAGE <= head)
+    c = anchors[0] if anchors else 2
+    frm, last = c + 1, c + PAGE
+    want_cps = sorted(s for s in cps if frm - 1 <= s <= last)
+    for who, name in ((wp, "wp"), (do, "do")):
+        r = admin(b, who, "GET", "/kbs/v0/admin/audit/export?from=%d&limit=%d" % (frm, PAGE))
+        rng = r.json() if r.status == 200 else {"entries": [], "checkpoints": []}
+        mine = whole if who is wp else json.loads(coffer("audit", "export", *as_(do))[1] or "{}")
+        T.check("paging: %s's export from=%d limit=%d is seq %d..%d of its whole export" %
+                (name, frm, PAGE, frm, last), r.status == 200 and
+                rng["entries"] == mine["entries"][frm - 1:last], r.body[:200])
+        T.check("paging: %s's range export carries exactly the checkpoints at %d..%d %s" %
+                (name, frm - 1, last, want_cps),
+                sorted(cp_seq(x) for x in rng["checkpoints"]) == want_cps and anchors,
+                [cp_seq(x) for x in rng["checkpoints"]])
+        if who is do:
+            T.check("paging: do's range export: own entries full, the others stubs",
+                    all(e.get("namespace") == "data" if "action" in e else
+                        set(e) == {"seq", "digest", "hash"} for e in rng["entries"]),
+                    json.dumps(rng)[:300])
+        f = write(os.path.join(wd, "range-%s.json" % name), json.dumps(rng), 0o644)
+        rc, out, err = coffer("audit", "verify", "--in", f, "--jwks", jwks_file,
+                              "--allow-partial", "--json")
+        rep = json.loads(out) if rc == 0 else {}
+        T.check("paging: %s's range export verifies, its head anchored by the checkpoint at "
+                "%d" % (name, frm - 1), rc == 0 and rep.get("head_anchored") is True and
+                rep.get("first_seq") == frm and rep.get("last_seq") == last, out + err)
+        cut = dict(rng, checkpoints=[x for x in rng["checkpoints"] if cp_seq(x) != frm - 1])
+        f = write(os.path.join(wd, "range-%s-cut.json" % name), json.dumps(cut), 0o644)
+        rc, out, err = coffer("audit", "verify", "--in", f, "--jwks", jwks_file,
+                              "--allow-partial", "--json")
+        rep = json.loads(out) if rc == 0 else {}
+        T.check("paging: without that checkpoint the range verifies but is not anchored",
+                rc == 0 and rep.get("head_anchored") is False, out + err)
+        rc, out, err = coffer("audit", "verify", "--in", f, "--jwks", jwks_file,
+                              "--allow-partial", "--json", "--checkpoint", cps.get(frm - 1, "x"))
+        rep = json.loads(out) if rc == 0 else {}
+        T.check("paging: ... and --checkpoint with it anchors it again",
+                rc == 0 and rep.get("head_anchored") is True, out + err)
+
+    # the CLI with --from/--limit: the range
+    rc, out, err = coffer("audit", "list", "--json", "--from", "3", "--limit", "4", *as_(wp))
+    T.check("paging: audit list --from 3 --limit 4 -> seq 3..6; stderr names seq 7",
+            rc == 0 and json.loads(out) == full[2:6] and b"--from 7" in err, out + err)
+    rc, out, err = coffer("audit", "list", "--from", str(head - 6), *as_(wp))
+    T.check("paging: audit list --from H-6 (no --limit) -> seq H-6..H over two pages",
+            rc == 0 and [int(ln.split("\t")[0]) for ln in out.decode().splitlines()] ==
+            list(range(head - 6, head + 1)) and out.decode().splitlines() ==
+            out_txt.decode().splitlines()[head - 7:], out + err)
+    rc, out, err = coffer("audit", "list", "--json", "--namespace", "data", "--from",
+                          str(own[1]["seq"]), "--limit", "2", *as_(do))
+    T.check("paging: audit list --namespace data --from <its 2nd> --limit 2 -> its 2nd, 3rd",
+            rc == 0 and json.loads(out) == own[1:3], out + err)
+    f = os.path.join(wd, "cli-range.json")
+    rc, out, err = coffer("audit", "export", "--out", f, "--from", str(frm), "--limit",
+                          str(PAGE), *as_(wp))
+    got = json.load(open(f)) if rc == 0 else {}
+    T.check("paging: audit export --from %d --limit %d is the broker's range export" %
+            (frm, PAGE), rc == 0 and got.get("entries") == whole["entries"][frm - 1:last] and
+            sorted(cp_seq(x) for x in got.get("checkpoints", [])) == want_cps, out + err)
+    rc, out, err = coffer("audit", "export", "--from", str(frm), *as_(wp))
+    got = json.loads(out) if rc == 0 else {}
+    T.check("paging: audit export --from %d (no --limit) merges the pages up to the head" % frm,
+            rc == 0 and got.get("entries") == whole["entries"][frm - 1:] and
+            sorted(cp_seq(x) for x in got.get("checkpoints", [])) ==
+            sorted(s for s in cps if s >= frm - 1), err)
+    for args, why in ((["--limit", "0"], "--limit 0"), (["--from", "x"], "--from x"),
+                      (["--from", "-2"], "--from -2"), (["--limit"], "--limit without a value")):
+        rc, out, err = coffer("audit", "list", *args, *as_(wp))
+        T.check("paging: audit list %s -> usage (2)" % why, rc == 2 and out == b"", err)
+    rc, out, err = coffer("audit", "export", "--limit", str(PAGE + 1), *as_(wp))
+    T.check("paging: audit export --limit over the broker's page max -> 400, exit 2",
+            rc == 2 and b"limit" in err, err)
 
 
 if __name__ == "__main__":

@@ -511,7 +511,8 @@ static void test_partial_head(void **state)
 	assert_non_null(strstr(coffer_error_last(), "does not continue"));
 	json_decref(doc);
 
-	/* a stub first: the checkpoint before it cannot be checked */
+	/* a stub first (a scoped reader's range export): the checkpoint before
+	 * it anchors it through the stub's digest */
 	{
 		coffer_audit_scope none = COFFER_AUDIT_SCOPE_INIT;
 		json_t *full = build_export(N_ENTRIES, CP_EVERY);
@@ -521,9 +522,23 @@ static void test_partial_head(void **state)
 	es = entries_of(doc);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(json_array_remove(es, 0), 0);
+	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), 0);
+	assert_true(r.head_anchored);
+	assert_int_equal(r.first_seq, 11);
+	assert_int_equal(r.checkpoints, 5);
+	/* the first stub's digest swapped (its hash kept, so the link to seq 12
+	 * holds): it no longer follows from what the checkpoint at 10 signed */
+	json_object_set_new(json_array_get(es, 0), "digest",
+	                    json_string("cd000000000000000000000000000000000000000000000000000000"
+	                                "00000000"));
 	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), COFFER_EVERIFY);
-	assert_int_equal(r.bad_seq, 10);
-	assert_non_null(strstr(coffer_error_last(), "before the export starts"));
+	assert_int_equal(r.bad_seq, 11);
+	assert_non_null(strstr(coffer_error_last(), "does not continue"));
+	assert_false(r.head_anchored);
+	/* and without that checkpoint the range verifies, unanchored */
+	assert_int_equal(json_array_remove(json_object_get(doc, "checkpoints"), 0), 0);
+	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), 0);
+	assert_false(r.head_anchored);
 	json_decref(doc);
 }
 

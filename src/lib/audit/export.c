@@ -444,7 +444,7 @@ static int check_checkpoint(coffer_audit_report *r, uint8_t (*hashes)[32], const
                             coffer_jwk *const *keys, size_t nkeys)
 {
 	char hash[COFFER_AUDIT_HEX_LEN + 1];
-	uint8_t hb[32], prev[32];
+	uint8_t hb[32], prev[32], digest[32], claimed[32], computed[32];
 	int64_t seq;
 	int error;
 
@@ -485,6 +485,24 @@ static int check_checkpoint(coffer_audit_report *r, uint8_t (*hashes)[32], const
 			                "%s #%zu signs seq %" PRId64 " with another hash than the "
 			                "first entry's \"prev\": the export does not continue the "
 			                "signed chain",
+			                what, idx, seq);
+		r->head_anchored = true;
+		r->checkpoints++;
+		return 0;
+	}
+	/* a range that starts with a stub (a scoped reader's range export):
+	 * the stub's hash must follow from the signed hash and its digest */
+	if (seq == r->first_seq - 1 && first != NULL && audit_is_stub(first) &&
+	    audit_hex32_decode(digest, json_string_value(json_object_get(first, "digest"))) == 0 &&
+	    audit_hex32_decode(claimed, json_string_value(json_object_get(first, "hash"))) == 0) {
+		if ((error = audit_link(computed, hb, digest)) < 0)
+			return error;
+		if (CRYPTO_memcmp(computed, claimed, 32) != 0)
+			return tampered(r, r->first_seq,
+			                "%s #%zu signs seq %" PRId64
+			                " with a hash the first entry's "
+			                "stub does not follow from: the export does not continue "
+			                "the signed chain",
 			                what, idx, seq);
 		r->head_anchored = true;
 		r->checkpoints++;
