@@ -38,6 +38,11 @@ int coffer_hex_encode(char **out, const uint8_t *in, size_t len);
 /* Accepts upper- and lowercase; rejects odd lengths and non-hex characters. */
 int coffer_hex_decode(uint8_t **out, size_t *out_len, const char *in, size_t len);
 
+/* A decimal count or seq 1..max (max below 10^16), as a query argument or
+ * an option gives it: digits only, no sign, space or leading zero; -1 for
+ * NULL or anything else. */
+int64_t coffer_dec_parse(const char *s, int64_t max);
+
 /* Strict UTF-8 (RFC 3629: no overlong form, no surrogate, nothing above
  * U+10FFFF): the code point at s[*i] (*i < len) into *cp and *i past it,
  * or -1 with *i unchanged. */

@@ -1086,23 +1086,10 @@ static enum MHD_Result page_arg_iter(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
-/* A decimal 1..max, digits only (no sign, space or leading zero), or
- * `dflt` when absent; -1 when malformed. */
+/* from= / limit=: coffer_dec_parse, or `dflt` when absent. */
 static int64_t page_number(const char *s, int64_t dflt, int64_t max)
 {
-	int64_t v = 0;
-	size_t i;
-
-	if (s == NULL)
-		return dflt;
-	if (s[0] < '1' || s[0] > '9' || strlen(s) > 16)
-		return -1;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v <= max ? v : -1;
+	return s == NULL ? dflt : coffer_dec_parse(s, max);
 }
 
 static int admin_audit(struct cofferd *d, const struct cofferd_req *q, struct cofferd_resp *r,

@@ -204,10 +204,9 @@ static int load_locked(struct cofferd *d)
 	audit_checkpointed = 0;
 	if (coffer_store_policy_list(&ids, d->store, CHECKPOINT_KIND) == 0 &&
 	    json_array_size(ids) > 0) {
-		const char *s = json_string_value(json_array_get(ids, json_array_size(ids) - 1));
-		char *end = NULL;
-		long long v = s ? strtoll(s, &end, 10) : 0;
-		if (s && end && *end == '\0' && v > 0)
+		int64_t v = checkpoint_seq(
+		        json_string_value(json_array_get(ids, json_array_size(ids) - 1)));
+		if (v > 0)
 			audit_checkpointed = v;
 	}
 	json_decref(ids);

@@ -166,6 +166,34 @@ static void test_base64_secret(void **state)
 	coffer_secret_free(&s);
 }
 
+static void test_dec_parse(void **state)
+{
+	static const char *bad[] = { "",
+		                     "0",
+		                     "01",
+		                     "-1",
+		                     "+1",
+		                     " 1",
+		                     "1 ",
+		                     "1a",
+		                     "1.0",
+		                     "1e3",
+		                     "0x1",
+		                     "%31",
+		                     "18446744073709551617" };
+
+	(void)state;
+	assert_int_equal(coffer_dec_parse("1", 10), 1);
+	assert_int_equal(coffer_dec_parse("10", 10), 10);
+	assert_int_equal(coffer_dec_parse("11", 10), -1); /* above max */
+	assert_int_equal(coffer_dec_parse("9007199254740991", INT64_MAX), 9007199254740991);
+	assert_int_equal(coffer_dec_parse("9999999999999999", INT64_MAX), 9999999999999999);
+	assert_int_equal(coffer_dec_parse("10000000000000000", INT64_MAX), -1); /* 17 digits */
+	assert_int_equal(coffer_dec_parse(NULL, 10), -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(coffer_dec_parse(bad[i], INT64_MAX), -1);
+}
+
 static void test_hex(void **state)
 {
 	char *e = NULL;
@@ -227,7 +255,7 @@ int main(void)
 		cmocka_unit_test(test_ct_equal),       cmocka_unit_test(test_base64_vectors),
 		cmocka_unit_test(test_base64_strict),  cmocka_unit_test(test_base64_embedded_nul),
 		cmocka_unit_test(test_base64_secret),  cmocka_unit_test(test_hex),
-		cmocka_unit_test(test_file_roundtrip),
+		cmocka_unit_test(test_dec_parse),      cmocka_unit_test(test_file_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -260,6 +260,21 @@ int coffer_hex_decode(uint8_t **out, size_t *out_len, const char *in, size_t len
 	return 0;
 }
 
+int64_t coffer_dec_parse(const char *s, int64_t max)
+{
+	int64_t v = 0;
+
+	/* at most 16 digits: no overflow before the comparison with max */
+	if (s == NULL || s[0] < '1' || s[0] > '9' || strlen(s) > 16)
+		return -1;
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= max ? v : -1;
+}
+
 /* ---- UTF-8 ---- */
 
 /* Strict decoding of one code point at s[*i] (RFC 3629: no overlong forms,
