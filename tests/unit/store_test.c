@@ -230,23 +230,30 @@ static void test_resource_paths_atomic(void **state)
 	assert_int_equal(deleted, 0);
 	assert_int_equal(count_resources(f), 3);
 	exec_sql(f, "DROP TRIGGER keep_v2");
+	/* bad arguments change nothing: the bad path comes last, so a check
+	 * made while writing would already have written the ones before it */
+	{
+		const char *bad_del[3] = { "r/key/x", "r/key/x.v1", "" };
+		const char *bad_put[2] = { "r/key/x", "" };
+
+		assert_int_equal(coffer_store_resource_put_paths(f->s, put, 0, (const uint8_t *)"x",
+		                                                 1, NULL, 3),
+		                 COFFER_EINVAL);
+		assert_int_equal(coffer_store_resource_delete_paths(f->s, bad_del, 3, &deleted),
+		                 COFFER_EINVAL);
+		assert_int_equal(count_resources(f), 3);
+		assert_int_equal(coffer_store_resource_put_paths(
+		                         f->s, bad_put, 2, (const uint8_t *)"bad", 3, NULL, 3),
+		                 COFFER_EINVAL);
+		assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/x"), 0);
+		assert_memory_equal(v.ptr, "two", 3);
+		coffer_secret_free(&v);
+	}
 	assert_int_equal(coffer_store_resource_delete_paths(f->s, del, 3, &deleted), 0);
 	assert_int_equal(deleted, 3);
 	assert_int_equal(count_resources(f), 0);
 	assert_int_equal(coffer_store_resource_delete_paths(f->s, del, 3, &deleted), 0);
 	assert_int_equal(deleted, 0);
-
-	/* bad arguments change nothing */
-	assert_int_equal(
-	        coffer_store_resource_put_paths(f->s, put, 0, (const uint8_t *)"x", 1, NULL, 3),
-	        COFFER_EINVAL);
-	del[1] = "";
-	assert_int_equal(coffer_store_resource_delete_paths(f->s, del, 2, &deleted), COFFER_EINVAL);
-	put[0] = "";
-	assert_int_equal(
-	        coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"x", 1, NULL, 3),
-	        COFFER_EINVAL);
-	assert_int_equal(count_resources(f), 0);
 }
 
 /* The random source fails (the nonce drawn by seal()): the put is refused
@@ -377,11 +384,17 @@ static void test_refval_set_many_atomic(void **state)
 	assert_int_equal(coffer_store_refval_get(&got, f->s, "c"), 0);
 	assert_string_equal(json_string_value(json_array_get(got, 0)), "3");
 	json_decref(got);
-	/* bad payloads change nothing */
-	json_object_set_new(p, "a", json_string("not an array"));
+	/* bad payloads change nothing: new values for a and b, the bad member
+	 * last, so a check made while writing would have written a and b */
+	json_object_set_new(p, "a", json_pack("[s]", "8"));
+	json_object_set_new(p, "b", json_pack("[s]", "9"));
+	json_object_set_new(p, "c", json_string("not an array"));
 	assert_int_equal(coffer_store_refval_set_many(f->s, p, 3), COFFER_EINVAL);
 	assert_int_equal(coffer_store_refval_get(&got, f->s, "a"), 0);
 	assert_string_equal(json_string_value(json_array_get(got, 0)), "1");
+	json_decref(got);
+	assert_int_equal(coffer_store_refval_get(&got, f->s, "b"), 0);
+	assert_string_equal(json_string_value(json_array_get(got, 0)), "2");
 	json_decref(got);
 	json_decref(p);
 	p = json_object();

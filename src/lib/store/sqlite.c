@@ -21,14 +21,17 @@
  * audit writer's commit and its fsync, and a busy handler's sleep, on the
  * request path.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
+#include "coffer/buf.h"
 #include "store/store_internal.h"
 
 #define STMT_CACHE 48
@@ -115,7 +118,12 @@ static int db_error(sqlite3 *db, int rc, const char *what)
 		code = COFFER_EEXISTS;
 	else if (rc == SQLITE_NOMEM)
 		code = COFFER_ENOMEM;
-	return coffer_error_set(code, "store: %s: %s", what, db ? sqlite3_errmsg(db) : "failed");
+	else if (rc == SQLITE_TOOBIG)
+		code = COFFER_ELIMIT;
+	/* a bind refused before SQLite saw it leaves an older message */
+	return coffer_error_set(code, "store: %s: %s", what,
+	                        db && sqlite3_errcode(db) == rc ? sqlite3_errmsg(db)
+	                                                        : sqlite3_errstr(rc));
 }
 
 static int conn_open(struct conn *c, const char *path, int busy_ms, const char *sync)
@@ -421,7 +429,7 @@ static int be_integrity_check(void *p, char **out)
 struct arg {
 	enum { ARG_TEXT, ARG_INT, ARG_BLOB } type;
 	const void *ptr;
-	int len; /* text: -1 (up to its NUL) or its length; blob: its length */
+	size_t len; /* text: SIZE_MAX (up to its NUL) or its length; blob: its length */
 	sqlite3_int64 i;
 };
 
@@ -438,12 +446,12 @@ struct args {
 
 static struct arg arg_text(const char *s)
 {
-	return (struct arg){ ARG_TEXT, s, -1, 0 };
+	return (struct arg){ ARG_TEXT, s, SIZE_MAX, 0 };
 }
 
 static struct arg arg_text_len(const char *s, size_t len)
 {
-	return (struct arg){ ARG_TEXT, s, (int)len, 0 };
+	return (struct arg){ ARG_TEXT, s, len, 0 };
 }
 
 static struct arg arg_int(int64_t i)
@@ -453,24 +461,34 @@ static struct arg arg_int(int64_t i)
 
 static struct arg arg_blob(const void *p, size_t len)
 {
-	return (struct arg){ ARG_BLOB, p, (int)len, 0 };
+	return (struct arg){ ARG_BLOB, p, len, 0 };
 }
 
-static void bind_args(sqlite3_stmt *st, struct args args)
+/* SQLITE_OK, or the first bind's failure: a length past INT_MAX (which
+ * SQLite's int lengths cannot carry) is SQLITE_TOOBIG before SQLite sees
+ * it; SQLite refuses one past its own length limit, or out of memory. */
+static int bind_args(sqlite3_stmt *st, struct args args)
 {
-	for (size_t i = 0; i < args.n; i++) {
+	int rc = SQLITE_OK;
+
+	for (size_t i = 0; i < args.n && rc == SQLITE_OK; i++) {
 		const struct arg *a = &args.v[i];
 		int at = (int)i + 1;
 
-		if (a->type == ARG_INT)
-			sqlite3_bind_int64(st, at, a->i);
+		if (a->type != ARG_INT && a->ptr != NULL && a->len != SIZE_MAX && a->len > INT_MAX)
+			rc = SQLITE_TOOBIG;
+		else if (a->type == ARG_INT)
+			rc = sqlite3_bind_int64(st, at, a->i);
 		else if (a->type == ARG_BLOB)
-			sqlite3_bind_blob(st, at, a->ptr, a->len, SQLITE_STATIC);
+			rc = sqlite3_bind_blob(st, at, a->ptr, (int)a->len, SQLITE_STATIC);
 		else if (a->ptr == NULL)
-			sqlite3_bind_null(st, at);
+			rc = sqlite3_bind_null(st, at);
 		else
-			sqlite3_bind_text(st, at, a->ptr, a->len, SQLITE_STATIC);
+			rc = sqlite3_bind_text(st, at, a->ptr,
+			                       a->len == SIZE_MAX ? -1 : (int)a->len,
+			                       SQLITE_STATIC);
 	}
+	return rc;
 }
 
 /* Reads the current row of `st` into `ctx` (or judges it); 0 or an error. */
@@ -487,8 +505,8 @@ static int read_row_locked(struct conn *c, const char *sql, struct args args, co
 
 	if (st == NULL)
 		return error;
-	bind_args(st, args);
-	rc = sqlite3_step(st);
+	if ((rc = bind_args(st, args)) == SQLITE_OK)
+		rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		error = row(st, ctx);
 	else if (rc != SQLITE_DONE)
@@ -524,10 +542,10 @@ static int read_rows(struct conn *c, const char *sql, struct args args, const ch
 	pthread_mutex_lock(&c->lock);
 	if ((st = prep(c, sql)) == NULL)
 		goto out;
-	bind_args(st, args);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((error = row(st, ctx)) < 0)
-			goto out;
+	if ((rc = bind_args(st, args)) == SQLITE_OK)
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			if ((error = row(st, ctx)) < 0)
+				goto out;
 	error = rc == SQLITE_DONE ? 0 : db_error(c->db, rc, what);
 out:
 	done(st);
@@ -561,8 +579,8 @@ static int run_write_locked(struct conn *c, const char *sql, struct args args, c
 	int error = COFFER_ERROR, rc;
 
 	if (st != NULL) {
-		bind_args(st, args);
-		rc = sqlite3_step(st);
+		if ((rc = bind_args(st, args)) == SQLITE_OK)
+			rc = sqlite3_step(st);
 		error = rc == SQLITE_DONE ? 0 : db_error(c->db, rc, what);
 		if (error == 0 && changed != NULL)
 			*changed = (size_t)sqlite3_changes(c->db);
@@ -670,8 +688,12 @@ static void *room_for(void *v, size_t *cap, size_t cnt, size_t size, size_t firs
 
 	if (cnt < *cap)
 		return v;
+	size_t bytes;
+
 	ncap = *cap ? *cap * 2 : first;
-	if ((nv = realloc(v, ncap * size)) != NULL)
+	if (ncap < *cap || coffer_size_mul(&bytes, ncap, size) < 0)
+		return NULL;
+	if ((nv = realloc(v, bytes)) != NULL)
 		*cap = ncap;
 	return nv;
 }
@@ -1282,14 +1304,6 @@ static int be_audit_append_batch(void *p, const struct store_audit_row *rows, si
 }
 
 /* A batch of one row: a single INSERT, no transaction around it. */
-static int be_audit_append(void *p, int64_t *seq, int64_t now, const char *actor,
-                           const char *action, const char *ns, const char *record)
-{
-	struct store_audit_row row = { now, actor, action, ns, record };
-
-	return be_audit_append_batch(p, &row, 1, seq, NULL, NULL, NULL, 0);
-}
-
 /* One audit row as {"seq","time","actor","action","namespace","record"}. */
 static json_t *audit_row(sqlite3_stmt *st)
 {
@@ -1375,7 +1389,6 @@ const struct store_ops coffer_store_sqlite_ops = {
 	.principal_set_disabled = be_principal_set_disabled,
 	.principal_list = be_principal_list,
 	.jti_use = be_jti_use,
-	.audit_append = be_audit_append,
 	.audit_append_batch = be_audit_append_batch,
 	.audit_last = be_audit_last,
 	.audit_list = be_audit_list,

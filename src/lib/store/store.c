@@ -38,8 +38,10 @@ static int load_master_key(coffer_secret *out, const char *path, bool create)
 		if (errno != ENOENT || !create)
 			return coffer_error_set(COFFER_EIO, "master key %s: %s", path,
 			                        strerror(errno));
-		if (RAND_priv_bytes(key, sizeof(key)) != 1)
+		if (RAND_priv_bytes(key, sizeof(key)) != 1) {
+			coffer_wipe(key, sizeof(key)); /* whatever a failed draw left */
 			return coffer_error_set_ssl(COFFER_ERROR, "master key: no randomness");
+		}
 		error = coffer_file_write_private(path, key, sizeof(key));
 		coffer_wipe(key, sizeof(key));
 		if (error < 0)
@@ -603,19 +605,14 @@ int coffer_store_jti_use(coffer_store *s, const char *jti, int64_t expires)
 int coffer_store_audit_append(int64_t *seq_out, coffer_store *s, int64_t now, const char *actor,
                               const char *action, const char *ns, const json_t *record)
 {
-	char *text;
-	int64_t seq = 0;
+	coffer_store_audit_rec rec = { now, actor, action, ns, record, 0 };
 	int error;
 
 	if (!id_ok(action, 64) || !json_is_object(record))
 		return coffer_error_set(COFFER_EINVAL, "audit: action and record required");
-	text = json_dumps(record, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (text == NULL)
-		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	error = s->ops->audit_append(s->backend, &seq, now, actor ? actor : "", action, ns, text);
-	free(text);
-	if (error == 0 && seq_out)
-		*seq_out = seq;
+	/* a batch of one: no transaction around its single insert */
+	if ((error = coffer_store_audit_append_batch(s, &rec, 1)) == 0 && seq_out)
+		*seq_out = rec.seq;
 	return error;
 }
 

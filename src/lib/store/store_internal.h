@@ -72,10 +72,8 @@ struct store_ops {
 
 	int (*jti_use)(void *b, const char *jti, int64_t expires);
 
-	int (*audit_append)(void *b, int64_t *seq, int64_t now, const char *actor,
-	                    const char *action, const char *ns, const char *record_json);
-	/* n rows in one transaction, all or none; seq[i] out */
-	/* rows in one transaction; with `pkind` set, that policy record too */
+	/* n rows in one transaction (a single row needs none), all or none;
+	 * seq[i] out; with `pkind` set, that policy record too */
 	int (*audit_append_batch)(void *b, const struct store_audit_row *rows, size_t n,
 	                          int64_t *seq, const char *pkind, const char *pid,
 	                          const char *ptext, size_t plen);
