@@ -439,12 +439,37 @@ static int64_t claimed_seq(const char *jws, size_t len)
 	return seq;
 }
 
+/* Whether the first entry of a range follows from the hash `signed_hash` a
+ * checkpoint gave its predecessor: a full entry's "prev" is that hash; a
+ * stub's hash is SHA-256(that hash || its digest). The chain pass has
+ * checked the members' form already. */
+static int first_follows(bool *out, const uint8_t signed_hash[32], const json_t *first)
+{
+	uint8_t prev[32], digest[32], claimed[32], computed[32];
+	int error;
+
+	*out = false;
+	if (!audit_is_stub(first)) {
+		if (audit_hex32_decode(prev, json_string_value(json_object_get(first, "prev"))) ==
+		    0)
+			*out = CRYPTO_memcmp(prev, signed_hash, 32) == 0;
+		return 0;
+	}
+	if (audit_hex32_decode(digest, json_string_value(json_object_get(first, "digest"))) < 0 ||
+	    audit_hex32_decode(claimed, json_string_value(json_object_get(first, "hash"))) < 0)
+		return 0;
+	if ((error = audit_link(computed, signed_hash, digest)) < 0)
+		return error;
+	*out = CRYPTO_memcmp(computed, claimed, 32) == 0;
+	return 0;
+}
+
 static int check_checkpoint(coffer_audit_report *r, uint8_t (*hashes)[32], const json_t *first,
                             const char *what, size_t idx, const char *jws, size_t len,
                             coffer_jwk *const *keys, size_t nkeys)
 {
 	char hash[COFFER_AUDIT_HEX_LEN + 1];
-	uint8_t hb[32], prev[32], digest[32], claimed[32], computed[32];
+	uint8_t hb[32];
 	int64_t seq;
 	int error;
 
@@ -477,32 +502,16 @@ static int check_checkpoint(coffer_audit_report *r, uint8_t (*hashes)[32], const
 	if (audit_hex32_decode(hb, hash) < 0)
 		return coffer_error_set(COFFER_ERROR, "audit: checkpoint hash lost");
 	/* a range export that starts at S+1 continues the chain a checkpoint
-	 * at S signed: the first entry's prev must be that hash */
-	if (seq == r->first_seq - 1 && first != NULL && !audit_is_stub(first) &&
-	    audit_hex32_decode(prev, json_string_value(json_object_get(first, "prev"))) == 0) {
-		if (CRYPTO_memcmp(hb, prev, 32) != 0)
-			return tampered(r, r->first_seq,
-			                "%s #%zu signs seq %" PRId64 " with another hash than the "
-			                "first entry's \"prev\": the export does not continue the "
-			                "signed chain",
-			                what, idx, seq);
-		r->head_anchored = true;
-		r->checkpoints++;
-		return 0;
-	}
-	/* a range that starts with a stub (a scoped reader's range export):
-	 * the stub's hash must follow from the signed hash and its digest */
-	if (seq == r->first_seq - 1 && first != NULL && audit_is_stub(first) &&
-	    audit_hex32_decode(digest, json_string_value(json_object_get(first, "digest"))) == 0 &&
-	    audit_hex32_decode(claimed, json_string_value(json_object_get(first, "hash"))) == 0) {
-		if ((error = audit_link(computed, hb, digest)) < 0)
+	 * at S signed (a scoped reader's range may start with a stub) */
+	if (seq == r->first_seq - 1 && first != NULL) {
+		bool follows = false;
+		if ((error = first_follows(&follows, hb, first)) < 0)
 			return error;
-		if (CRYPTO_memcmp(computed, claimed, 32) != 0)
+		if (!follows)
 			return tampered(r, r->first_seq,
-			                "%s #%zu signs seq %" PRId64
-			                " with a hash the first entry's "
-			                "stub does not follow from: the export does not continue "
-			                "the signed chain",
+			                "%s #%zu signs seq %" PRId64 " with a hash the first entry "
+			                "does not follow from: the export does not continue the "
+			                "signed chain",
 			                what, idx, seq);
 		r->head_anchored = true;
 		r->checkpoints++;
