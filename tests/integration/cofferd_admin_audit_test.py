@@ -22,7 +22,7 @@ from jwcrypto import jwk  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
 from cofferd_harness import (Broker, Tests, admin, admin_key, audit_export,  # noqa: E402
-                             audit_verify, bin_dir, workdir)
+                             audit_verify, have_binaries, workdir)
 
 T = Tests()
 
@@ -66,10 +66,8 @@ def policy_body(text):
 
 
 def main():
-    for prog in ("coffer", "cofferd"):
-        if not os.path.exists(os.path.join(bin_dir(), prog)):
-            print("SKIPPED: no %s binary" % prog, file=sys.stderr)
-            return 77
+    if not have_binaries():
+        return 77
     wd = workdir()
     key, pub = admin_key(wd)
     other = jwk.JWK.generate(kty="EC", crv="P-256")

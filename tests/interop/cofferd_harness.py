@@ -192,6 +192,16 @@ def admin_key(wd):
     return key, pub
 
 
+def have_binaries(progs=("coffer", "cofferd")):
+    """Whether every program in `progs` is built; if not, says which is
+    missing (the test then exits 77, skipped)."""
+    for prog in progs:
+        if not os.path.exists(os.path.join(bin_dir(), prog)):
+            print("SKIPPED: no %s binary" % prog, file=sys.stderr)
+            return False
+    return True
+
+
 def fault_shim(argv, var, flag_name):
     """The start of a test that runs cofferd with tests/fault/openssl_fail.c
     preloaded (argv[1] its path): None, after saying why, when the shim or a
@@ -202,10 +212,8 @@ def fault_shim(argv, var, flag_name):
     if len(argv) != 2 or not os.path.exists(argv[1]):
         print("SKIPPED: no fault shim given", file=sys.stderr)
         return None
-    for prog in ("coffer", "cofferd"):
-        if not os.path.exists(os.path.join(bin_dir(), prog)):
-            print("SKIPPED: no %s binary" % prog, file=sys.stderr)
-            return None
+    if not have_binaries():
+        return None
     wd = workdir()
     flag = os.path.join(wd, flag_name)
     os.environ["LD_PRELOAD"] = argv[1]
