@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "coffer/audit.h"
+#include "coffer/codec.h"
 #include "coffer/file.h"
 #include "coffer/jose.h"
 #include "coffer/json.h"
@@ -50,8 +51,10 @@ static void usage(FILE *f)
 	        "outside the caller's scope are stubs.\n"
 	        "The broker answers in pages. Without --limit both fetch every page from\n"
 	        "--from SEQ (default 1) on: list prints them all, export merges them into one\n"
-	        "document, up to what verify accepts (2^20 entries, 64 MiB; beyond that it\n"
-	        "stops with exit 2: export ranges). --limit N fetches one page of at most N\n"
+	        "document, up to what verify accepts (2^20 entries, 2^16 checkpoints, 64 MiB;\n"
+	        "beyond that it stops with exit 2: export ranges). Pages that break the\n"
+	        "paging rules (docs/cofferd.md) are an error (exit 3), and export then\n"
+	        "writes nothing. --limit N fetches one page of at most N\n"
 	        "entries (the broker's admin.audit_page_max at most) from --from on; when more\n"
 	        "follow, stderr names the next seq. A range export that does not start at\n"
 	        "seq 1 verifies with --allow-partial.\n%s",
@@ -297,19 +300,10 @@ static const char *dash(const json_t *v)
 }
 
 /* --from SEQ, --limit N and the broker's Coffer-Audit-Next: a decimal
- * 1..2^53-1, digits only; -1 otherwise. */
+ * 1..2^53-1; -1 otherwise. */
 static int64_t parse_seq(const char *s)
 {
-	int64_t v = 0;
-
-	if (s == NULL || s[0] < '1' || s[0] > '9' || strlen(s) > 16)
-		return -1;
-	for (size_t i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v <= COFFER_AUDIT_MAX_SEQ ? v : -1;
+	return coffer_dec_parse(s, COFFER_AUDIT_MAX_SEQ);
 }
 
 static void print_row(const json_t *e)
@@ -330,25 +324,67 @@ static void print_row(const json_t *e)
 	       dash(json_object_get(e, "reason")));
 }
 
-/* One list page: rows, or with --json the elements of one JSON array
- * (compact, as the broker writes it: one page prints the broker's text). */
-static int list_page(const coffer_buf *resp, bool json_out, size_t *printed)
+/* The entries of a page as the broker is bound to send them (docs/cofferd.md
+ * "Audit pages"): seqs from `from` on, strictly increasing, and a next page
+ * (`next` > 0) only after a non-empty one, past its last seq. The broker is
+ * not trusted to get this right: a violation is an error naming it. */
+static int check_page(const json_t *ents, int64_t from, int64_t next)
 {
-	json_t *arr = json_loadb((const char *)resp->ptr, resp->len, 0, NULL), *e;
+	int64_t prev = from - 1;
+	const json_t *e;
 	size_t i;
 
-	if (!json_is_array(arr)) {
-		json_decref(arr);
-		cli_error(CMD, "broker answer is not a list");
+	json_array_foreach(ents, i, e)
+	{
+		const json_t *seq = json_object_get(e, "seq");
+		int64_t v;
+
+		if (!json_is_integer(seq)) {
+			cli_error(CMD,
+			          "broker sent an entry without a seq (entry #%zu of the page "
+			          "from seq %" PRId64 ")",
+			          i, from);
+			return CLI_INTERNAL;
+		}
+		v = (int64_t)json_integer_value(seq);
+		if (v <= prev) {
+			cli_error(CMD, "broker sent seq %" PRId64 " %s (page from seq %" PRId64 ")",
+			          v, i == 0 ? "before the seq asked for" : "out of order", from);
+			return CLI_INTERNAL;
+		}
+		prev = v;
+	}
+	if (next > 0 && json_array_size(ents) == 0) {
+		cli_error(CMD,
+		          "broker sent an empty page from seq %" PRId64
+		          " with a next page (Coffer-Audit-Next: %" PRId64 ")",
+		          from, next);
 		return CLI_INTERNAL;
 	}
+	if (next > 0 && next <= prev) {
+		cli_error(CMD,
+		          "broker sent Coffer-Audit-Next: %" PRId64
+		          ", not past the page it follows (seq %" PRId64 "..%" PRId64 ")",
+		          next, from, prev);
+		return CLI_INTERNAL;
+	}
+	return CLI_OK;
+}
+
+/* One list page (checked): rows, or with --json the elements of one JSON
+ * array (compact, as the broker writes it: one page prints the broker's
+ * text). */
+static int list_page(const json_t *arr, bool json_out, size_t *printed)
+{
+	const json_t *e;
+	size_t i;
+
 	json_array_foreach(arr, i, e)
 	{
 		if (json_out) {
-			char *t = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
-			if (t == NULL) {
-				json_decref(arr);
-				cli_error(CMD, "out of memory");
+			char *t = NULL;
+			if (coffer_json_dump(&t, NULL, e) < 0) {
+				cli_error(CMD, "%s", coffer_error_last());
 				return CLI_INTERNAL;
 			}
 			printf("%s%s", *printed ? "," : "", t);
@@ -358,59 +394,73 @@ static int list_page(const coffer_buf *resp, bool json_out, size_t *printed)
 		}
 		(*printed)++;
 	}
-	json_decref(arr);
 	return CLI_OK;
 }
 
-/* Add an export page to the merged document: entries appended, checkpoints
- * not seen before (a range's first one is the previous range's last). */
-static int export_merge(json_t **doc, json_t *seen, const coffer_buf *resp)
+/* The merged export would not be accepted by `verify` (docs/audit.md
+ * bounds): say how to export it instead. `from` is the user's --from. */
+static int too_large(int64_t from)
 {
-	json_t *page = json_loadb((const char *)resp->ptr, resp->len, 0, NULL);
+	cli_error(CMD,
+	          "the audit chain from seq %" PRId64 " on is larger than one export can hold "
+	          "(%zu entries, %zu checkpoints, %zu MiB: docs/audit.md); "
+	          "export it in ranges with --from SEQ --limit N",
+	          from, COFFER_AUDIT_MAX_ENTRIES, COFFER_AUDIT_MAX_CHECKPOINTS,
+	          COFFER_AUDIT_MAX_EXPORT / (1024 * 1024));
+	return CLI_USAGE;
+}
+
+/* Add an export page (checked) to the merged document: entries appended,
+ * checkpoints not seen before (a range's first one is the previous range's
+ * last). CLI_USAGE (nothing printed) past the entry or checkpoint bound. */
+static int export_merge(json_t **doc, json_t *seen, json_t *page)
+{
 	json_t *ents = json_object_get(page, "entries"),
 	       *cps = json_object_get(page, "checkpoints");
 	json_t *v;
 	size_t i;
-	int rc = CLI_INTERNAL;
 
-	if (!json_is_array(ents) || !json_is_array(cps)) {
-		cli_error(CMD, "broker answer is not an export");
-		goto out;
-	}
-	if (*doc == NULL) {
+	if ((*doc ? json_array_size(json_object_get(*doc, "entries")) : 0) + json_array_size(ents) >
+	    COFFER_AUDIT_MAX_ENTRIES)
+		return CLI_USAGE;
+	if (*doc == NULL)
 		*doc = json_incref(page);
-	} else {
-		if (json_array_size(json_object_get(*doc, "entries")) + json_array_size(ents) >
-		    COFFER_AUDIT_MAX_ENTRIES) {
-			rc = CLI_USAGE; /* the caller says what to do */
-			goto out;
-		}
-		if (json_array_extend(json_object_get(*doc, "entries"), ents) != 0)
-			goto nomem;
-	}
+	else if (json_array_extend(json_object_get(*doc, "entries"), ents) != 0)
+		goto nomem;
 	json_array_foreach(cps, i, v)
 	{
 		if (!json_is_string(v))
 			continue;
 		if (json_object_get(seen, json_string_value(v)) != NULL)
 			continue;
+		if (json_object_size(seen) >= COFFER_AUDIT_MAX_CHECKPOINTS)
+			return CLI_USAGE;
 		if (json_object_set_new(seen, json_string_value(v), json_true()) != 0)
 			goto nomem;
 		if (*doc != page && json_array_append(json_object_get(*doc, "checkpoints"), v) != 0)
 			goto nomem;
 	}
-	rc = CLI_OK;
-	goto out;
+	return CLI_OK;
 nomem:
 	cli_error(CMD, "out of memory");
-out:
-	json_decref(page);
-	return rc;
+	return CLI_INTERNAL;
+}
+
+static bool to_stdout(const char *out)
+{
+	return out == NULL || strcmp(out, "-") == 0;
+}
+
+/* What `verify` reads (at most COFFER_AUDIT_MAX_EXPORT bytes): the text, and
+ * on stdout the newline after it. */
+static bool export_fits(const char *out, size_t len)
+{
+	return to_stdout(out) ? len < COFFER_AUDIT_MAX_EXPORT : len <= COFFER_AUDIT_MAX_EXPORT;
 }
 
 static int write_out(const char *out, const void *p, size_t len)
 {
-	if (out && strcmp(out, "-") != 0) {
+	if (!to_stdout(out)) {
 		if (coffer_file_write(out, p, len, 0644) < 0) {
 			cli_error(CMD, "%s: %s", out, coffer_error_last());
 			return CLI_USAGE;
@@ -427,17 +477,18 @@ static int write_out(const char *out, const void *p, size_t len)
  * next one in Coffer-Audit-Next. Without --limit, every page from --from
  * (default 1) on is fetched: `list` prints them all, `export` merges them
  * into one document up to what `verify` accepts (docs/audit.md bounds).
- * With --limit, exactly one page.
+ * With --limit, exactly one page. Each page is checked (check_page) before
+ * any of it is used; export writes nothing unless every page passed.
  */
 static int do_broker(int argc, char **argv)
 {
 	struct cli_admin a = { .cmd = "audit" };
 	bool export = strcmp(argv[1], "export") == 0;
 	const char *ns = NULL, *out = NULL;
-	int64_t from = 1, limit = 0, next = 0;
+	int64_t from = 1, first = 1, limit = 0, next = 0;
 	char path[768], nexth[32], lim[40];
 	coffer_buf resp = COFFER_BUF_INIT_MAX(COFFER_AUDIT_MAX_EXPORT);
-	json_t *doc = NULL, *seen = NULL;
+	json_t *doc = NULL, *seen = NULL, *page = NULL, *ents;
 	size_t pages = 0, printed = 0, bytes = 0;
 	char *text = NULL;
 	long status = 0;
@@ -471,6 +522,7 @@ static int do_broker(int argc, char **argv)
 		cli_error(CMD, "invalid namespace '%s'", ns);
 		return CLI_USAGE;
 	}
+	first = from;
 	lim[0] = '\0';
 	if (limit > 0)
 		snprintf(lim, sizeof(lim), "&limit=%" PRId64, limit);
@@ -484,20 +536,34 @@ static int do_broker(int argc, char **argv)
 		                                "Coffer-Audit-Next", nexth, sizeof(nexth))) !=
 		    CLI_OK)
 			goto out;
+		rc = CLI_INTERNAL;
 		next = nexth[0] ? parse_seq(nexth) : 0;
 		if (next < 0 || (next > 0 && next <= from)) {
 			cli_error(CMD, "broker sent a bad Coffer-Audit-Next '%s'", nexth);
-			rc = CLI_INTERNAL;
 			goto out;
 		}
+		json_decref(page);
+		page = json_loadb((const char *)resp.ptr, resp.len, 0, NULL);
+		ents = export ? json_object_get(page, "entries") : page;
+		if (!json_is_array(ents) ||
+		    (export && !json_is_array(json_object_get(page, "checkpoints")))) {
+			cli_error(CMD, "broker answer is not %s", export ? "an export" : "a list");
+			goto out;
+		}
+		if ((rc = check_page(ents, from, next)) != CLI_OK)
+			goto out;
 		pages++;
 		if (!export) {
 			if (a.json && pages == 1)
 				printf("[");
-			if ((rc = list_page(&resp, a.json, &printed)) != CLI_OK)
+			if ((rc = list_page(ents, a.json, &printed)) != CLI_OK)
 				goto out;
 		} else if (pages == 1 && (next == 0 || limit > 0)) {
 			/* one page: the broker's document as it is */
+			if (!export_fits(out, resp.len)) {
+				rc = too_large(first);
+				goto out;
+			}
 			if ((rc = write_out(out, resp.ptr, resp.len)) != CLI_OK)
 				goto out;
 		} else {
@@ -507,16 +573,9 @@ static int do_broker(int argc, char **argv)
 				rc = CLI_INTERNAL;
 				goto out;
 			}
-			if (bytes > COFFER_AUDIT_MAX_EXPORT ||
-			    (rc = export_merge(&doc, seen, &resp)) == CLI_USAGE) {
-				cli_error(CMD,
-				          "the audit chain from seq %" PRId64
-				          " on is larger than one "
-				          "export can hold (%zu entries, %zu MiB: docs/audit.md); "
-				          "export it in ranges with --from SEQ --limit N",
-				          from, COFFER_AUDIT_MAX_ENTRIES,
-				          COFFER_AUDIT_MAX_EXPORT / (1024 * 1024));
-				rc = CLI_USAGE;
+			if (!export_fits(out, bytes) ||
+			    (rc = export_merge(&doc, seen, page)) == CLI_USAGE) {
+				rc = too_large(first);
 				goto out;
 			}
 			if (rc != CLI_OK)
@@ -531,19 +590,13 @@ static int do_broker(int argc, char **argv)
 			printf("]\n");
 	} else if (doc != NULL) {
 		size_t len = 0;
-		text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (text == NULL) {
-			cli_error(CMD, "out of memory");
+		if (coffer_json_dump(&text, &len, doc) < 0) {
+			cli_error(CMD, "%s", coffer_error_last());
 			rc = CLI_INTERNAL;
 			goto out;
 		}
-		len = strlen(text);
-		if (len > COFFER_AUDIT_MAX_EXPORT) {
-			cli_error(CMD,
-			          "the merged export is larger than %zu MiB (docs/audit.md); "
-			          "export it in ranges with --from SEQ --limit N",
-			          COFFER_AUDIT_MAX_EXPORT / (1024 * 1024));
-			rc = CLI_USAGE;
+		if (!export_fits(out, len)) {
+			rc = too_large(first);
 			goto out;
 		}
 		rc = write_out(out, text, len);
@@ -555,6 +608,7 @@ static int do_broker(int argc, char **argv)
 		        next, next);
 out:
 	free(text);
+	json_decref(page);
 	json_decref(doc);
 	json_decref(seen);
 	coffer_buf_free(&resp);

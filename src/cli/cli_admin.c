@@ -246,8 +246,11 @@ int cli_admin_request_hdr(struct cli_admin *a, const char *method, const char *p
 	*status = rs.status;
 	if (hname != NULL && hval_size > 0) {
 		const char *v = coffer_http_response_header(&rs, hname);
-		if (v != NULL && strlen(v) < hval_size)
-			memcpy(hval, v, strlen(v) + 1);
+		/* truncated when too long: never "" for a header that is there, so
+		 * the caller's parse refuses an over-long value instead of taking
+		 * it for an absent one */
+		if (v != NULL)
+			snprintf(hval, hval_size, "%s", v);
 	}
 	if (rs.body.len && coffer_buf_append(resp, rs.body.ptr, rs.body.len) < 0) {
 		cli_error(a->cmd, "broker answer too large");
@@ -268,7 +271,7 @@ out:
 	coffer_http_response_free(&rs);
 	coffer_http_free(h);
 	free(url);
-	free(token);
+	coffer_free_str_wiped(token);
 	return rc;
 }
 

@@ -47,7 +47,8 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
                       coffer_buf *resp);
 
 /* The same, and the value of the response header `hname` in `hval` ("" when
- * absent or longer than hval_size - 1). */
+ * absent; truncated to hval_size - 1 bytes when longer, so a caller that
+ * parses it with a length bound refuses it). */
 int cli_admin_request_hdr(struct cli_admin *a, const char *method, const char *path,
                           const uint8_t *body, size_t len, const char *content_type, long *status,
                           coffer_buf *resp, const char *hname, char *hval, size_t hval_size);

@@ -130,6 +130,7 @@ def main():
                           "--key", os.path.join(b.data, "admin.jwk"))
     T.check("broker down -> 3", rc == 3, err)
     hostile_broker(os.path.join(b.data, "admin.jwk"))
+    hostile_audit_broker(os.path.join(b.data, "admin.jwk"), wd)
     return T.finish()
 
 
@@ -165,6 +166,136 @@ def hostile_broker(key):
         T.check("hostile broker: refused", rc != 0 and b"no" in err and b"way" in err, err)
         T.check("hostile broker: no control characters printed",
                 not any(c < 0x20 and c != 0x0a or c == 0x7f for c in out + err), err)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def fake_broker(handler):
+    """An HTTP server answering with handler(method, path) -> (status, headers, body)
+    in a thread; returns (server, url)."""
+    import http.server
+    import threading
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def answer(self):
+            status, hdrs, body = handler(self.command, self.path)
+            self.send_response(status)
+            for k, v in hdrs:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = answer
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, "http://127.0.0.1:%d" % srv.server_address[1]
+
+
+def audit_entry(seq):
+    return {"seq": seq, "digest": "%064x" % seq, "hash": "%064x" % (seq + 1)}
+
+
+# Audit pages a broker must not send (docs/cofferd.md "Audit pages"): per
+# scenario, {from: (seqs of the page, Coffer-Audit-Next or None)}. Each later
+# page is well formed, so a CLI that does not check stops with exit 0.
+BAD_PAGES = {
+    "a non-numeric Next": {1: ([1, 2], "3x"), 3: ([3], None)},
+    "a Next of 40 digits": {1: ([1, 2], "3" * 40)},
+    "a Next inside the page just sent": {1: ([1, 2, 3], "2"), 2: ([4], None)},
+    "an empty page with a Next": {1: ([], "5"), 5: ([5], None)},
+    "a seq before the one asked for": {1: ([1, 2], "3"), 3: ([2, 3], None)},
+    "seqs out of order": {1: ([2, 1], None)},
+    "a repeated seq": {1: ([1, 1], None)},
+    "an entry without a seq": {1: ([None], None)},
+}
+
+
+def hostile_audit_broker(key, wd):
+    """`coffer audit list/export` follow Coffer-Audit-Next without trusting it:
+    a broker's bad paging is an error ("broker sent ..."), not a silently
+    short or wrong list, and export then writes nothing."""
+    import urllib.parse
+
+    state = {"pages": {}, "cps": {}}
+
+    def handler(method, path):
+        u = urllib.parse.urlsplit(path)
+        q = urllib.parse.parse_qs(u.query)
+        frm = int(q.get("from", ["1"])[0])
+        if frm not in state["pages"]:
+            return 400, [("Content-Type", "application/json")], b'{"detail":"from"}'
+        seqs, nxt = state["pages"][frm]
+        if seqs is None:
+            return 200, [("Content-Type", "application/json")], b"[{\"seq\": 1}, not JSON"
+        ents = [{"time": "t"} if s is None else audit_entry(s) for s in seqs]
+        if u.path.endswith("/export"):
+            body = {"version": 1, "entries": ents, "checkpoints": state["cps"].get(frm, [])}
+        elif u.path.endswith("/audit"):
+            body = ents
+        else:
+            return 404, [], b""
+        hdrs = [("Content-Type", "application/json")]
+        if nxt is not None:
+            hdrs.append(("Coffer-Audit-Next", nxt))
+        return 200, hdrs, json.dumps(body).encode()
+
+    srv, url = fake_broker(handler)
+    common = ["--broker", url, "--key", key]
+    out_file = os.path.join(wd, "hostile-export.json")
+    try:
+        # the fake itself: well-formed pages are listed and merged
+        state["pages"] = {1: ([1, 2], "3"), 3: ([3, 4], "5"), 5: ([5], None)}
+        rc, out, err = coffer("audit", "list", "--json", *common)
+        T.check("fake audit broker: list follows its pages",
+                rc == 0 and [e["seq"] for e in json.loads(out)] == [1, 2, 3, 4, 5], out + err)
+        rc, out, err = coffer("audit", "export", "--out", out_file, *common)
+        got = json.load(open(out_file)) if rc == 0 else {}
+        T.check("fake audit broker: export merges its pages",
+                [e["seq"] for e in got.get("entries", [])] == [1, 2, 3, 4, 5], out + err)
+        os.unlink(out_file) if os.path.exists(out_file) else None
+
+        for why, pages in BAD_PAGES.items():
+            state["pages"] = pages
+            for args in (["list"], ["list", "--json"]):
+                rc, out, err = coffer("audit", *args, *common)
+                T.check("hostile audit broker sends %s: audit %s -> error" %
+                        (why, " ".join(args)), rc not in (0, 2) and b"broker sent" in err,
+                        "rc %d out %r err %r" % (rc, out[:200], err))
+            rc, out, err = coffer("audit", "export", "--out", out_file, *common)
+            T.check("hostile audit broker sends %s: audit export -> error, no file" % why,
+                    rc not in (0, 2) and b"broker sent" in err and
+                    not os.path.exists(out_file), "rc %d err %r" % (rc, err))
+            rc, out, err = coffer("audit", "export", *common)
+            T.check("hostile audit broker sends %s: audit export to stdout -> nothing" % why,
+                    rc not in (0, 2) and b"broker sent" in err and out == b"",
+                    "rc %d out %r err %r" % (rc, out[:200], err))
+
+        # list --json: nothing (not even "[") when the first page is not JSON
+        state["pages"] = {1: (None, None)}
+        rc, out, err = coffer("audit", "list", "--json", *common)
+        T.check("hostile audit broker: list --json prints no '[' before a page is accepted",
+                rc == 3 and out == b"" and b"not a list" in err,
+                "rc %d out %r err %r" % (rc, out, err))
+
+        # the merged export holds at most COFFER_AUDIT_MAX_CHECKPOINTS (2^16)
+        state["pages"] = {1: ([1], "2"), 2: ([2], None)}
+        state["cps"] = {1: ["cp-a-%d" % i for i in range(40000)],
+                        2: ["cp-b-%d" % i for i in range(30000)]}
+        rc, out, err = coffer("audit", "export", "--out", out_file, *common)
+        T.check("fake audit broker: more than 2^16 checkpoints -> exit 2, no file, "
+                "names --from 1", rc == 2 and b"export it in ranges" in err and
+                b"from seq 1 on" in err and not os.path.exists(out_file), err)
+        state["cps"][2] = ["cp-a-%d" % i for i in range(30000)]
+        rc, out, err = coffer("audit", "export", "--out", out_file, *common)
+        got = json.load(open(out_file)) if rc == 0 else {}
+        T.check("fake audit broker: repeated checkpoints are counted once",
+                len(got.get("checkpoints", [])) == 40000, err)
     finally:
         srv.shutdown()
         srv.server_close()

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from jwcrypto import jwe, jwk  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import Broker, Tests, bin_dir, workdir  # noqa: E402
+from cofferd_harness import Broker, Tests, bin_dir, have_binaries, workdir  # noqa: E402
 
 T = Tests()
 PAGE = 5  # admin.audit_page_max: the audit answers come in pages of 5
@@ -70,10 +70,8 @@ def tee_get(b, path):
 
 
 def main():
-    for prog in ("coffer", "cofferd"):
-        if not os.path.exists(os.path.join(bin_dir(), prog)):
-            print("SKIPPED: no %s binary" % prog, file=sys.stderr)
-            return 77
+    if not have_binaries():
+        return 77
     wd = workdir()
     wp = Who(wd, "wp", jwk.JWK.generate(kty="EC", crv="P-256"))
     ipa = Who(wd, "ipa", jwk.JWK.generate(kty="OKP", crv="Ed25519"))
@@ -592,10 +590,28 @@ def paging(b, wd, wp, do, as_, jwks_file):
             rc == 0 and got.get("entries") == whole["entries"][frm - 1:] and
             sorted(cp_seq(x) for x in got.get("checkpoints", [])) ==
             sorted(s for s in cps if s >= frm - 1), err)
-    for args, why in ((["--limit", "0"], "--limit 0"), (["--from", "x"], "--from x"),
-                      (["--from", "-2"], "--from -2"), (["--limit"], "--limit without a value")):
+    # usage errors: exit 2, nothing printed, and the message naming the argument
+    # (--limit last: a --limit before the broker flags would take --broker as
+    # its value)
+    for args, msg in ((["--limit", "0"], b"--limit: '0' is not a positive count"),
+                      (["--from", "x"], b"--from: 'x' is not a seq"),
+                      (["--from", "-2"], b"--from: '-2' is not a seq")):
         rc, out, err = coffer("audit", "list", *args, *as_(wp))
-        T.check("paging: audit list %s -> usage (2)" % why, rc == 2 and out == b"", err)
+        T.check("paging: audit list %s -> usage (2): %s" % (" ".join(args), msg.decode()),
+                rc == 2 and out == b"" and msg in err, err)
+    rc, out, err = coffer("audit", "list", *as_(wp), "--limit")
+    T.check("paging: audit list --limit without a value -> usage (2): unexpected argument",
+            rc == 2 and out == b"" and b"unexpected argument '--limit'" in err, err)
+    f = os.path.join(wd, "usage-export.json")
+    for v in ("0", "01", "1" * 17, "x"):
+        rc, out, err = coffer("audit", "export", "--out", f, "--from", v, *as_(wp))
+        T.check("paging: audit export --from %s -> usage (2), no file" % v,
+                rc == 2 and out == b"" and not os.path.exists(f) and
+                b"--from: '%s' is not a seq" % v.encode() in err, err)
+    rc, out, err = coffer("audit", "export", "--out", f, *as_(wp), "--from")
+    T.check("paging: audit export --from without a value -> usage (2), no file",
+            rc == 2 and out == b"" and not os.path.exists(f) and
+            b"unexpected argument '--from'" in err, err)
     rc, out, err = coffer("audit", "export", "--limit", str(PAGE + 1), *as_(wp))
     T.check("paging: audit export --limit over the broker's page max -> 400, exit 2",
             rc == 2 and b"limit" in err, err)
