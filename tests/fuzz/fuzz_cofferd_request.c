@@ -521,9 +521,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *rd = NULL, *admin = NULL, *qm;
 
 	/* The broker keeps what inputs leave, as a real one would, and some
-	 * requests cost as much as that state is large (the admin audit list
-	 * returns the whole chain): a new broker every ROTATE inputs keeps
-	 * the run's speed. */
+	 * requests cost more as that state grows (an audit page fills up to
+	 * admin.audit_page_max entries, an export lists every checkpoint id):
+	 * a new broker every ROTATE inputs keeps the run's speed. */
 	if (inputs == 0)
 		once();
 	if (inputs++ % ROTATE == 0) {
@@ -614,13 +614,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dispatch(&q, &r);
 	resp_free(&r);
 out:
-	/* bodies may carry secrets being uploaded: wiped, as server.c does */
+	/* bodies may carry secrets being uploaded, the authorization a token:
+	 * wiped, as server.c does */
 	if (body.ptr)
 		coffer_wipe(body.ptr, body.cap);
+	if (authz.ptr)
+		coffer_wipe(authz.ptr, authz.cap);
 	coffer_buf_free(&body);
 	coffer_buf_free(&cookie);
 	coffer_buf_free(&authz);
 	free(rd);
-	free(admin);
+	coffer_free_str_wiped(admin);
 	return 0;
 }
