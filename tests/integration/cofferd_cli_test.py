@@ -137,32 +137,13 @@ def main():
 def hostile_broker(key):
     """A broker whose problem detail carries terminal escapes: the CLI
     prints it without control characters."""
-    import http.server
-    import threading
-
     body = json.dumps({"type": "https://github.com/confidential-containers/kbs/errors/"
                        "Forbidden\x1b]0;x\x07", "detail": "no\x1b[2J\x1b]0;owned\x07 way\r\n"
                        }).encode()
-
-    class H(http.server.BaseHTTPRequestHandler):
-        def answer(self):
-            self.send_response(403)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = do_PUT = do_DELETE = answer
-
-        def log_message(self, *a):
-            pass
-
-    srv = http.server.HTTPServer(("127.0.0.1", 0), H)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
+    srv, url = fake_broker(lambda method, path: (403, [("Content-Type", "application/json")],
+                                                 body))
     try:
-        rc, out, err = coffer("resource", "list", "--broker",
-                              "http://127.0.0.1:%d" % srv.server_address[1], "--key", key)
+        rc, out, err = coffer("resource", "list", "--broker", url, "--key", key)
         T.check("hostile broker: refused", rc != 0 and b"no" in err and b"way" in err, err)
         T.check("hostile broker: no control characters printed",
                 not any(c < 0x20 and c != 0x0a or c == 0x7f for c in out + err), err)
