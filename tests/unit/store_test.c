@@ -1,6 +1,8 @@
 /* Unit tests: the storage interface on its SQLite backend, sealing at rest. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -239,6 +241,22 @@ static void test_resource_paths_atomic(void **state)
 		assert_int_equal(coffer_store_resource_put_paths(f->s, put, 0, (const uint8_t *)"x",
 		                                                 1, NULL, 3),
 		                 COFFER_EINVAL);
+		/* more paths than a batch may hold, or none given: refused
+		 * before the paths are read */
+		assert_int_equal(coffer_store_resource_put_paths(f->s, put,
+		                                                 COFFER_STORE_PATHS_MAX + 1,
+		                                                 (const uint8_t *)"x", 1, NULL, 3),
+		                 COFFER_EINVAL);
+		assert_int_equal(coffer_store_resource_put_paths(f->s, NULL, 1,
+		                                                 (const uint8_t *)"x", 1, NULL, 3),
+		                 COFFER_EINVAL);
+		assert_int_equal(coffer_store_resource_delete_paths(
+		                         f->s, del, COFFER_STORE_PATHS_MAX + 1, &deleted),
+		                 COFFER_EINVAL);
+		assert_int_equal(coffer_store_resource_delete_paths(f->s, del, 0, &deleted),
+		                 COFFER_EINVAL);
+		assert_int_equal(coffer_store_resource_delete_paths(f->s, NULL, 1, &deleted),
+		                 COFFER_EINVAL);
 		assert_int_equal(coffer_store_resource_delete_paths(f->s, bad_del, 3, &deleted),
 		                 COFFER_EINVAL);
 		assert_int_equal(count_resources(f), 3);
@@ -254,6 +272,61 @@ static void test_resource_paths_atomic(void **state)
 	assert_int_equal(count_resources(f), 0);
 	assert_int_equal(coffer_store_resource_delete_paths(f->s, del, 3, &deleted), 0);
 	assert_int_equal(deleted, 0);
+}
+
+/* The COMMIT itself fails, after every row of the batch was written. First
+ * the write-ahead log may not grow (RLIMIT_FSIZE, as on a full disk); SQLite
+ * rolls an I/O error at COMMIT back itself. Then a deferred foreign key is
+ * broken (a trigger the test adds): SQLite refuses the COMMIT and leaves the
+ * transaction open, so only the store's own ROLLBACK keeps the connection
+ * usable. Each time the batch leaves nothing readable, the old value stays,
+ * and the same batch is taken once the cause is gone. */
+static void test_resource_commit_failure(void **state)
+{
+	struct fixture *f = *state;
+	const char *put[2] = { "r/key/c.v1", "r/key/c" };
+	coffer_secret v = COFFER_SECRET_INIT;
+	struct rlimit old, tiny;
+	void (*old_xfsz)(int);
+	int error;
+
+	assert_int_equal(
+	        coffer_store_resource_put(f->s, "r/key/c", (const uint8_t *)"one", 3, "wp", 1), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	tiny = old;
+	tiny.rlim_cur = 1; /* the soft limit only: it can be raised back */
+	old_xfsz = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+	error = coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"two", 3, "wp", 2);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, old_xfsz);
+	assert_true(error < 0);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/c.v1"), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/c"), 0);
+	assert_memory_equal(v.ptr, "one", 3);
+	coffer_secret_free(&v);
+	assert_int_equal(count_resources(f), 1);
+
+	exec_sql(f, "CREATE TABLE t_parent(id INTEGER PRIMARY KEY); CREATE TABLE t_child(p "
+	            "REFERENCES t_parent(id) DEFERRABLE INITIALLY DEFERRED); CREATE TRIGGER "
+	            "t_orphan AFTER INSERT ON resources BEGIN INSERT INTO t_child VALUES(42); END");
+	assert_true(coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"two", 3, "wp",
+	                                            2) < 0);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/c.v1"), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/c"), 0);
+	assert_memory_equal(v.ptr, "one", 3);
+	coffer_secret_free(&v);
+	assert_int_equal(count_resources(f), 1);
+	exec_sql(f, "DROP TRIGGER t_orphan");
+
+	/* the connection works again */
+	assert_int_equal(
+	        coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"two", 3, "wp", 3),
+	        0);
+	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/c"), 0);
+	assert_memory_equal(v.ptr, "two", 3);
+	coffer_secret_free(&v);
+	assert_int_equal(count_resources(f), 2);
 }
 
 /* The random source fails (the nonce drawn by seal()): the put is refused
@@ -941,6 +1014,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_master_key_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resources_sealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resource_paths_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resource_commit_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resource_put_no_randomness, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_master_key_no_randomness, setup,
 		                                teardown),
