@@ -214,7 +214,8 @@ def hostile_audit_broker(key, wd):
         seqs, nxt = state["pages"][frm]
         if seqs is None:
             return 200, [("Content-Type", "application/json")], b"[{\"seq\": 1}, not JSON"
-        ents = [{"time": "t"} if s is None else audit_entry(s) for s in seqs]
+        make = state.get("entry", audit_entry)
+        ents = [{"time": "t"} if s is None else make(s) for s in seqs]
         if u.path.endswith("/export"):
             body = {"version": 1, "entries": ents, "checkpoints": state["cps"].get(frm, [])}
         elif u.path.endswith("/audit"):
@@ -277,6 +278,47 @@ def hostile_audit_broker(key, wd):
         got = json.load(open(out_file)) if rc == 0 else {}
         T.check("fake audit broker: repeated checkpoints are counted once",
                 len(got.get("checkpoints", [])) == 40000, err)
+        os.unlink(out_file) if os.path.exists(out_file) else None
+        state["cps"] = {}
+
+        # ... and at most COFFER_AUDIT_MAX_ENTRIES (2^20) entries: eight pages
+        # of 2^17 tiny entries are taken, one entry more is refused
+        page = 1 << 17
+        state["entry"] = lambda seq: {"seq": seq}
+        state["pages"] = {1 + i * page: (list(range(1 + i * page, 1 + (i + 1) * page)),
+                                         str(1 + (i + 1) * page) if i < 7 else None)
+                          for i in range(8)}
+        rc, out, err = coffer("audit", "export", "--out", out_file, *common)
+        got = json.load(open(out_file)) if rc == 0 else {}
+        T.check("fake audit broker: 2^20 entries in 8 pages -> one export of them all",
+                rc == 0 and len(got.get("entries", [])) == 1 << 20, err)
+        os.unlink(out_file) if os.path.exists(out_file) else None
+        got = None
+        state["pages"][1 + 7 * page] = (list(range(1 + 7 * page, 1 + 8 * page)),
+                                        str(1 + 8 * page))
+        state["pages"][1 + 8 * page] = ([1 + 8 * page], None)
+        rc, out, err = coffer("audit", "export", "--out", out_file, *common)
+        T.check("fake audit broker: 2^20 + 1 entries -> exit 2, no file, names --from",
+                rc == 2 and b"export it in ranges" in err and not os.path.exists(out_file),
+                "rc %d err %r" % (rc, err))
+
+        # ... and at most COFFER_AUDIT_MAX_EXPORT (64 MiB) of text: 8 pages of
+        # 8,192 entries of 1.1 KiB make about 72 MiB merged, far below 2^20
+        # entries
+        pad = "x" * 1100
+        state["entry"] = lambda seq: {"seq": seq, "pad": pad}
+        page = 8192
+        state["pages"] = {1 + i * page: (list(range(1 + i * page, 1 + (i + 1) * page)),
+                                         str(1 + (i + 1) * page) if i < 7 else None)
+                          for i in range(8)}
+        for dest in (["--out", out_file], []):
+            rc, out, err = coffer("audit", "export", *dest, *common)
+            T.check("fake audit broker: 64 MiB of pages -> exit 2, nothing written (%s)" %
+                    ("file" if dest else "stdout"),
+                    rc == 2 and b"export it in ranges" in err and b"64 MiB" in err and
+                    out == b"" and not os.path.exists(out_file),
+                    "rc %d out %d bytes err %r" % (rc, len(out), err))
+        state.pop("entry")
     finally:
         srv.shutdown()
         srv.server_close()
