@@ -541,6 +541,28 @@ static void test_wrong_master_key(void **state)
 	assert_null(f->s);
 }
 
+/* length(token) of session `id` in the sessions file; -1 when NULL */
+static long token_column_bytes(struct fixture *f, const char *id)
+{
+	char sfile[200];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long n = -1;
+
+	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
+	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT length(token) FROM sessions WHERE id = ?",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
 static void test_sessions(void **state)
 {
 	struct fixture *f = *state;
@@ -575,6 +597,40 @@ static void test_sessions(void **state)
 	assert_string_equal(g.token, "tok.en.sig");
 	coffer_store_session_clear(&g);
 	assert_int_equal(coffer_store_session_get(&g, f->s, "ffff"), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_session_get(&g, f->s, ""), COFFER_ENOTFOUND);
+
+	/* a new session's row holds a placeholder the size of the last token
+	 * (be_session_create): it is no token until the session attests, and a
+	 * longer or shorter token than the placeholder is stored exactly */
+	{
+		static const size_t lens[] = { 3000, 40, 1 };
+		char *tok = malloc(3001);
+		long prev = token_column_bytes(f, s.id);
+
+		assert_non_null(tok);
+		assert_true(prev > (long)strlen("tok.en.sig"));
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			snprintf(s.id, sizeof(s.id), "%032x", 100 + (unsigned)i);
+			assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+			assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+			assert_false(g.attested);
+			assert_null(g.token);
+			assert_int_equal(token_column_bytes(f, s.id), prev);
+			memset(tok, 'a' + (int)i, lens[i]);
+			tok[lens[i]] = '\0';
+			assert_int_equal(coffer_store_session_attest(f->s, s.id, tok, 1500, 1100),
+			                 0);
+			assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+			assert_true(g.attested);
+			assert_string_equal(g.token, tok);
+			coffer_store_session_clear(&g);
+			prev = token_column_bytes(f, s.id);
+			assert_true(prev > (long)lens[i]);
+			assert_int_equal(coffer_store_session_delete(f->s, s.id), 0);
+		}
+		free(tok);
+	}
+	snprintf(s.id, sizeof(s.id), "%032x", 1);
 	assert_int_equal(coffer_store_session_get(&g, f->s, ""), COFFER_ENOTFOUND);
 
 	/* sweep removes the expired ones only */
@@ -984,11 +1040,64 @@ static void test_newer_sessions_schema_refused(void **state)
 	f->s = NULL;
 	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
 	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=2", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=3", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	o.master_key_path = f->key;
 	assert_int_equal(coffer_store_open(&s2, f->db, &o), COFFER_EUNSUPPORTED);
-	assert_non_null(strstr(coffer_error_last(), "sessions schema version 2"));
+	assert_non_null(strstr(coffer_error_last(), "sessions schema version 3"));
+}
+
+/* A sessions file of version 1 (a NULL token before the attestation, no
+ * placeholder) is read as it is and marked version 2, which a version 1
+ * broker refuses: it would take a placeholder for a sealed token. */
+static void test_sessions_v1_file(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_session s = { 0 }, g = { 0 };
+	char sfile[200];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	snprintf(s.id, sizeof(s.id), "%032x", 7);
+	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
+	snprintf(s.tee, sizeof(s.tee), "sample");
+	s.created = 1000;
+	s.expires = 9000;
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	snprintf(s.id, sizeof(s.id), "%032x", 8);
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	assert_int_equal(coffer_store_session_attest(f->s, s.id, "a.b.c", 9000, 1100), 0);
+	coffer_store_close(f->s);
+	f->s = NULL;
+	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
+	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE sessions SET token = NULL WHERE attested = 0;"
+	                              "PRAGMA user_version=1",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(open_store(f), 0);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+	assert_true(g.attested);
+	assert_string_equal(g.token, "a.b.c");
+	coffer_store_session_clear(&g);
+	snprintf(s.id, sizeof(s.id), "%032x", 7);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+	assert_false(g.attested);
+	assert_null(g.token);
+	assert_int_equal(coffer_store_session_attest(f->s, s.id, "d.e.f", 9000, 1100), 0);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+	assert_string_equal(g.token, "d.e.f");
+	coffer_store_session_clear(&g);
+
+	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
 }
 
 /* A database from a newer broker is refused rather than misread. */
@@ -1024,6 +1133,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_wal_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_batch_with_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_v1_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_sessions_schema_refused, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_session_attest, setup, teardown),

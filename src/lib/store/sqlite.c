@@ -23,6 +23,7 @@
  */
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,7 +54,13 @@ struct sqlite_backend {
 	 * checkpoint never holds the lock of a connection that writes */
 	struct conn ckpt;
 	struct conn sckpt;
+	/* bytes of zeroblob a new session row reserves for its sealed token:
+	 * the size of the last token stored (see be_session_create) */
+	_Atomic size_t token_reserve;
 };
+
+/* A reservation above this is not made (a token that large grows its row). */
+#define TOKEN_RESERVE_MAX 16384
 
 /* Each entry moves the schema from version i to i+1; never edit a shipped one. */
 static const char *const migrations[] = {
@@ -95,18 +102,25 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-/* The sessions file's schema, version 1 (PRAGMA user_version; the file has
- * no other version table). A rowid table with a unique index on the id:
- * the row grows by the sealed token (about 1.5 KiB) at attestation, and in
- * a WITHOUT ROWID table that would make every key comparison of a seek
- * assemble the row from overflow pages into a heap buffer. */
-#define SESSIONS_VERSION 1
+/* The sessions file's schema (PRAGMA user_version; the file has no other
+ * version table). A rowid table with a unique index on the id: the row
+ * grows by the sealed token (about 1.5 KiB) at attestation, and in a
+ * WITHOUT ROWID table that would make every key comparison of a seek
+ * assemble the row from overflow pages into a heap buffer.
+ *
+ * Version 2 has the same table; what changed is the token column of a
+ * session that has not attested: it holds a zeroblob placeholder, not NULL
+ * (be_session_create), and only `attested` says whether it is a token. A
+ * version 1 broker would read the placeholder as a sealed token, so it
+ * refuses a version 2 file; a version 1 file needs no change to be read as
+ * version 2 (its unattested rows have NULL). */
+#define SESSIONS_VERSION 2
 static const char sessions_schema[] =
         "CREATE TABLE IF NOT EXISTS sessions(id TEXT NOT NULL UNIQUE, nonce TEXT NOT NULL,"
         " tee TEXT NOT NULL, hash_algs TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,"
         " expires INTEGER NOT NULL, nonce_used INTEGER NOT NULL DEFAULT 0,"
         " attested INTEGER NOT NULL DEFAULT 0, token BLOB);"
-        "PRAGMA user_version=1;";
+        "PRAGMA user_version=2;";
 
 static int db_error(sqlite3 *db, int rc, const char *what)
 {
@@ -700,16 +714,31 @@ static void *room_for(void *v, size_t *cap, size_t cnt, size_t size, size_t firs
 
 /* ---- sessions (sessions file) ---- */
 
+/* A new session's row reserves, as a zeroblob in its token column, as many
+ * bytes as the last sealed token took. The attestation then overwrites the
+ * placeholder in place. A row that instead grows from about 150 bytes to
+ * 1.9 KiB makes SQLite rebalance the rightmost leaf pages, where the newest
+ * sessions sit: in bench_kbs the attestation's UPDATE took 36-37 us of
+ * CPU with the row growing and 16.5 us with the reservation, against 4 us
+ * more for the INSERT. */
 static int be_session_create(void *p, const coffer_store_session *s)
 {
 	struct sqlite_backend *b = p;
 	static const char sql[] = "INSERT INTO sessions(id, nonce, tee, hash_algs, created, "
-	                          "expires) VALUES(?,?,?,?,?,?)";
+	                          "expires, token) VALUES(?,?,?,?,?,?,zeroblob(?))";
+	size_t reserve = atomic_load_explicit(&b->token_reserve, memory_order_relaxed);
 
 	return run_write(&b->sess, sql,
 	                 ARGS(arg_text(s->id), arg_text(s->nonce), arg_text(s->tee),
-	                      arg_text(s->hash_algs), arg_int(s->created), arg_int(s->expires)),
+	                      arg_text(s->hash_algs), arg_int(s->created), arg_int(s->expires),
+	                      arg_int((int64_t)reserve)),
 	                 "session create", NULL);
+}
+
+static void note_token_size(struct sqlite_backend *b, size_t len)
+{
+	atomic_store_explicit(&b->token_reserve, len <= TOKEN_RESERVE_MAX ? len : 0,
+	                      memory_order_relaxed);
 }
 
 struct session_out {
@@ -730,7 +759,8 @@ static int session_row(sqlite3_stmt *st, void *ctx)
 	o->s->expires = sqlite3_column_int64(st, 5);
 	o->s->nonce_used = sqlite3_column_int(st, 6) != 0;
 	o->s->attested = sqlite3_column_int(st, 7) != 0;
-	if (sqlite3_column_type(st, 8) == SQLITE_BLOB)
+	/* before the attestation the column is a placeholder (be_session_create) */
+	if (o->s->attested && sqlite3_column_type(st, 8) == SQLITE_BLOB)
 		return col_blob(o->sealed, o->sealed_len, st, 8);
 	return 0;
 }
@@ -802,6 +832,8 @@ static int be_session_set_attested(void *p, const char *id, const uint8_t *seale
 	                  "session attested", &changed);
 	if (error == 0 && changed != 1)
 		error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
+	if (error == 0)
+		note_token_size(b, len);
 	return error;
 }
 
@@ -811,11 +843,14 @@ static int be_session_attest(void *p, const char *id, const uint8_t *sealed, siz
 	struct sqlite_backend *b = p;
 	static const char upd[] = "UPDATE sessions SET nonce_used = 1, attested = 1, token = ?,"
 	                          " expires = ? WHERE id = ? AND nonce_used = 0 AND expires > ?";
-
-	return session_update(
+	int error = session_update(
 	        &b->sess, upd,
 	        ARGS(arg_blob(sealed, len), arg_int(expires), arg_text(id), arg_int(now)), id, now,
 	        "session attest");
+
+	if (error == 0)
+		note_token_size(b, len);
+	return error;
 }
 
 /* A passive checkpoint on `c`; busy (a writer or reader in the way) is fine. */
