@@ -60,7 +60,7 @@ struct sqlite_backend {
 };
 
 /* A reservation above this is not made (a token that large grows its row). */
-#define TOKEN_RESERVE_MAX 16384
+#define TOKEN_RESERVE_MAX 8192
 
 /* Each entry moves the schema from version i to i+1; never edit a shipped one. */
 static const char *const migrations[] = {
