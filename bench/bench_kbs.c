@@ -26,6 +26,10 @@
  *                                          half the bearer capacity)
  *   bench_kbs --soak SECONDS   (bench/soak.sh: steady RSS, no fd growth,
  *                               zero unexpected errors)
+ *   bench_kbs --trivial-server [--threads T]
+ *                              (the baseline handler alone on 127.0.0.1,
+ *                               "port N" on stdout, until SIGTERM; for
+ *                               bench/wrk_p99.sh)
  *
  * cofferd comes from $COFFER_BIN_DIR (default ./bin, then build/bin).
  */
@@ -1164,6 +1168,17 @@ static int load_mhd(void)
 	               : -1;
 }
 
+/* 127.0.0.1, a port the kernel picks. */
+static const struct sockaddr *loopback_any_port(void)
+{
+	static struct sockaddr_in a;
+
+	a.sin_family = AF_INET;
+	a.sin_port = 0;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return (const struct sockaddr *)&a;
+}
+
 static enum MHD_Result trivial(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *up,
                                size_t *up_size, void **con_cls)
@@ -1187,6 +1202,36 @@ static enum MHD_Result trivial(void *cls, struct MHD_Connection *c, const char *
 	ret = mhd.queue(c, 200, r);
 	mhd.destroy(r);
 	return ret;
+}
+
+/* --trivial-server: the baseline handler alone, on a loopback port it prints
+ * ("port N"), until SIGINT or SIGTERM; bench/wrk_p99.sh measures it with wrk. */
+static int serve_trivial(unsigned threads)
+{
+	struct MHD_Daemon *d;
+	sigset_t set;
+	int sig = 0;
+
+	if (load_mhd() < 0) {
+		fprintf(stderr, "bench_kbs: cannot load libmicrohttpd.so.12\n");
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* the daemon's threads inherit it */
+	d = mhd.start(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, trivial, NULL,
+	              MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 2048,
+	              MHD_OPTION_SOCK_ADDR, loopback_any_port(), MHD_OPTION_END);
+	if (d == NULL) {
+		fprintf(stderr, "bench_kbs: cannot start the trivial server\n");
+		return 1;
+	}
+	printf("port %u\n", (unsigned)mhd.info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+	fflush(stdout);
+	sigwait(&set, &sig);
+	mhd.stop(d);
+	return 0;
 }
 
 /* ---- cofferd as a child process ---- */
@@ -1477,6 +1522,7 @@ int main(int argc, char **argv)
 	double paced_rate, pace_arg = 0;
 	double hs_us, jwe_us, hs_floor, jwe_floor, hs_cpu = 0, jwe_cpu = 0;
 	double sync50 = 0, sync99 = 0;
+	bool trivial_only = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
@@ -1491,6 +1537,8 @@ int main(int argc, char **argv)
 			g_libcoffer_client = true;
 		else if (strcmp(argv[i], "--thread-per-connection") == 0)
 			g_event_loop = false;
+		else if (strcmp(argv[i], "--trivial-server") == 0)
+			trivial_only = true;
 		else if (strcmp(argv[i], "--tmpdir") == 0 && i + 1 < argc &&
 		         strlen(argv[i + 1]) < 96)
 			g_tmpdir = argv[++i];
@@ -1503,7 +1551,8 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 			        "usage: bench_kbs [--seconds S] [--connections N] [--threads T] "
 			        "[--soak SECONDS] [--libcoffer-client] [--thread-per-connection] "
-			        "[--audit-commit-delay US] [--tmpdir DIR] [--paced-rate R]\n");
+			        "[--audit-commit-delay US] [--tmpdir DIR] [--paced-rate R]\n"
+			        "       bench_kbs --trivial-server [--threads T]\n");
 			return 2;
 		}
 	}
@@ -1515,6 +1564,8 @@ int main(int argc, char **argv)
 	if (threads == 0)
 		threads = (unsigned)cores * 2;
 	signal(SIGPIPE, SIG_IGN);
+	if (trivial_only)
+		return serve_trivial(threads);
 	if (start_cofferd(threads, soak_s > 0) < 0)
 		return 1;
 	if (soak_s > 0)
@@ -1531,7 +1582,7 @@ int main(int argc, char **argv)
 	}
 	triv = mhd.start(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, trivial,
 	                 NULL, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-	                 2048, MHD_OPTION_END);
+	                 2048, MHD_OPTION_SOCK_ADDR, loopback_any_port(), MHD_OPTION_END);
 	if (triv == NULL)
 		return 1;
 	{
@@ -1552,7 +1603,8 @@ int main(int argc, char **argv)
 		unsigned cof = g_port;
 		triv = mhd.start(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
 		                 trivial, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
-		                 MHD_OPTION_CONNECTION_LIMIT, 2048, MHD_OPTION_END);
+		                 MHD_OPTION_CONNECTION_LIMIT, 2048, MHD_OPTION_SOCK_ADDR,
+		                 loopback_any_port(), MHD_OPTION_END);
 		if (triv == NULL)
 			return 1;
 		g_port = mhd.info(triv, MHD_DAEMON_INFO_BIND_PORT)->port;

@@ -12,6 +12,8 @@ PACKAGES=(
   # tests
   libcmocka-dev python3-jwcrypto python3-cryptography python3-yaml
   sqlite3 haproxy curl openssl procps
+  # benchmarks (bench/wrk_p99.sh)
+  wrk
 )
 # Node.js and npm may come from Debian or be preinstalled from elsewhere (with
 # npm bundled, which conflicts with Debian's npm package): check the commands.
