@@ -205,19 +205,40 @@ static size_t format_request(char *out, size_t size, const char *method, const c
 /* Whether c->buf[0..have) holds a whole response: 1 when it does (status,
  * body and cookie are set; the body is valid until the next request), 0 when
  * more is to come, -1 when it cannot fit. */
+/* A Content-Length value (digits up to the line's end) below `room`: the
+ * length, or -1. Absent: 0. */
+static long content_length(const char *v, size_t room)
+{
+	size_t n = 0;
+	const char *p = v;
+
+	if (v == NULL)
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (size_t)(*p - '0');
+		if (n >= room)
+			return -1;
+	}
+	return p == v || (*p != '\r' && *p != '\n') ? -1 : (long)n;
+}
+
 static int parse_response(struct conn *c)
 {
 	char *e = c->have >= 4 ? memmem(c->buf, c->have, "\r\n\r\n", 4) : NULL;
 	size_t hdr_end, clen;
+	long cl;
 	const char *v;
 
 	if (e == NULL)
 		return c->have >= sizeof(c->buf) - 1 ? -1 : 0;
 	hdr_end = (size_t)(e - c->buf) + 4;
-	v = find_header(c->buf, hdr_end, "Content-Length");
-	clen = v ? strtoul(v, NULL, 10) : 0;
-	if (hdr_end + clen >= sizeof(c->buf))
+	/* a status line, then the body's length, which must fit with the head */
+	if (hdr_end < sizeof("HTTP/1.1 200\r\n\r\n") - 1 || memcmp(c->buf, "HTTP/1.", 7) != 0)
 		return -1;
+	v = find_header(c->buf, hdr_end, "Content-Length");
+	if ((cl = content_length(v, sizeof(c->buf) - hdr_end)) < 0)
+		return -1;
+	clen = (size_t)cl;
 	if (c->have < hdr_end + clen)
 		return 0;
 	c->buf[hdr_end + clen] = '\0';
