@@ -22,7 +22,7 @@ from jwcrypto import jwk  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
 from cofferd_harness import (Broker, Tests, admin, admin_key, audit_export,  # noqa: E402
-                             audit_verify, have_binaries, workdir)
+                             audit_verify, have_binaries, release_all_settings, workdir)
 
 T = Tests()
 
@@ -71,10 +71,7 @@ def main():
     wd = workdir()
     key, pub = admin_key(wd)
     other = jwk.JWK.generate(kty="EC", crv="P-256")
-    b = Broker(wd, "aa", {"attestation": {"allow_sample": True},
-                          "policy": {"resource": "allow_all", "release": "allow_all"},
-                          "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ["ns"],
-                                    "allow_plaintext_upload": True}}).start()
+    b = Broker(wd, "aa", release_all_settings(pub)).start()
     try:
         run(b, wd, key, other)
     finally:

@@ -20,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
 import kbs_client as kc  # noqa: E402
-from cofferd_harness import Broker, Tests, admin_key, bin_dir, workdir  # noqa: E402
+from cofferd_harness import (Broker, Tests, admin_key, bin_dir,  # noqa: E402
+                             release_all_settings, workdir)
 
 T = Tests()
 WRITERS = 4
@@ -127,10 +128,7 @@ def main():
     wd = workdir()
     key, pub = admin_key(wd)
     ns = ["w%d" % i for i in range(WRITERS)]
-    b = Broker(wd, "crash", {"attestation": {"allow_sample": True},
-                             "policy": {"resource": "allow_all", "release": "allow_all"},
-                             "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ns,
-                                       "allow_plaintext_upload": True}})
+    b = Broker(wd, "crash", release_all_settings(pub, ns))
     b.start()
     r, _ = kc.admin_request(b.url, key, "POST", "/kbs/v0/resource/" + RELEASED, b"released")
     T.status("upload the released resource", r, 200)

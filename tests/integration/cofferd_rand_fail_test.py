@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
 import kbs_client as kc  # noqa: E402
 from cofferd_harness import (Broker, Tests, admin, admin_key, audit_export,  # noqa: E402
-                             audit_verify, fault_shim)
+                             audit_verify, fault_shim, release_all_settings)
 
 T = Tests()
 
@@ -32,10 +32,7 @@ def main():
         return 77
     wd, flag = setup
     key, pub = admin_key(wd)
-    b = Broker(wd, "rf", {"attestation": {"allow_sample": True},
-                          "policy": {"resource": "allow_all", "release": "allow_all"},
-                          "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ["ns"],
-                                    "allow_plaintext_upload": True}}).start()
+    b = Broker(wd, "rf", release_all_settings(pub)).start()
     try:
         run(b, wd, key, flag)
     finally:

@@ -32,7 +32,7 @@ from jwcrypto import jwk, jws, jwt  # noqa: E402
 
 import kbs_client as kc  # noqa: E402
 from cofferd_harness import (Broker, Tests, admin, admin_key, audit_export,  # noqa: E402
-                             audit_verify, bin_dir, fault_shim)
+                             audit_verify, bin_dir, fault_shim, release_all_settings)
 
 T = Tests()
 EVERY = 4             # admin.audit_checkpoint_every
@@ -49,11 +49,7 @@ def main():
     wd, flag = setup
     key, pub = admin_key(wd)
     shim(wd, flag)
-    b = Broker(wd, "sf", {"attestation": {"allow_sample": True},
-                          "policy": {"resource": "allow_all", "release": "allow_all"},
-                          "admin": {"bootstrap_key": pub, "bootstrap_namespaces": ["ns"],
-                                    "allow_plaintext_upload": True,
-                                    "audit_checkpoint_every": EVERY}}).start()
+    b = Broker(wd, "sf", release_all_settings(pub, audit_checkpoint_every=EVERY)).start()
     try:
         run(b, wd, key, flag)
     finally:

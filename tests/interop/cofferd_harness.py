@@ -222,6 +222,19 @@ def fault_shim(argv, var, flag_name):
     return wd, flag
 
 
+def release_all_settings(pub, namespaces=("ns",), **admin):
+    """Broker settings of the tests that release freely: `sample` evidence
+    accepted, allow_all resource and release policies, `pub` the bootstrap
+    workload-provider key for `namespaces`, plaintext uploads allowed;
+    `admin` adds [admin] keys."""
+    a = {"bootstrap_key": pub, "bootstrap_namespaces": list(namespaces),
+         "allow_plaintext_upload": True}
+    a.update(admin)
+    return {"attestation": {"allow_sample": True},
+            "policy": {"resource": "allow_all", "release": "allow_all"},
+            "admin": a}
+
+
 def admin(b, key, method, path, body=b""):
     """One admin request to broker `b`, signed by `key`; the response."""
     import kbs_client as kc

@@ -11,7 +11,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "test_util.h"
 
@@ -108,20 +107,6 @@ static void stop_fake(pid_t pid)
 	kill(pid, SIGTERM);
 	waitpid(pid, &st, 0);
 	fake_pid = -1;
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 static const char *vector(char *out, size_t cap, const char *rel)
@@ -282,7 +267,7 @@ static void test_tsm_snp_recorded(void **state)
 	free(orig);
 	json_decref(ev);
 	/* the entry was removed */
-	assert_int_equal(count_entries(root), 0);
+	assert_int_equal(test_dir_entries(root), 0);
 	/* explicit tee "tdx" on an SNP tree: refused, naming the provider */
 	{
 		coffer_attester *b = NULL;
@@ -439,7 +424,7 @@ static void test_tsm_tdx_recorded(void **state)
 	assert_int_equal(coffer_attester_evidence(&ev, a, rd, sizeof(rd)), 0);
 	assert_true(json_is_null(json_object_get(ev, "cc_eventlog")));
 	json_decref(ev);
-	assert_int_equal(count_entries(root), 0);
+	assert_int_equal(test_dir_entries(root), 0);
 	coffer_attester_free(a);
 	stop_fake(pid);
 	rm_tree(tmpdir);
@@ -464,7 +449,7 @@ static void test_tsm_generation_race(void **state)
 	assert_int_equal(coffer_attester_evidence(&ev, a, rd, sizeof(rd)), COFFER_EIO);
 	assert_non_null(strstr(coffer_error_last(), "generation moved"));
 	assert_null(ev);
-	assert_int_equal(count_entries(root), 0);
+	assert_int_equal(test_dir_entries(root), 0);
 	coffer_attester_free(a);
 	stop_fake(pid);
 	rm_tree(tmpdir);
@@ -515,7 +500,7 @@ static void test_tsm_low_level(void **state)
 	mkdir(root, 0700);
 	assert_int_equal(coffer_tsm_report_get(&r, root, NULL, in, 0, 100), COFFER_EIO);
 	assert_non_null(strstr(coffer_error_last(), "provider"));
-	assert_int_equal(count_entries(root), 0);
+	assert_int_equal(test_dir_entries(root), 0);
 	rm_tree(tmpdir);
 }
 

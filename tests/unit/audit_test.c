@@ -466,6 +466,27 @@ static void test_tamper_drop(void **state)
 	json_decref(doc);
 }
 
+/* The export without its first n entries (a range export). */
+static json_t *drop_first(json_t *doc, int n)
+{
+	json_t *es = entries_of(doc);
+
+	for (int i = 0; i < n; i++)
+		assert_int_equal(json_array_remove(es, 0), 0);
+	return es;
+}
+
+/* A range from seq 11 verifies, anchored by the checkpoint at 10. */
+static void expect_anchored_from_11(json_t *doc, const coffer_audit_verify_opts *o)
+{
+	coffer_audit_report r;
+
+	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, o), 0);
+	assert_true(r.head_anchored);
+	assert_int_equal(r.first_seq, 11);
+	assert_int_equal(r.checkpoints, 5);
+}
+
 static void test_partial_head(void **state)
 {
 	coffer_audit_verify_opts o = COFFER_AUDIT_VERIFY_OPTS_INIT;
@@ -473,9 +494,7 @@ static void test_partial_head(void **state)
 	json_t *doc = build_export(N_ENTRIES, CP_EVERY), *es;
 
 	(void)state;
-	es = entries_of(doc);
-	for (int i = 0; i < 12; i++)
-		assert_int_equal(json_array_remove(es, 0), 0);
+	drop_first(doc, 12);
 	/* the checkpoint at 10 now precedes the export */
 	o.allow_partial_head = true;
 	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), COFFER_EVERIFY);
@@ -494,13 +513,8 @@ static void test_partial_head(void **state)
 
 	/* a range export from seq 11 continues what the checkpoint at 10 signed */
 	doc = build_export(N_ENTRIES, CP_EVERY);
-	es = entries_of(doc);
-	for (int i = 0; i < 10; i++)
-		assert_int_equal(json_array_remove(es, 0), 0);
-	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), 0);
-	assert_true(r.head_anchored);
-	assert_int_equal(r.first_seq, 11);
-	assert_int_equal(r.checkpoints, 5);
+	es = drop_first(doc, 10);
+	expect_anchored_from_11(doc, &o);
 	/* a first entry whose prev was replaced and the rest relinked */
 	json_object_set_new(json_array_get(es, 0), "prev",
 	                    json_string("ab000000000000000000000000000000000000000000000000000000"
@@ -519,13 +533,8 @@ static void test_partial_head(void **state)
 		assert_int_equal(coffer_audit_filter(&doc, full, &none), 0);
 		json_decref(full);
 	}
-	es = entries_of(doc);
-	for (int i = 0; i < 10; i++)
-		assert_int_equal(json_array_remove(es, 0), 0);
-	assert_int_equal(coffer_audit_verify(&r, doc, &g_pub, 1, &o), 0);
-	assert_true(r.head_anchored);
-	assert_int_equal(r.first_seq, 11);
-	assert_int_equal(r.checkpoints, 5);
+	es = drop_first(doc, 10);
+	expect_anchored_from_11(doc, &o);
 	/* the first stub's digest swapped (its hash kept, so the link to seq 12
 	 * holds): it no longer follows from what the checkpoint at 10 signed */
 	json_object_set_new(json_array_get(es, 0), "digest",

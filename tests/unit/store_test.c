@@ -1,5 +1,4 @@
 /* Unit tests: the storage interface on its SQLite backend, sealing at rest. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -55,6 +54,22 @@ static int teardown(void **state)
 	assert_int_equal(system(cmd), 0);
 	free(f);
 	return 0;
+}
+
+/* The resource at `path` reads back as the string `value`, or is absent
+ * when `value` is NULL. */
+static void expect_resource(struct fixture *f, const char *path, const char *value)
+{
+	coffer_secret v = COFFER_SECRET_INIT;
+
+	if (value == NULL) {
+		assert_int_equal(coffer_store_resource_get(&v, f->s, path), COFFER_ENOTFOUND);
+		return;
+	}
+	assert_int_equal(coffer_store_resource_get(&v, f->s, path), 0);
+	assert_int_equal(v.len, strlen(value));
+	assert_memory_equal(v.ptr, value, v.len);
+	coffer_secret_free(&v);
 }
 
 static bool file_contains(const char *path, const void *needle, size_t n)
@@ -126,7 +141,7 @@ static void test_resources_sealed(void **state)
 	assert_int_equal(coffer_store_resource_get(&v, f->s, "other/key/e"), 0);
 	assert_int_equal(v.len, 0);
 	coffer_secret_free(&v);
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "repo/key/none"), COFFER_ENOTFOUND);
+	expect_resource(f, "repo/key/none", NULL);
 
 	assert_int_equal(coffer_store_resource_list(&list, &n, f->s, "repo/"), 0);
 	assert_int_equal(n, 2);
@@ -162,7 +177,7 @@ static void test_resources_sealed(void **state)
 
 	assert_int_equal(coffer_store_resource_delete(f->s, "repo/key/two"), 0);
 	assert_int_equal(coffer_store_resource_delete(f->s, "repo/key/two"), COFFER_ENOTFOUND);
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "repo/key/two"), COFFER_ENOTFOUND);
+	expect_resource(f, "repo/key/two", NULL);
 	assert_int_equal(coffer_store_integrity_check(f->s, &ok), 0);
 	assert_string_equal(ok, "ok");
 	free(ok);
@@ -198,7 +213,6 @@ static void test_resource_paths_atomic(void **state)
 	struct fixture *f = *state;
 	const char *put[2] = { "r/key/x.v2", "r/key/x" };
 	const char *del[3] = { "r/key/x", "r/key/x.v1", "r/key/x.v2" };
-	coffer_secret v = COFFER_SECRET_INIT;
 	size_t deleted = 9;
 
 	assert_int_equal(coffer_store_resource_put_paths(f->s, put + 1, 1, (const uint8_t *)"one",
@@ -212,17 +226,13 @@ static void test_resource_paths_atomic(void **state)
 	            "BEGIN SELECT RAISE(ABORT, 'refused'); END");
 	assert_true(coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"two", 3, "wp",
 	                                            2) < 0);
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/x.v2"), COFFER_ENOTFOUND);
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/x"), 0);
-	assert_memory_equal(v.ptr, "one", 3);
-	coffer_secret_free(&v);
+	expect_resource(f, "r/key/x.v2", NULL);
+	expect_resource(f, "r/key/x", "one");
 	exec_sql(f, "DROP TRIGGER no_base");
 	assert_int_equal(
 	        coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"two", 3, "wp", 2),
 	        0);
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/x.v2"), 0);
-	assert_memory_equal(v.ptr, "two", 3);
-	coffer_secret_free(&v);
+	expect_resource(f, "r/key/x.v2", "two");
 	assert_int_equal(count_resources(f), 3);
 
 	/* the last delete is refused: nothing is deleted */
@@ -263,9 +273,7 @@ static void test_resource_paths_atomic(void **state)
 		assert_int_equal(coffer_store_resource_put_paths(
 		                         f->s, bad_put, 2, (const uint8_t *)"bad", 3, NULL, 3),
 		                 COFFER_EINVAL);
-		assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/x"), 0);
-		assert_memory_equal(v.ptr, "two", 3);
-		coffer_secret_free(&v);
+		expect_resource(f, "r/key/x", "two");
 	}
 	assert_int_equal(coffer_store_resource_delete_paths(f->s, del, 3, &deleted), 0);
 	assert_int_equal(deleted, 3);
@@ -285,7 +293,6 @@ static void test_resource_commit_failure(void **state)
 {
 	struct fixture *f = *state;
 	const char *put[2] = { "r/key/c.v1", "r/key/c" };
-	coffer_secret v = COFFER_SECRET_INIT;
 	struct rlimit old, tiny;
 	void (*old_xfsz)(int);
 	int error;
@@ -301,10 +308,8 @@ static void test_resource_commit_failure(void **state)
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, old_xfsz);
 	assert_true(error < 0);
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/c.v1"), COFFER_ENOTFOUND);
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/c"), 0);
-	assert_memory_equal(v.ptr, "one", 3);
-	coffer_secret_free(&v);
+	expect_resource(f, "r/key/c.v1", NULL);
+	expect_resource(f, "r/key/c", "one");
 	assert_int_equal(count_resources(f), 1);
 
 	exec_sql(f, "CREATE TABLE t_parent(id INTEGER PRIMARY KEY); CREATE TABLE t_child(p "
@@ -312,10 +317,8 @@ static void test_resource_commit_failure(void **state)
 	            "t_orphan AFTER INSERT ON resources BEGIN INSERT INTO t_child VALUES(42); END");
 	assert_true(coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"two", 3, "wp",
 	                                            2) < 0);
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/c.v1"), COFFER_ENOTFOUND);
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/c"), 0);
-	assert_memory_equal(v.ptr, "one", 3);
-	coffer_secret_free(&v);
+	expect_resource(f, "r/key/c.v1", NULL);
+	expect_resource(f, "r/key/c", "one");
 	assert_int_equal(count_resources(f), 1);
 	exec_sql(f, "DROP TRIGGER t_orphan");
 
@@ -323,9 +326,7 @@ static void test_resource_commit_failure(void **state)
 	assert_int_equal(
 	        coffer_store_resource_put_paths(f->s, put, 2, (const uint8_t *)"two", 3, "wp", 3),
 	        0);
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/c"), 0);
-	assert_memory_equal(v.ptr, "two", 3);
-	coffer_secret_free(&v);
+	expect_resource(f, "r/key/c", "two");
 	assert_int_equal(count_resources(f), 2);
 }
 
@@ -338,7 +339,6 @@ static void test_resource_put_no_randomness(void **state)
 	struct fixture *f = *state;
 	const char *paths[2] = { "r/key/new", "r/key/old" };
 	coffer_store_resource_info *list = NULL;
-	coffer_secret v = COFFER_SECRET_INIT;
 	size_t n = 0;
 
 	assert_int_equal(
@@ -367,11 +367,8 @@ static void test_resource_put_no_randomness(void **state)
 	        COFFER_ERROR);
 	test_rand_fail_after = -1;
 
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/old"), 0);
-	assert_int_equal(v.len, 3);
-	assert_memory_equal(v.ptr, "old", 3);
-	coffer_secret_free(&v);
-	assert_int_equal(coffer_store_resource_get(&v, f->s, "r/key/new"), COFFER_ENOTFOUND);
+	expect_resource(f, "r/key/old", "old");
+	expect_resource(f, "r/key/new", NULL);
 	assert_int_equal(coffer_store_resource_list(&list, &n, f->s, NULL), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(list[0].path, "r/key/old");
@@ -386,26 +383,9 @@ static void test_resource_put_no_randomness(void **state)
 	        coffer_store_resource_put_paths(f->s, paths, 2, (const uint8_t *)"NEW", 3, "wp", 3),
 	        0);
 	for (size_t i = 0; i < 2; i++) {
-		assert_int_equal(coffer_store_resource_get(&v, f->s, paths[i]), 0);
-		assert_int_equal(v.len, 3);
-		assert_memory_equal(v.ptr, "NEW", 3);
-		coffer_secret_free(&v);
+		expect_resource(f, paths[i], "NEW");
 	}
 	assert_int_equal(count_resources(f), 2);
-}
-
-static size_t dir_entries(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 /* The random source fails while a new master key is made: the open fails
@@ -431,7 +411,7 @@ static void test_open_master_key_no_randomness(void **state)
 	assert_non_null(strstr(coffer_error_last(), "master key: no randomness"));
 	assert_int_equal(ERR_peek_error(), 0);
 	assert_null(s2);
-	assert_int_equal(dir_entries(dir), 0);
+	assert_int_equal(test_dir_entries(dir), 0);
 
 	assert_int_equal(coffer_store_open(&s2, db, &o), 0);
 	assert_int_equal(stat(key, &st), 0);

@@ -2,6 +2,7 @@
 #ifndef COFFER_TEST_UTIL_H
 #define COFFER_TEST_UTIL_H
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +34,22 @@ static inline void test_skip_all(const char *why)
 {
 	fprintf(stderr, "SKIPPED: %s\n", why);
 	exit(TEST_SKIP_RC);
+}
+
+/* Entries of a directory other than "." and "..", hidden ones included;
+ * fails the test if it cannot be read. */
+static inline size_t test_dir_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }
 
 /* Read a whole file into a NUL-terminated buffer; fails the test if absent. */
