@@ -80,15 +80,11 @@ int coffer_store_session_get(coffer_store_session *out, coffer_store *s, const c
 /* Mark the session's nonce used, once: COFFER_EEXISTS if it already was,
  * COFFER_ENOTFOUND for no session, COFFER_EEXPIRED when expired at `now`. */
 int coffer_store_session_use_nonce(coffer_store *s, const char *id, int64_t now);
-/* Record the attestation: token (sealed at rest) and new expiry. */
-int coffer_store_session_set_attested(coffer_store *s, const char *id, const char *token,
-                                      int64_t expires);
 /* Spend the nonce and record the attestation in one atomic write: succeeds
  * only while the nonce is unused and the session unexpired at `now`
  * (COFFER_EEXISTS: nonce already used; COFFER_EEXPIRED; COFFER_ENOTFOUND). */
 int coffer_store_session_attest(coffer_store *s, const char *id, const char *token, int64_t expires,
                                 int64_t now);
-int coffer_store_session_delete(coffer_store *s, const char *id);
 /* Delete sessions and used JWT ids that expired before `now`; count out. */
 int coffer_store_sweep(coffer_store *s, int64_t now, size_t *removed);
 

@@ -567,9 +567,14 @@ static void test_sessions(void **state)
 	assert_int_equal(coffer_store_session_use_nonce(f->s, s.id, 1100), 0);
 	assert_int_equal(coffer_store_session_use_nonce(f->s, s.id, 1100), COFFER_EEXISTS);
 	assert_int_equal(coffer_store_session_use_nonce(f->s, "nope", 1100), COFFER_ENOTFOUND);
-	assert_int_equal(coffer_store_session_set_attested(f->s, s.id, "tok.en.sig", 1500), 0);
-	assert_int_equal(coffer_store_session_set_attested(f->s, "nope", "t", 1500),
+	/* a spent nonce attests nothing; a fresh session attests once */
+	assert_int_equal(coffer_store_session_attest(f->s, s.id, "tok.en.sig", 1500, 1100),
+	                 COFFER_EEXISTS);
+	assert_int_equal(coffer_store_session_attest(f->s, "nope", "t", 1500, 1100),
 	                 COFFER_ENOTFOUND);
+	snprintf(s.id, sizeof(s.id), "%032x", 3);
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	assert_int_equal(coffer_store_session_attest(f->s, s.id, "tok.en.sig", 1500, 1100), 0);
 	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
 	assert_true(g.attested);
 	assert_true(g.nonce_used);
@@ -608,28 +613,27 @@ static void test_sessions(void **state)
 			coffer_store_session_clear(&g);
 			prev = token_column_bytes(f, s.id);
 			assert_true(prev > (long)lens[i]);
-			assert_int_equal(coffer_store_session_delete(f->s, s.id), 0);
 		}
 		free(tok);
 	}
-	snprintf(s.id, sizeof(s.id), "%032x", 1);
-	assert_int_equal(coffer_store_session_get(&g, f->s, ""), COFFER_ENOTFOUND);
 
-	/* sweep removes the expired ones only */
+	/* sweep removes the expired ones only: sessions 1, 3 and the four
+	 * above (expires 1300 or 1500), and j-old */
 	snprintf(s.id, sizeof(s.id), "%032x", 2);
 	s.expires = 5000;
 	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
 	assert_int_equal(coffer_store_jti_use(f->s, "j-old", 1200), 0);
 	assert_int_equal(coffer_store_jti_use(f->s, "j-new", 9000), 0);
 	assert_int_equal(coffer_store_sweep(f->s, 2000, &removed), 0);
-	assert_int_equal(removed, 2);
+	assert_int_equal(removed, 7);
 	snprintf(s.id, sizeof(s.id), "%032x", 1);
 	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), COFFER_ENOTFOUND);
 	snprintf(s.id, sizeof(s.id), "%032x", 2);
 	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
 	assert_int_equal(coffer_store_jti_use(f->s, "j-new", 9000), COFFER_EEXISTS);
 	assert_int_equal(coffer_store_jti_use(f->s, "j-old", 9000), 0);
-	assert_int_equal(coffer_store_session_delete(f->s, s.id), 0);
+	assert_int_equal(coffer_store_sweep(f->s, 6000, &removed), 0);
+	assert_int_equal(removed, 1);
 	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), COFFER_ENOTFOUND);
 	assert_int_equal(coffer_store_jti_use(f->s, "", 9000), COFFER_EINVAL);
 }
@@ -676,7 +680,7 @@ static void test_sessions_survive_reopen(void **state)
 	s.created = 1;
 	s.expires = 99999;
 	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
-	assert_int_equal(coffer_store_session_set_attested(f->s, s.id, "a.b.c", 99999), 0);
+	assert_int_equal(coffer_store_session_attest(f->s, s.id, "a.b.c", 99999, 2), 0);
 	coffer_store_close(f->s);
 	f->s = NULL;
 	assert_int_equal(open_store(f), 0);

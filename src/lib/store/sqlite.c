@@ -818,25 +818,6 @@ static int be_session_use_nonce(void *p, const char *id, int64_t now)
 	                      "use nonce");
 }
 
-static int be_session_set_attested(void *p, const char *id, const uint8_t *sealed, size_t len,
-                                   int64_t expires)
-{
-	struct sqlite_backend *b = p;
-	static const char sql[] = "UPDATE sessions SET attested = 1, token = ?, expires = ? "
-	                          "WHERE id = ?";
-	size_t changed = 0;
-	int error;
-
-	error = run_write(&b->sess, sql,
-	                  ARGS(arg_blob(sealed, len), arg_int(expires), arg_text(id)),
-	                  "session attested", &changed);
-	if (error == 0 && changed != 1)
-		error = coffer_error_set(COFFER_ENOTFOUND, "no such session");
-	if (error == 0)
-		note_token_size(b, len);
-	return error;
-}
-
 static int be_session_attest(void *p, const char *id, const uint8_t *sealed, size_t len,
                              int64_t expires, int64_t now)
 {
@@ -872,14 +853,6 @@ static int be_checkpoint(void *p)
 	int error = checkpoint_one(&b->ckpt, "checkpoint");
 
 	return error < 0 ? error : checkpoint_one(&b->sckpt, "checkpoint sessions");
-}
-
-static int be_session_delete(void *p, const char *id)
-{
-	struct sqlite_backend *b = p;
-	static const char sql[] = "DELETE FROM sessions WHERE id = ?";
-
-	return run_write(&b->sess, sql, ARGS(arg_text(id)), "session delete", NULL);
 }
 
 static int be_sweep(void *p, int64_t now, size_t *removed)
@@ -1403,9 +1376,7 @@ const struct store_ops coffer_store_sqlite_ops = {
 	.session_create = be_session_create,
 	.session_get = be_session_get,
 	.session_use_nonce = be_session_use_nonce,
-	.session_set_attested = be_session_set_attested,
 	.session_attest = be_session_attest,
-	.session_delete = be_session_delete,
 	.checkpoint = be_checkpoint,
 	.sweep = be_sweep,
 	.resource_put = be_resource_put,

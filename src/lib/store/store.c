@@ -269,20 +269,6 @@ static int seal_token(uint8_t **sealed, size_t *len, coffer_store *s, const char
 	return seal(sealed, len, &s->master, aad, (const uint8_t *)token, strlen(token));
 }
 
-int coffer_store_session_set_attested(coffer_store *s, const char *id, const char *token,
-                                      int64_t expires)
-{
-	uint8_t *sealed = NULL;
-	size_t len = 0;
-	int error;
-
-	if ((error = seal_token(&sealed, &len, s, id, token)) < 0)
-		return error;
-	error = s->ops->session_set_attested(s->backend, id, sealed, len, expires);
-	free(sealed);
-	return error;
-}
-
 int coffer_store_session_attest(coffer_store *s, const char *id, const char *token, int64_t expires,
                                 int64_t now)
 {
@@ -300,13 +286,6 @@ int coffer_store_session_attest(coffer_store *s, const char *id, const char *tok
 int coffer_store_checkpoint(coffer_store *s)
 {
 	return s->ops->checkpoint(s->backend);
-}
-
-int coffer_store_session_delete(coffer_store *s, const char *id)
-{
-	if (!id_ok(id, 32))
-		return coffer_error_set(COFFER_ENOTFOUND, "no such session");
-	return s->ops->session_delete(s->backend, id);
 }
 
 int coffer_store_sweep(coffer_store *s, int64_t now, size_t *removed)

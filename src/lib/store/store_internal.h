@@ -36,11 +36,8 @@ struct store_ops {
 	int (*session_get)(void *b, coffer_store_session *out, const char *id, uint8_t **sealed,
 	                   size_t *sealed_len);
 	int (*session_use_nonce)(void *b, const char *id, int64_t now);
-	int (*session_set_attested)(void *b, const char *id, const uint8_t *sealed_token,
-	                            size_t len, int64_t expires);
 	int (*session_attest)(void *b, const char *id, const uint8_t *sealed_token, size_t len,
 	                      int64_t expires, int64_t now);
-	int (*session_delete)(void *b, const char *id);
 	int (*checkpoint)(void *b);
 	int (*sweep)(void *b, int64_t now, size_t *removed);
 
