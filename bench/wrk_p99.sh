@@ -84,6 +84,11 @@ print(tok)
 EOF
 )
 
+# the token goes to wrk in a script (0600 in the run's directory), not on
+# its command line, where any local user could read it
+(umask 077 && printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$token" >"$dir/bearer.lua")
+unset token
+
 # wrk's "99%" line: a number and a unit (us, ms, s); in milliseconds
 p99_ms() {
   awk '$1 == "99%" {
@@ -99,7 +104,7 @@ printf "%-5s %14s %12s %14s %12s %7s\n" pair "trivial req/s" "trivial p99" "bear
 status=0
 for i in 1 2 3 4 5; do
   t=$(wrk -t2 -c64 -d"${seconds}s" --latency "http://127.0.0.1:$trivial_port/")
-  b=$(wrk -t2 -c64 -d"${seconds}s" --latency -H "Authorization: Bearer $token" \
+  b=$(wrk -t2 -c64 -d"${seconds}s" --latency -s "$dir/bearer.lua" \
     "http://127.0.0.1:$broker_port/kbs/v0/resource/bench/key/k1")
   if [ -n "$(errors <<<"$t$b")" ]; then
     echo "wrk_p99: pair $i had errors:" >&2
