@@ -8,7 +8,7 @@ PACKAGES=(
   # build
   gcc make cmake pkg-config clang clang-format
   libssl-dev libjansson-dev libmicrohttpd-dev
-  libsqlite3-dev libpcre2-dev libyaml-dev
+  libsqlite3-dev libpcre2-dev libyaml-dev libjemalloc-dev
   # tests
   libcmocka-dev python3-jwcrypto python3-cryptography python3-yaml
   sqlite3 haproxy curl openssl procps
