@@ -47,7 +47,11 @@ void coffer_json_wipe_on_free(void);
  * no duplicate keys, valid UTF-8, nesting bounded. Errors name line/column. */
 int coffer_json_parse(json_t **out, const char *text, size_t len, unsigned flags);
 
-/* Compact serialization keeping insertion order (no spaces). */
+/* Compact serialization keeping insertion order (no spaces): the bytes
+ * json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) gives, written by coffer's
+ * own writer (jcs.c), which is faster and wipes its intermediate buffers.
+ * Free *out with free(). COFFER_EINVAL for a string that is not UTF-8,
+ * COFFER_ELIMIT for nesting deeper than 1024 levels (or a cycle). */
 int coffer_json_dump(char **out, size_t *len, const json_t *v);
 
 /* RFC 8785: sorted keys (UTF-16 code unit order), ES6 number formatting,

@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 
 #include "coffer/codec.h"
+#include "coffer/json.h"
 #include "coffer/kbs.h"
 #include "cofferd.h"
 #include "server.h"
@@ -60,17 +61,19 @@ int64_t cofferd_now(void)
 
 int cofferd_resp_json(struct cofferd_resp *r, int status, json_t *body)
 {
-	char *text;
+	char *text = NULL;
+	size_t len = 0;
+	int error;
 
 	if (body == NULL)
 		return cofferd_resp_error(r, 500, "PluginInternalError", "out of memory");
-	text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	error = coffer_json_dump(&text, &len, body);
 	json_decref(body);
-	if (text == NULL)
+	if (error < 0)
 		return cofferd_resp_error(r, 500, "PluginInternalError", "out of memory");
 	free(r->body);
 	r->body = text;
-	r->len = strlen(text);
+	r->len = len;
 	r->status = status;
 	r->content_type = "application/json";
 	return 0;

@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: the strict JSON parser under every flag combination, and
  * JCS idempotence: canonical output parses again and canonicalizes to the
- * same bytes. The compact dump must parse back to an equal value.
+ * same bytes. The compact dump must be jansson's, byte for byte, and parse
+ * back to an equal value.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +37,17 @@ static void check_jcs(const json_t *v)
 
 static void check_dump(const json_t *v, unsigned flags)
 {
-	char *s = NULL;
+	char *s = NULL, *theirs;
 	size_t len = 0;
 	json_t *again = NULL;
 
 	if (coffer_json_dump(&s, &len, v) != 0)
 		abort();
+	/* coffer's writer gives jansson's compact bytes */
+	theirs = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (theirs == NULL || strlen(theirs) != len || memcmp(theirs, s, len) != 0)
+		abort();
+	free(theirs);
 	if (coffer_json_parse(&again, s, len, flags | COFFER_JSON_ANY) != 0 ||
 	    !json_equal(again, v))
 		abort();

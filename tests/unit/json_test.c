@@ -638,6 +638,174 @@ static void test_dump(void **state)
 	assert_int_equal(len, 0);
 }
 
+/* coffer_json_dump writes what json_dumps(JSON_COMPACT | JSON_ENCODE_ANY)
+ * writes, byte for byte; `v` is released. */
+static void expect_dump_as_jansson(json_t *v)
+{
+	char *ours = NULL, *theirs = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t len = 0;
+
+	assert_non_null(theirs);
+	if (coffer_json_dump(&ours, &len, v) != 0)
+		fail_msg("dump failed: %s (jansson: %s)", coffer_error_last(), theirs);
+	if (strcmp(ours, theirs) != 0)
+		fail_msg("dump differs:\n ours   %s\n jansson %s", ours, theirs);
+	assert_int_equal(len, strlen(theirs));
+	free(ours);
+	free(theirs);
+	json_decref(v);
+}
+
+/* A random value from a fixed generator: strings from an alphabet of every
+ * C0 control, the characters JSON escapes, DEL and 2-, 3- and 4-byte UTF-8;
+ * integers at the edges; reals jansson formats in different ways. */
+static uint32_t rnd_state = 12345;
+
+static uint32_t rnd(void)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return rnd_state >> 8;
+}
+
+static void rnd_text(char *buf, size_t *len)
+{
+	static const char *const alphabet[] = { "a",
+		                                "Z",
+		                                "0",
+		                                " ",
+		                                "\"",
+		                                "\\",
+		                                "/",
+		                                "\x7f",
+		                                "\xc3\xa9",
+		                                "\xe2\x82\xac",
+		                                "\xef\xbf\xbf",
+		                                "\xf0\x9f\x94\x91",
+		                                "\xed\x9f\xbf",
+		                                "\xee\x80\x80" };
+	size_t n = rnd() % 12, at = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t pick = rnd() % 46;
+		if (pick < 32) {
+			buf[at++] = (char)pick; /* a C0 control, NUL included */
+		} else {
+			const char *a = alphabet[pick - 32];
+			memcpy(buf + at, a, strlen(a));
+			at += strlen(a);
+		}
+	}
+	*len = at;
+}
+
+static json_t *rnd_value(unsigned depth)
+{
+	static const double reals[] = {
+		0.0,   -0.0,  0.1,           2.5,    1.0,
+		-1e-7, 1e300, 123456789.125, 5e-324, 1.7976931348623157e308
+	};
+	static const json_int_t ints[] = { 0, -1, 1, INT64_MAX, INT64_MIN, 9007199254740993LL };
+	uint32_t kind = rnd() % (depth > 4 ? 5 : 7);
+	char text[12 * 4];
+	size_t len = 0;
+
+	switch (kind) {
+	case 0:
+		return json_integer(ints[rnd() % 6]);
+	case 1:
+		return json_real(reals[rnd() % 10]);
+	case 2:
+		return rnd() % 3 == 0 ? json_null() : json_boolean(rnd() % 2);
+	case 3:
+	case 4:
+		rnd_text(text, &len);
+		return json_stringn(text, len);
+	case 5: {
+		json_t *a = json_array();
+		for (uint32_t i = rnd() % 5; i > 0; i--)
+			json_array_append_new(a, rnd_value(depth + 1));
+		return a;
+	}
+	default: {
+		json_t *o = json_object();
+		for (uint32_t i = rnd() % 6; i > 0; i--) {
+			rnd_text(text, &len);
+			json_object_setn_new(o, text, len, rnd_value(depth + 1));
+		}
+		/* a member removed and another added: insertion order survives */
+		if (json_object_size(o) > 1 && rnd() % 2) {
+			json_object_del(o, json_object_iter_key(json_object_iter(o)));
+			json_object_set_new(o, "late", json_true());
+		}
+		return o;
+	}
+	}
+}
+
+static void test_dump_matches_jansson(void **state)
+{
+	json_t *v, *deep, *cyc;
+	char *s = (char *)1;
+	size_t len = 1;
+
+	(void)state;
+	/* members in insertion order, not sorted */
+	expect_dump_as_jansson(
+	        json_pack("{s:i,s:i,s:i,s:{}, s:[]}", "zz", 1, "a", 2, "m", 3, "e", "l"));
+	/* every C0 control, NUL included, and the characters around them */
+	for (int c = 0; c < 0x80; c++) {
+		char one[3] = { 'x', (char)c, 'y' };
+		expect_dump_as_jansson(json_stringn(one, 3));
+	}
+	expect_dump_as_jansson(json_integer(INT64_MIN));
+	expect_dump_as_jansson(json_real(0.1));
+	expect_dump_as_jansson(json_real(-0.0));
+	expect_dump_as_jansson(json_real(1e22));
+	/* a 1.8 KiB string grows the output past its first block */
+	v = json_array();
+	for (int i = 0; i < 64; i++)
+		json_array_append_new(v, json_string("0123456789abcdef0123456789"));
+	expect_dump_as_jansson(v);
+	for (int i = 0; i < 3000; i++)
+		expect_dump_as_jansson(rnd_value(0));
+	/* 1024 levels are dumped, 1025 refused; so is a cycle, which jansson
+	 * also refuses */
+	deep = json_array();
+	for (int i = 1; i < 1024; i++) {
+		json_t *outer = json_array();
+		json_array_append_new(outer, deep);
+		deep = outer;
+	}
+	json_incref(deep);
+	expect_dump_as_jansson(deep);
+	v = json_array();
+	json_array_append_new(v, deep);
+	assert_int_equal(coffer_json_dump(&s, &len, v), COFFER_ELIMIT);
+	assert_null(s);
+	assert_int_equal(len, 0);
+	json_decref(v);
+	cyc = json_array();
+	v = json_array();
+	json_array_append_new(cyc, v);
+	assert_int_equal(json_array_append(v, cyc), 0); /* cyc holds v holds cyc */
+	assert_null(json_dumps(cyc, JSON_COMPACT));
+	assert_int_equal(coffer_json_dump(&s, NULL, cyc), COFFER_ELIMIT);
+	assert_null(s);
+	json_array_clear(v);
+	json_decref(cyc);
+	/* strings and names that are not UTF-8: jansson refuses the string,
+	 * and writes the name as a lone '"', which is not JSON */
+	v = json_string_nocheck("ab\xff");
+	assert_null(json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY));
+	assert_int_equal(coffer_json_dump(&s, NULL, v), COFFER_EINVAL);
+	assert_null(s);
+	json_decref(v);
+	v = json_object();
+	json_object_set_new_nocheck(v, "\xc3(", json_true());
+	assert_int_equal(coffer_json_dump(&s, NULL, v), COFFER_EINVAL);
+	json_decref(v);
+}
+
 static void test_accessors(void **state)
 {
 	json_t *v, *m = (json_t *)1;
@@ -689,6 +857,7 @@ int main(void)
 		cmocka_unit_test(test_parse_values),
 		cmocka_unit_test(test_parse_empty_and_args),
 		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_dump_matches_jansson),
 		cmocka_unit_test(test_accessors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 #include <openssl/rsa.h>
 
 #include "coffer/codec.h"
+#include "coffer/json.h"
 #include "jose/jose_internal.h"
 
 enum jws_kind { JWS_ECDSA, JWS_EDDSA, JWS_RSA, JWS_PSS };
@@ -151,7 +152,8 @@ static int ecdsa_raw_to_der(uint8_t **der, size_t *derlen, const uint8_t *raw, s
 static int put_header(coffer_buf *b, const jws_alg *a, const json_t *extra, bool jwt)
 {
 	json_t *h;
-	char *s;
+	char *s = NULL;
+	size_t len = 0;
 	int error;
 
 	if (extra == NULL && !jwt)
@@ -172,11 +174,11 @@ static int put_header(coffer_buf *b, const jws_alg *a, const json_t *extra, bool
 		json_decref(h);
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	}
-	s = json_dumps(h, JSON_COMPACT);
+	error = coffer_json_dump(&s, &len, h);
 	json_decref(h);
-	if (s == NULL)
-		return coffer_error_set(COFFER_EINVAL, "JWS: header cannot be serialized");
-	error = coffer_buf_puts(b, s);
+	if (error < 0)
+		return coffer_error_wrap(error, "JWS header");
+	error = coffer_buf_append(b, s, len);
 	free(s);
 	return error;
 }
@@ -452,16 +454,16 @@ out:
 int coffer_jwt_sign(char **out, const coffer_jwk *key, const char *alg, const json_t *extra_header,
                     const json_t *claims)
 {
-	char *s;
+	char *s = NULL;
+	size_t len = 0;
 	int error;
 
 	*out = NULL;
 	if (!json_is_object(claims))
 		return coffer_error_set(COFFER_EINVAL, "JWT: claims must be a JSON object");
-	s = json_dumps(claims, JSON_COMPACT);
-	if (s == NULL)
-		return coffer_error_set(COFFER_EINVAL, "JWT: claims cannot be serialized");
-	error = sign_common(out, key, alg, extra_header, true, (const uint8_t *)s, strlen(s));
+	if ((error = coffer_json_dump(&s, &len, claims)) < 0)
+		return coffer_error_wrap(error, "JWT claims");
+	error = sign_common(out, key, alg, extra_header, true, (const uint8_t *)s, len);
 	free(s);
 	return error;
 }

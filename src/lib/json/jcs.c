@@ -1,8 +1,19 @@
 /*
- * RFC 8785, JSON Canonicalization Scheme: no whitespace, object members
- * sorted by the UTF-16 code units of their names (3.2.3), strings with the
- * minimal escapes (3.2.2.2) and numbers as ECMAScript's Number.toString
- * prints them (3.2.2.3, ECMA-262 7.1.12.1).
+ * Two serializers of a json_t that share one writer:
+ *
+ * - RFC 8785, JSON Canonicalization Scheme: no whitespace, object members
+ *   sorted by the UTF-16 code units of their names (3.2.3), strings with the
+ *   minimal escapes (3.2.2.2) and numbers as ECMAScript's Number.toString
+ *   prints them (3.2.2.3, ECMA-262 7.1.12.1);
+ * - coffer_json_dump: the bytes json_dumps(JSON_COMPACT | JSON_ENCODE_ANY)
+ *   writes (members in insertion order, control characters as \u00XX in
+ *   upper-case hex, reals formatted by jansson itself), several times
+ *   faster: jansson decodes every string code point by code point and calls
+ *   back for every piece. tests/unit/json_test.c compares the two.
+ *
+ * The output grows in blocks that are wiped when they are replaced or
+ * dropped, as jansson's are under coffer's wiping allocator (alloc.c): the
+ * JSON may hold a secret.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +29,82 @@
 /* 2^53: beyond it not every integer is a double, so JavaScript would round. */
 #define JCS_INT_MAX ((json_int_t)9007199254740992LL)
 
+/* How deep coffer_json_dump goes: json_dumps has no limit of its own, only
+ * a cycle check, and a dumped value may wrap parsed input (which is at most
+ * COFFER_JSON_MAX_DEPTH deep) in a few levels of its own. */
+#define DUMP_MAX_DEPTH 1024
+
+/* ---- the output ---- */
+
+struct out {
+	char *p;
+	size_t len, cap;
+	bool jcs; /* RFC 8785; otherwise json_dumps' compact form */
+};
+
+static const char *out_what(const struct out *o)
+{
+	return o->jcs ? "JCS" : "JSON";
+}
+
+static int out_reserve(struct out *o, size_t extra)
+{
+	size_t need = 0, cap;
+	char *p;
+
+	/* +1 keeps room for the NUL terminator */
+	if (coffer_size_add(&need, o->len, extra) < 0 || need >= SIZE_MAX / 4)
+		return coffer_error_set(COFFER_ELIMIT, "%s: output too large", out_what(o));
+	if (need + 1 <= o->cap)
+		return 0;
+	cap = o->cap ? o->cap : 256;
+	while (cap < need + 1)
+		cap *= 2;
+	if ((p = malloc(cap)) == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if (o->len)
+		memcpy(p, o->p, o->len);
+	if (o->p != NULL) {
+		coffer_wipe(o->p, o->cap);
+		free(o->p);
+	}
+	o->p = p;
+	o->cap = cap;
+	return 0;
+}
+
+static int out_put(struct out *o, const void *data, size_t len)
+{
+	int error;
+
+	if ((error = out_reserve(o, len)) < 0)
+		return error;
+	memcpy(o->p + o->len, data, len);
+	o->len += len;
+	o->p[o->len] = '\0';
+	return 0;
+}
+
+static int out_puts(struct out *o, const char *s)
+{
+	return out_put(o, s, strlen(s));
+}
+
+static int out_putc(struct out *o, char c)
+{
+	return out_put(o, &c, 1);
+}
+
+static void out_free(struct out *o)
+{
+	if (o->p != NULL) {
+		coffer_wipe(o->p, o->cap);
+		free(o->p);
+	}
+	o->p = NULL;
+	o->len = o->cap = 0;
+}
+
 /* ---- UTF-8 ---- */
 
 static int utf8_check(const char *s, size_t len)
@@ -25,9 +112,15 @@ static int utf8_check(const char *s, size_t len)
 	size_t i = 0;
 	uint32_t cp;
 
-	while (i < len)
+	while (i < len) {
+		/* ASCII, nearly everything here, without a call per byte */
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+			continue;
+		}
 		if (coffer_utf8_next(&cp, (const unsigned char *)s, len, &i) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -71,16 +164,18 @@ static int utf16_compare(const char *a, size_t alen, const char *b, size_t blen)
 /* ---- strings ---- */
 
 /* RFC 8785 3.2.2.2: only '"', '\\' and the C0 controls are escaped; the five
- * with a short form use it, the others \u00xx in lowercase hex. */
-static int put_string(coffer_buf *b, const char *s, size_t len)
+ * with a short form use it, the others \u00xx in lowercase hex (jansson's
+ * compact form: the same, with upper-case hex). */
+static int put_string(struct out *o, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
+	const char *hex = o->jcs ? "0123456789abcdef" : "0123456789ABCDEF";
 	size_t run = 0;
 	int error;
 
 	if (utf8_check(s, len) < 0)
-		return coffer_error_set(COFFER_EINVAL, "JCS: string is not valid UTF-8");
-	if ((error = coffer_buf_putc(b, '"')) < 0)
+		return coffer_error_set(COFFER_EINVAL, "%s: string is not valid UTF-8",
+		                        out_what(o));
+	if ((error = out_reserve(o, len + 2)) < 0 || (error = out_putc(o, '"')) < 0)
 		return error;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -119,14 +214,13 @@ static int put_string(coffer_buf *b, const char *s, size_t len)
 			n = 6;
 			break;
 		}
-		if ((error = coffer_buf_append(b, s + run, i - run)) < 0 ||
-		    (error = coffer_buf_append(b, esc, n)) < 0)
+		if ((error = out_put(o, s + run, i - run)) < 0 || (error = out_put(o, esc, n)) < 0)
 			return error;
 		run = i + 1;
 	}
-	if ((error = coffer_buf_append(b, s + run, len - run)) < 0)
+	if ((error = out_put(o, s + run, len - run)) < 0)
 		return error;
-	return coffer_buf_putc(b, '"');
+	return out_putc(o, '"');
 }
 
 /* ---- numbers ---- */
@@ -260,16 +354,17 @@ static int member_compare(const void *a, const void *b)
 	return utf16_compare(x->key, x->len, y->key, y->len);
 }
 
-static int put_value(coffer_buf *b, const json_t *v, unsigned depth);
+static int put_value(struct out *o, const json_t *v, unsigned depth);
 
-static int put_object(coffer_buf *b, const json_t *v, unsigned depth)
+/* JCS: members in the UTF-16 order of their names. */
+static int put_object_sorted(struct out *o, const json_t *v, unsigned depth)
 {
 	size_t count = json_object_size(v), i = 0;
 	struct member *m = NULL;
 	int error = 0;
 
 	if (count == 0)
-		return coffer_buf_puts(b, "{}");
+		return out_puts(o, "{}");
 	m = calloc(count, sizeof(*m));
 	if (m == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
@@ -286,83 +381,138 @@ static int put_object(coffer_buf *b, const json_t *v, unsigned depth)
 		}
 	}
 	qsort(m, i, sizeof(*m), member_compare);
-	if ((error = coffer_buf_putc(b, '{')) < 0)
+	if ((error = out_putc(o, '{')) < 0)
 		goto out;
 	for (size_t j = 0; j < i; j++) {
-		if ((j > 0 && (error = coffer_buf_putc(b, ',')) < 0) ||
-		    (error = put_string(b, m[j].key, m[j].len)) < 0 ||
-		    (error = coffer_buf_putc(b, ':')) < 0 ||
-		    (error = put_value(b, m[j].value, depth + 1)) < 0)
+		if ((j > 0 && (error = out_putc(o, ',')) < 0) ||
+		    (error = put_string(o, m[j].key, m[j].len)) < 0 ||
+		    (error = out_putc(o, ':')) < 0 ||
+		    (error = put_value(o, m[j].value, depth + 1)) < 0)
 			goto out;
 	}
-	error = coffer_buf_putc(b, '}');
+	error = out_putc(o, '}');
 out:
 	free(m);
 	return error;
 }
 
-static int put_value(coffer_buf *b, const json_t *v, unsigned depth)
+/* The compact form: members in insertion order, which is the order
+ * jansson keeps and dumps them in (2.14). */
+static int put_object(struct out *o, const json_t *v, unsigned depth)
+{
+	bool first = true;
+	int error;
+
+	if ((error = out_putc(o, '{')) < 0)
+		return error;
+	for (void *it = json_object_iter((json_t *)v); it != NULL;
+	     it = json_object_iter_next((json_t *)v, it)) {
+		if ((!first && (error = out_putc(o, ',')) < 0) ||
+		    (error = put_string(o, json_object_iter_key(it),
+		                        json_object_iter_key_len(it))) < 0 ||
+		    (error = out_putc(o, ':')) < 0 ||
+		    (error = put_value(o, json_object_iter_value(it), depth + 1)) < 0)
+			return error;
+		first = false;
+	}
+	return out_putc(o, '}');
+}
+
+/* A real as json_dumps writes it: jansson's own formatting, so the two
+ * never differ in a digit. */
+static int put_real_compact(struct out *o, const json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	int error;
+
+	if (s == NULL)
+		return coffer_error_set(COFFER_EINVAL, "JSON: %g is not a JSON number",
+		                        json_real_value(v));
+	error = out_puts(o, s);
+	free(s);
+	return error;
+}
+
+static int put_value(struct out *o, const json_t *v, unsigned depth)
 {
 	char num[32];
 	int error;
 
 	/* containers count, as in coffer_json_parse; this also stops cycles,
 	 * which jansson lets callers build */
-	if ((json_is_object(v) || json_is_array(v)) && depth > COFFER_JSON_MAX_DEPTH)
-		return coffer_error_set(COFFER_ELIMIT, "JCS: nesting deeper than %d levels",
-		                        COFFER_JSON_MAX_DEPTH);
+	if ((json_is_object(v) || json_is_array(v)) &&
+	    depth > (o->jcs ? COFFER_JSON_MAX_DEPTH : DUMP_MAX_DEPTH))
+		return coffer_error_set(COFFER_ELIMIT, "%s: nesting deeper than %d levels",
+		                        out_what(o),
+		                        o->jcs ? COFFER_JSON_MAX_DEPTH : DUMP_MAX_DEPTH);
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		return put_object(b, v, depth);
+		return o->jcs ? put_object_sorted(o, v, depth) : put_object(o, v, depth);
 	case JSON_ARRAY:
-		if ((error = coffer_buf_putc(b, '[')) < 0)
+		if ((error = out_putc(o, '[')) < 0)
 			return error;
 		for (size_t i = 0; i < json_array_size(v); i++)
-			if ((i > 0 && (error = coffer_buf_putc(b, ',')) < 0) ||
-			    (error = put_value(b, json_array_get(v, i), depth + 1)) < 0)
+			if ((i > 0 && (error = out_putc(o, ',')) < 0) ||
+			    (error = put_value(o, json_array_get(v, i), depth + 1)) < 0)
 				return error;
-		return coffer_buf_putc(b, ']');
+		return out_putc(o, ']');
 	case JSON_STRING:
-		return put_string(b, json_string_value(v), json_string_length(v));
+		return put_string(o, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER: {
 		json_int_t n = json_integer_value(v);
-		if (n > JCS_INT_MAX || n < -JCS_INT_MAX)
+		int len;
+		if (o->jcs && (n > JCS_INT_MAX || n < -JCS_INT_MAX))
 			return coffer_error_set(COFFER_EINVAL,
 			                        "JCS: integer %" JSON_INTEGER_FORMAT
 			                        " is beyond 2^53 and has no exact IEEE double",
 			                        n);
-		return coffer_buf_printf(b, "%" JSON_INTEGER_FORMAT, n);
+		len = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, n);
+		return out_put(o, num, (size_t)len);
 	}
 	case JSON_REAL:
+		if (!o->jcs)
+			return put_real_compact(o, v);
 		if ((error = coffer_jcs_format_number(num, json_real_value(v))) < 0)
 			return error;
-		return coffer_buf_puts(b, num);
+		return out_puts(o, num);
 	case JSON_TRUE:
-		return coffer_buf_puts(b, "true");
+		return out_puts(o, "true");
 	case JSON_FALSE:
-		return coffer_buf_puts(b, "false");
+		return out_puts(o, "false");
 	case JSON_NULL:
-		return coffer_buf_puts(b, "null");
+		return out_puts(o, "null");
 	}
-	return coffer_error_set(COFFER_EINVAL, "JCS: unknown JSON type");
+	return coffer_error_set(COFFER_EINVAL, "%s: unknown JSON type", out_what(o));
 }
 
-int coffer_jcs_serialize(char **out, size_t *len, const json_t *v)
+static int serialize(char **out, size_t *len, const json_t *v, bool jcs)
 {
-	coffer_buf b = COFFER_BUF_INIT;
+	struct out o = { .jcs = jcs };
 	int error;
 
 	*out = NULL;
 	if (len)
 		*len = 0;
 	if (v == NULL)
-		return coffer_error_set(COFFER_EINVAL, "JCS: nothing to serialize");
-	if ((error = put_value(&b, v, 1)) < 0) {
-		coffer_buf_free(&b);
+		return coffer_error_set(COFFER_EINVAL, "%s: nothing to serialize", out_what(&o));
+	if ((error = put_value(&o, v, 1)) < 0) {
+		out_free(&o);
 		return error;
 	}
-	*out = (char *)coffer_buf_detach(&b, len);
-	if (*out == NULL)
-		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if (o.p == NULL && (error = out_reserve(&o, 0)) < 0)
+		return error;
+	*out = o.p;
+	if (len)
+		*len = o.len;
 	return 0;
+}
+
+int coffer_jcs_serialize(char **out, size_t *len, const json_t *v)
+{
+	return serialize(out, len, v, true);
+}
+
+int coffer_json_dump(char **out, size_t *len, const json_t *v)
+{
+	return serialize(out, len, v, false);
 }

@@ -1,5 +1,6 @@
 /*
- * Strict JSON parsing on jansson, compact dumps and member accessors.
+ * Strict JSON parsing on jansson and member accessors (the compact dump
+ * shares jcs.c's writer).
  *
  * jansson already rejects invalid UTF-8 (overlong forms, encoded surrogates,
  * lone \u surrogate escapes) and, without JSON_DISABLE_EOF_CHECK, anything
@@ -118,26 +119,6 @@ int coffer_json_parse(json_t **out, const char *text, size_t len, unsigned flags
 		                        err.column, err.text);
 	}
 	*out = v;
-	return 0;
-}
-
-int coffer_json_dump(char **out, size_t *len, const json_t *v)
-{
-	char *s;
-
-	*out = NULL;
-	if (len)
-		*len = 0;
-	if (v == NULL)
-		return coffer_error_set(COFFER_EINVAL, "JSON: nothing to dump");
-	/* insertion order is jansson's default since 2.14; the flag documents it */
-	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-	if (s == NULL)
-		return coffer_error_set(COFFER_EINVAL,
-		                        "JSON: value cannot be serialized (cycle or too deep)");
-	*out = s;
-	if (len)
-		*len = strlen(s);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "coffer/file.h"
+#include "coffer/json.h"
 #include "coffer/store.h"
 #include "store/store_internal.h"
 
@@ -625,11 +626,9 @@ int coffer_store_audit_append_batch_with(coffer_store *s, coffer_store_audit_rec
 		goto out;
 	}
 	for (made = 0; made < n; made++) {
-		char *rec = json_dumps(recs[made].record, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (rec == NULL) {
-			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
+		char *rec = NULL;
+		if ((error = coffer_json_dump(&rec, NULL, recs[made].record)) < 0)
 			goto out;
-		}
 		rows[made].time = recs[made].time;
 		rows[made].actor = recs[made].actor ? recs[made].actor : "";
 		rows[made].action = recs[made].action;
