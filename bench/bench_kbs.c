@@ -58,8 +58,11 @@
 #include <dlfcn.h>
 
 #include <microhttpd.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
@@ -336,13 +339,29 @@ static EVP_PKEY_CTX *p256_keygen_ctx(void)
 	return kg;
 }
 
-static __thread EVP_PKEY_CTX *t_lean_keygen;
+/* The lean guest's P-256 arithmetic goes through EC_POINT on one group per
+ * thread, below the EVP layer: a key pair, a point import and an ECDH cost
+ * 11, 0.6 and 43.7 us there against 15, 3.7-4.2 and 47 us through EVP
+ * (single thread, this machine). The broker keeps EVP. */
+static __thread EC_GROUP *t_group;
+static __thread BN_CTX *t_bn;
+
+static bool lean_ec(void)
+{
+	if (t_group == NULL)
+		t_group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	if (t_bn == NULL)
+		t_bn = BN_CTX_new();
+	return t_group != NULL && t_bn != NULL;
+}
 
 /* What a load thread kept for the lean guest; called as the thread ends. */
 static void lean_thread_done(void)
 {
-	EVP_PKEY_CTX_free(t_lean_keygen);
-	t_lean_keygen = NULL;
+	EC_GROUP_free(t_group);
+	t_group = NULL;
+	BN_CTX_free(t_bn);
+	t_bn = NULL;
 	EVP_PKEY_free(t_p256_params);
 	t_p256_params = NULL;
 }
@@ -428,23 +447,56 @@ static long b64url_get(uint8_t *out, size_t size, const char *in, size_t n)
 	return (long)len - (long)pad;
 }
 
-/* A fresh TEE key and its public coordinates, base64url. */
-static int lean_keygen(EVP_PKEY **key, char x[48], char y[48])
+/* A fresh TEE key (its secret scalar) and its public coordinates,
+ * base64url. */
+static int lean_keygen(BIGNUM **key, char x[48], char y[48])
 {
-	EVP_PKEY_CTX *kg = t_lean_keygen;
+	BIGNUM *d = BN_secure_new();
+	EC_POINT *p = NULL;
 	uint8_t pt[65];
-	size_t n = 0;
+	int ret = -1;
 
-	if (kg == NULL && (kg = t_lean_keygen = p256_keygen_ctx()) == NULL)
-		return -1;
 	*key = NULL;
-	if (EVP_PKEY_keygen(kg, key) != 1 ||
-	    EVP_PKEY_get_octet_string_param(*key, "encoded-pub-key", pt, sizeof(pt), &n) != 1 ||
-	    n != 65)
-		return -1;
+	if (d == NULL || !lean_ec() || (p = EC_POINT_new(t_group)) == NULL)
+		goto out;
+	do {
+		if (BN_priv_rand_range_ex(d, EC_GROUP_get0_order(t_group), 0, t_bn) != 1)
+			goto out;
+	} while (BN_is_zero(d));
+	if (EC_POINT_mul(t_group, p, d, NULL, NULL, t_bn) != 1 ||
+	    EC_POINT_point2oct(t_group, p, POINT_CONVERSION_UNCOMPRESSED, pt, sizeof(pt), t_bn) !=
+	            sizeof(pt))
+		goto out;
 	b64url_put(x, pt + 1, 32);
 	b64url_put(y, pt + 33, 32);
-	return 0;
+	*key = d;
+	d = NULL;
+	ret = 0;
+out:
+	BN_clear_free(d);
+	EC_POINT_free(p);
+	return ret;
+}
+
+/* ECDH: the x coordinate of priv times the point pt (which must be on the
+ * curve: EC_POINT_oct2point checks it). */
+static int lean_ecdh(uint8_t z[32], const BIGNUM *priv, const uint8_t pt[65])
+{
+	EC_POINT *q = NULL, *r = NULL;
+	BIGNUM *x = BN_new();
+	int ret = -1;
+
+	if (x != NULL && lean_ec() && (q = EC_POINT_new(t_group)) != NULL &&
+	    (r = EC_POINT_new(t_group)) != NULL &&
+	    EC_POINT_oct2point(t_group, q, pt, 65, t_bn) == 1 &&
+	    EC_POINT_mul(t_group, r, NULL, q, priv, t_bn) == 1 &&
+	    EC_POINT_get_affine_coordinates(t_group, r, x, NULL, t_bn) == 1 &&
+	    BN_bn2binpad(x, z, 32) == 32)
+		ret = 0;
+	BN_clear_free(x);
+	EC_POINT_free(q);
+	EC_POINT_clear_free(r);
+	return ret;
 }
 
 /* The flattened JWE in body: its members, decoded. */
@@ -486,15 +538,14 @@ static int lean_jwe_parse(struct lean_jwe *j, const char *body, size_t len)
 	return 0;
 }
 
-static int lean_decrypt(uint8_t *out, size_t *out_len, const char *body, size_t len, EVP_PKEY *priv)
+static int lean_decrypt(uint8_t *out, size_t *out_len, const char *body, size_t len,
+                        const BIGNUM *priv)
 {
 	struct lean_jwe j;
 	uint8_t z[32], kek[32], cek[32];
 	static const uint8_t algid[] = "\0\0\0\x0e"
 	                               "ECDH-ES+A256KW";
 	static const uint8_t ctr[4] = { 0, 0, 0, 1 }, zero[4] = { 0 }, bits[4] = { 0, 0, 1, 0 };
-	EVP_PKEY *epk = NULL;
-	EVP_PKEY_CTX *c = NULL;
 	EVP_CIPHER_CTX *cc = NULL;
 	EVP_MD_CTX *m = NULL;
 	size_t zl = sizeof(z);
@@ -503,14 +554,7 @@ static int lean_decrypt(uint8_t *out, size_t *out_len, const char *body, size_t 
 
 	if (!lean_algs() || lean_jwe_parse(&j, body, len) < 0 || (size_t)j.ct_len > *out_len)
 		goto out;
-	/* a copy of the parameters key with the point set (which checks it is
-	 * on the curve) */
-	if (p256_params() == NULL || (epk = EVP_PKEY_dup(p256_params())) == NULL ||
-	    EVP_PKEY_set1_encoded_public_key(epk, j.epk, sizeof(j.epk)) != 1)
-		goto out;
-	c = EVP_PKEY_CTX_new(priv, NULL);
-	if (c == NULL || EVP_PKEY_derive_init(c) != 1 ||
-	    EVP_PKEY_derive_set_peer_ex(c, epk, 0) != 1 || EVP_PKEY_derive(c, z, &zl) != 1)
+	if (lean_ecdh(z, priv, j.epk) < 0)
 		goto out;
 	/* RFC 7518 section 4.6.2: Concat KDF, SHA-256, one round */
 	m = EVP_MD_CTX_new();
@@ -538,8 +582,9 @@ static int lean_decrypt(uint8_t *out, size_t *out_len, const char *body, size_t 
 out:
 	EVP_CIPHER_CTX_free(cc);
 	EVP_MD_CTX_free(m);
-	EVP_PKEY_CTX_free(c);
-	EVP_PKEY_free(epk);
+	OPENSSL_cleanse(z, sizeof(z));
+	OPENSSL_cleanse(kek, sizeof(kek));
+	OPENSSL_cleanse(cek, sizeof(cek));
 	return ret;
 }
 
@@ -547,7 +592,7 @@ out:
 
 struct session {
 	coffer_jwk *tee_key; /* --libcoffer-client */
-	EVP_PKEY *lean_key;  /* the lean client's */
+	BIGNUM *lean_key;    /* the lean client's secret scalar */
 	char cookie_hdr[128];
 	char *token;
 	double issued; /* when the token was obtained (monotonic seconds) */
@@ -556,7 +601,7 @@ struct session {
 static void session_clear(struct session *s)
 {
 	coffer_jwk_free(s->tee_key);
-	EVP_PKEY_free(s->lean_key);
+	BN_clear_free(s->lean_key);
 	free(s->token);
 	memset(s, 0, sizeof(*s));
 }
