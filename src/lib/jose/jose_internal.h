@@ -82,8 +82,10 @@ int jose_ec_from_xy(EVP_PKEY **out, enum jose_crv crv, const uint8_t *x, const u
  * uncompressed point 0x04 || x || y (1 + 2 * coordinate length bytes),
  * refused unless both coordinates are < p and the point is on the curve. */
 int jose_ec_public_from_point(EVP_PKEY **out, enum jose_crv crv, const uint8_t *pt, size_t len);
-/* A new key pair on `crv`, from this thread's generation context. */
-int jose_ec_keygen(EVP_PKEY **out, enum jose_crv crv);
+/* ECDH-ES to the EC public key k: a fresh ephemeral key on k's curve, its
+ * point's x||y in epk_xy (2 * coordinate length bytes) and the shared
+ * secret Z in z. The ephemeral scalar is wiped before it returns. */
+int jose_ecdh_es(coffer_secret *z, uint8_t *epk_xy, const coffer_jwk *k);
 
 /* Concat KDF, RFC 7518 section 4.6.2, SHA-256. */
 int jose_concat_kdf(uint8_t *out, size_t outlen, const uint8_t *z, size_t zlen, const char *algid,

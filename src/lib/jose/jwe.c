@@ -149,23 +149,17 @@ static int rsa_ctx_setup(EVP_PKEY_CTX *c, enum jwe_alg a)
 static int wrap_cek(wrapped *w, const coffer_jwk *k, enum jwe_alg a, const uint8_t *cek)
 {
 	EVP_PKEY_CTX *c = NULL;
-	EVP_PKEY *eph = NULL;
 	coffer_secret z = COFFER_SECRET_INIT;
 	uint8_t kek[32];
 	int error = 0;
 
 	if (a == JWE_ECDH_A256KW) {
-		/* RFC 7518 section 4.6: an ephemeral key on the recipient's curve,
-		 * from this thread's generation context (ec.c) */
+		/* RFC 7518 section 4.6: an ephemeral key on the recipient's curve
+		 * (ec.c) */
 		w->clen = jose_curves[k->crv].len;
-		if ((error = jose_ec_keygen(&eph, k->crv)) < 0) {
-			error = coffer_error_wrap(error, "ephemeral EC key");
-			goto out;
-		}
-		if ((error = jose_ecdh(&z, eph, k->pkey)) < 0 ||
+		if ((error = jose_ecdh_es(&z, w->epk, k)) < 0 ||
 		    (error = jose_concat_kdf(kek, sizeof(kek), z.ptr, z.len, "ECDH-ES+A256KW", NULL,
-		                             0, NULL, 0)) < 0 ||
-		    (error = jose_ec_point(w->epk, eph, w->clen)) < 0)
+		                             0, NULL, 0)) < 0)
 			goto out;
 		if (jose_aes_kw(w->ek, &w->eklen, kek, sizeof(kek), cek, CEK_LEN, true) < 0) {
 			error = coffer_error_set_ssl(COFFER_ERROR, "AES key wrap failed");
@@ -183,7 +177,6 @@ static int wrap_cek(wrapped *w, const coffer_jwk *k, enum jwe_alg a, const uint8
 out:
 	coffer_wipe(kek, sizeof(kek));
 	coffer_secret_free(&z);
-	EVP_PKEY_free(eph);
 	EVP_PKEY_CTX_free(c);
 	return error;
 }
