@@ -60,7 +60,7 @@ struct coffer_jwk {
 /* Cached algorithm implementations (fetched once per process). */
 const EVP_MD *jose_md(const char *name); /* "SHA256", "SHA384", "SHA512", "SHA1" */
 const EVP_CIPHER *jose_aes256gcm(void);
-const EVP_CIPHER *jose_aes_wrap(size_t keylen); /* 16, 24 or 32 */
+const EVP_CIPHER *jose_aes_ecb(size_t keylen); /* 16, 24 or 32: jose_aes_kw's block */
 
 /* base64url without padding of a JOSE member into a buffer / malloc'ed string. */
 int jose_b64_put(coffer_buf *b, const uint8_t *p, size_t n);

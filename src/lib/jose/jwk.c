@@ -31,7 +31,7 @@ const jose_curve jose_curves[4] = {
 
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
 static EVP_MD *md_sha1, *md_sha256, *md_sha384, *md_sha512;
-static EVP_CIPHER *c_gcm, *c_wrap128, *c_wrap192, *c_wrap256;
+static EVP_CIPHER *c_gcm, *c_ecb128, *c_ecb192, *c_ecb256;
 
 static void fetch_all(void)
 {
@@ -40,9 +40,9 @@ static void fetch_all(void)
 	md_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
 	md_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
 	c_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	c_wrap128 = EVP_CIPHER_fetch(NULL, "AES-128-WRAP", NULL);
-	c_wrap192 = EVP_CIPHER_fetch(NULL, "AES-192-WRAP", NULL);
-	c_wrap256 = EVP_CIPHER_fetch(NULL, "AES-256-WRAP", NULL);
+	c_ecb128 = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+	c_ecb192 = EVP_CIPHER_fetch(NULL, "AES-192-ECB", NULL);
+	c_ecb256 = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
 }
 
 const EVP_MD *jose_md(const char *name)
@@ -65,16 +65,16 @@ const EVP_CIPHER *jose_aes256gcm(void)
 	return c_gcm;
 }
 
-const EVP_CIPHER *jose_aes_wrap(size_t keylen)
+const EVP_CIPHER *jose_aes_ecb(size_t keylen)
 {
 	pthread_once(&fetch_once, fetch_all);
 	switch (keylen) {
 	case 16:
-		return c_wrap128;
+		return c_ecb128;
 	case 24:
-		return c_wrap192;
+		return c_ecb192;
 	case 32:
-		return c_wrap256;
+		return c_ecb256;
 	default:
 		return NULL;
 	}
