@@ -160,35 +160,88 @@ static ec_thread *thread_state(void)
 	return s;
 }
 
-/* ---- ECDH-ES below EVP ---- */
+/* ---- below EVP: points and ECDH-ES ---- */
+
+/* This thread's group of `crv`, set up on first use. */
+static int thread_group(EC_GROUP **out, enum jose_crv crv)
+{
+	ec_thread *s;
+	EC_GROUP *g;
+
+	if (crv < JOSE_CRV_P256 || crv > JOSE_CRV_P521)
+		return coffer_error_set(COFFER_EINVAL, "not an EC curve");
+	if ((s = thread_state()) == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if ((g = s->group[crv]) == NULL) {
+		int nid = EC_curve_nist2nid(jose_curves[crv].jwk_name);
+		g = nid == NID_undef ? NULL : EC_GROUP_new_by_curve_name(nid);
+		if (g == NULL)
+			return coffer_error_set_ssl(COFFER_ENOMEM, "cannot set up %s",
+			                            jose_curves[crv].jwk_name);
+		s->group[crv] = g;
+	}
+	*out = g;
+	return 0;
+}
+
+/* pt, exactly 0x04 || x || y, decoded into q on g: EC_POINT_oct2point
+ * refuses a coordinate >= p and a point not on the curve (see the top of
+ * this file). */
+static int decode_point(EC_POINT *q, const EC_GROUP *g, enum jose_crv crv, const uint8_t *pt,
+                        size_t len, BN_CTX *bn)
+{
+	if (len != 1 + 2 * jose_curves[crv].len || pt[0] != 0x04)
+		return coffer_error_set(COFFER_EINVAL, "EC point: not an uncompressed %s point",
+		                        jose_curves[crv].jwk_name);
+	if (EC_POINT_oct2point(g, q, pt, len, bn) != 1) {
+		ERR_clear_error();
+		return coffer_error_set(COFFER_EINVAL, "EC point is not on %s",
+		                        jose_curves[crv].jwk_name);
+	}
+	return 0;
+}
+
+int jose_ec_check_point(enum jose_crv crv, const uint8_t *pt, size_t len)
+{
+	EC_GROUP *g = NULL;
+	EC_POINT *q = NULL;
+	BN_CTX *bn = NULL;
+	int error;
+
+	if ((error = thread_group(&g, crv)) < 0)
+		return error;
+	if ((bn = BN_CTX_new()) == NULL || (q = EC_POINT_new(g)) == NULL)
+		error = coffer_error_set_ssl(COFFER_ENOMEM, "out of memory");
+	else
+		error = decode_point(q, g, crv, pt, len, bn);
+	EC_POINT_free(q);
+	BN_CTX_free(bn);
+	return error;
+}
 
 int jose_ecdh_es(coffer_secret *z, uint8_t *epk_xy, const coffer_jwk *k)
 {
 	size_t cl = jose_curves[k->crv].len, ptl = 1 + 2 * cl;
 	uint8_t pt[1 + 2 * 66];
-	ec_thread *s;
-	EC_GROUP *g;
+	EC_GROUP *g = NULL;
 	BN_CTX *bn = NULL;
 	BIGNUM *d = NULL, *x = NULL;
 	EC_POINT *q = NULL, *pub = NULL, *r = NULL;
 	int error = 0;
 
-	if (k->crv < JOSE_CRV_P256 || k->crv > JOSE_CRV_P521)
-		return coffer_error_set(COFFER_EINVAL, "not an EC curve");
-	if ((s = thread_state()) == NULL)
-		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	if ((g = s->group[k->crv]) == NULL) {
-		int nid = EC_curve_nist2nid(jose_curves[k->crv].jwk_name);
-		g = nid == NID_undef ? NULL : EC_GROUP_new_by_curve_name(nid);
-		if (g == NULL)
-			return coffer_error_set_ssl(COFFER_ENOMEM, "cannot set up %s",
-			                            jose_curves[k->crv].jwk_name);
-		s->group[k->crv] = g;
-	}
-	/* the recipient's point, checked again: on the curve, coordinates < p */
-	pt[0] = 0x04;
-	if ((error = jose_ec_point(pt + 1, k->pkey, cl)) < 0)
+	if ((error = thread_group(&g, k->crv)) < 0)
 		return error;
+	/* the recipient's point, checked again: on the curve, coordinates < p */
+	if (k->ec_pub_len == ptl) {
+		memcpy(pt, k->ec_pub, ptl);
+	} else {
+		EVP_PKEY *pk = jose_pkey(k);
+		if (pk == NULL)
+			return COFFER_ENOMEM; /* the only way a checked point fails */
+		pt[0] = 0x04;
+		if ((error = jose_ec_point(pt + 1, pk, cl)) < 0)
+			return error;
+	}
 	/* a fresh BN_CTX: one kept per thread would keep the scalar's
 	 * intermediates in memory after the call */
 	if ((bn = BN_CTX_new()) == NULL || (d = BN_secure_new()) == NULL ||
@@ -197,11 +250,8 @@ int jose_ecdh_es(coffer_secret *z, uint8_t *epk_xy, const coffer_jwk *k)
 		error = coffer_error_set_ssl(COFFER_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (EC_POINT_oct2point(g, q, pt, ptl, bn) != 1) {
-		error = coffer_error_set_ssl(COFFER_EINVAL, "EC point is not on %s",
-		                             jose_curves[k->crv].jwk_name);
+	if ((error = decode_point(q, g, k->crv, pt, ptl, bn)) < 0)
 		goto out;
-	}
 	/* the ephemeral key: 1 <= d < n, and d*G */
 	do {
 		if (BN_priv_rand_range_ex(d, EC_GROUP_get0_order(g), 0, bn) != 1) {

@@ -3,6 +3,7 @@
 #define COFFER_JOSE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,7 +43,14 @@ typedef struct jose_curve {
 extern const jose_curve jose_curves[4];
 
 struct coffer_jwk {
-	EVP_PKEY *pkey;
+	/* An EC public key read from a JWK keeps only its point (checked on the
+	 * curve) and gets its EVP_PKEY when something first needs one
+	 * (jose_pkey): the guest's tee-pubkey on every handshake is used only
+	 * for ECDH-ES, which works on the point (ec.c). Every other key has its
+	 * EVP_PKEY from the start. */
+	_Atomic(EVP_PKEY *) pkey;
+	uint8_t ec_pub[1 + 2 * 66]; /* 0x04 || x || y, when ec_pub_len */
+	size_t ec_pub_len;
 	enum jose_kty kty;
 	enum jose_crv crv;
 	bool priv;
@@ -56,6 +64,10 @@ struct coffer_jwk {
 	EVP_PKEY_CTX *sign_ctx[JOSE_SIGN_CTX_POOL];
 	size_t nsign_ctx;
 };
+
+/* The key's EVP_PKEY, made from ec_pub on first use; NULL (with an error
+ * set) when that fails. */
+EVP_PKEY *jose_pkey(const coffer_jwk *k);
 
 /* Cached algorithm implementations (fetched once per process). */
 const EVP_MD *jose_md(const char *name); /* "SHA256", "SHA384", "SHA512", "SHA1" */
@@ -82,6 +94,8 @@ int jose_ec_from_xy(EVP_PKEY **out, enum jose_crv crv, const uint8_t *x, const u
  * uncompressed point 0x04 || x || y (1 + 2 * coordinate length bytes),
  * refused unless both coordinates are < p and the point is on the curve. */
 int jose_ec_public_from_point(EVP_PKEY **out, enum jose_crv crv, const uint8_t *pt, size_t len);
+/* The same checks of the point, without making a key: 0 or COFFER_EINVAL. */
+int jose_ec_check_point(enum jose_crv crv, const uint8_t *pt, size_t len);
 /* ECDH-ES to the EC public key k: a fresh ephemeral key on k's curve, its
  * point's x||y in epk_xy (2 * coordinate length bytes) and the shared
  * secret Z in z. The ephemeral scalar is wiped before it returns. */

@@ -167,7 +167,7 @@ static int wrap_cek(wrapped *w, const coffer_jwk *k, enum jwe_alg a, const uint8
 		}
 	} else {
 		w->eklen = sizeof(w->ek);
-		c = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+		c = EVP_PKEY_CTX_new_from_pkey(NULL, jose_pkey(k), NULL);
 		if (c == NULL || EVP_PKEY_encrypt_init(c) != 1 || !rsa_ctx_setup(c, a) ||
 		    EVP_PKEY_encrypt(c, w->ek, &w->eklen, cek, CEK_LEN) != 1) {
 			error = coffer_error_set_ssl(COFFER_ERROR, "RSA encryption of the CEK");
@@ -615,7 +615,7 @@ static int unwrap_cek(coffer_secret *cek, const coffer_jwk *k, enum jwe_alg a, c
 			error = COFFER_EVERIFY;
 			goto out;
 		}
-		if ((error = jose_ecdh(&z, k->pkey, epk)) < 0 ||
+		if ((error = jose_ecdh(&z, jose_pkey(k), epk)) < 0 ||
 		    (error = jose_concat_kdf(kek, sizeof(kek), z.ptr, z.len, jwe_alg_names[a], apu,
 		                             apulen, apv, apvlen)) < 0)
 			goto out;
@@ -624,7 +624,7 @@ static int unwrap_cek(coffer_secret *cek, const coffer_jwk *k, enum jwe_alg a, c
 			error = COFFER_EVERIFY;
 		goto out;
 	}
-	c = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+	c = EVP_PKEY_CTX_new_from_pkey(NULL, jose_pkey(k), NULL);
 	if (c == NULL || EVP_PKEY_decrypt_init(c) != 1 || !rsa_ctx_setup(c, a)) {
 		error = coffer_error_set_ssl(COFFER_ERROR, "RSA decryption setup");
 		goto out;

@@ -267,7 +267,22 @@ bool coffer_jwk_has_private(const coffer_jwk *k)
 
 EVP_PKEY *coffer_jwk_pkey(const coffer_jwk *k)
 {
-	return k->pkey;
+	return jose_pkey(k);
+}
+
+EVP_PKEY *jose_pkey(const coffer_jwk *k)
+{
+	coffer_jwk *m = (coffer_jwk *)k; /* the lock and the cached key only */
+	EVP_PKEY *p = atomic_load(&m->pkey);
+
+	if (p != NULL || k->ec_pub_len == 0)
+		return p;
+	pthread_mutex_lock(&m->lock);
+	p = atomic_load(&m->pkey);
+	if (p == NULL && jose_ec_public_from_point(&p, k->crv, k->ec_pub, k->ec_pub_len) == 0)
+		atomic_store(&m->pkey, p);
+	pthread_mutex_unlock(&m->lock);
+	return p;
 }
 
 /* ---- validation ---- */
@@ -341,7 +356,10 @@ static int parse_crv(enum jose_crv *out, const char *crv)
 	return coffer_error_set(COFFER_EUNSUPPORTED, "JWK: unsupported curve \"%s\"", crv);
 }
 
-static int ec_from_json(EVP_PKEY **out, enum jose_crv crv, const json_t *j, bool *priv)
+/* A private EC key in *out; a public one only as its checked point, in
+ * pub[0..*pub_len) (*out stays NULL; see struct coffer_jwk). */
+static int ec_from_json(EVP_PKEY **out, enum jose_crv crv, const json_t *j, bool *priv,
+                        uint8_t *pub, size_t *pub_len)
 {
 	coffer_secret x = COFFER_SECRET_INIT, y = COFFER_SECRET_INIT, d = COFFER_SECRET_INIT;
 	size_t cl = jose_curves[crv].len;
@@ -361,11 +379,15 @@ static int ec_from_json(EVP_PKEY **out, enum jose_crv crv, const json_t *j, bool
 	memcpy(pt + 1, x.ptr, cl);
 	memcpy(pt + 1 + cl, y.ptr, cl);
 	if (!*priv) {
-		/* the guest's tee-pubkey on every handshake: no curve set-up, and the
+		/* the guest's tee-pubkey on every handshake: no key yet, and the
 		 * point decoding does what EVP_PKEY_public_check_quick would (range,
 		 * on the curve, not at infinity; ec.c) */
-		if ((error = jose_ec_public_from_point(out, crv, pt, 1 + 2 * cl)) < 0)
+		if ((error = jose_ec_check_point(crv, pt, 1 + 2 * cl)) < 0) {
 			error = coffer_error_wrap(error, "JWK");
+			goto out;
+		}
+		memcpy(pub, pt, 1 + 2 * cl);
+		*pub_len = 1 + 2 * cl;
 		goto out;
 	}
 	bld = OSSL_PARAM_BLD_new();
@@ -515,6 +537,8 @@ int coffer_jwk_from_json(coffer_jwk **out, const json_t *j)
 	enum jose_kty t;
 	EVP_PKEY *pkey = NULL;
 	coffer_jwk *k = NULL;
+	uint8_t pub[1 + 2 * 66];
+	size_t pub_len = 0;
 	bool priv = false;
 	int error;
 
@@ -537,7 +561,7 @@ int coffer_jwk_from_json(coffer_jwk **out, const json_t *j)
 		if ((t == JOSE_KTY_EC) != (c != JOSE_CRV_ED25519))
 			return coffer_error_set(COFFER_EINVAL, "JWK: curve %s does not fit kty %s",
 			                        crv, kty);
-		error = t == JOSE_KTY_EC ? ec_from_json(&pkey, c, j, &priv)
+		error = t == JOSE_KTY_EC ? ec_from_json(&pkey, c, j, &priv, pub, &pub_len)
 		                         : okp_from_json(&pkey, j, &priv);
 	} else if (strcmp(kty, "RSA") == 0) {
 		t = JOSE_KTY_RSA;
@@ -555,6 +579,8 @@ int coffer_jwk_from_json(coffer_jwk **out, const json_t *j)
 		EVP_PKEY_free(pkey);
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	}
+	memcpy(k->ec_pub, pub, pub_len);
+	k->ec_pub_len = pub_len;
 	if ((error = set_str(&k->alg, alg)) < 0 || (error = set_str(&k->kid, kid)) < 0 ||
 	    (error = set_str(&k->use, use)) < 0) {
 		coffer_jwk_free(k);
@@ -772,6 +798,20 @@ int jose_ec_point(uint8_t *xy, const EVP_PKEY *pkey, size_t clen)
 	return 0;
 }
 
+/* x || y of an EC key: its kept point, or read from its EVP_PKEY. */
+static int ec_public_xy(uint8_t *xy, const coffer_jwk *k, size_t cl)
+{
+	EVP_PKEY *p;
+
+	if (k->ec_pub_len == 1 + 2 * cl) {
+		memcpy(xy, k->ec_pub + 1, 2 * cl);
+		return 0;
+	}
+	if ((p = jose_pkey(k)) == NULL)
+		return COFFER_ENOMEM;
+	return jose_ec_point(xy, p, cl);
+}
+
 static int put_b64_member(json_t *o, const char *key, const uint8_t *p, size_t n)
 {
 	char *s = NULL;
@@ -838,21 +878,21 @@ int coffer_jwk_to_json(json_t **out, const coffer_jwk *k, bool with_private)
 		cl = jose_curves[k->crv].len;
 		if ((error = put_str(o, "crv", jose_curves[k->crv].jwk_name)) < 0 ||
 		    (error = put_str(o, "kty", "EC")) < 0 ||
-		    (error = jose_ec_point(xy, k->pkey, cl)) < 0 ||
+		    (error = ec_public_xy(xy, k, cl)) < 0 ||
 		    (error = put_b64_member(o, "x", xy, cl)) < 0 ||
 		    (error = put_b64_member(o, "y", xy + cl, cl)) < 0)
 			goto out;
 		if (with_private &&
-		    (error = put_bn_member(o, "d", k->pkey, OSSL_PKEY_PARAM_PRIV_KEY, cl)) < 0)
+		    (error = put_bn_member(o, "d", jose_pkey(k), OSSL_PKEY_PARAM_PRIV_KEY, cl)) < 0)
 			goto out;
 		break;
 	case JOSE_KTY_RSA:
-		if ((error = put_bn_member(o, "e", k->pkey, OSSL_PKEY_PARAM_RSA_E, 0)) < 0 ||
+		if ((error = put_bn_member(o, "e", jose_pkey(k), OSSL_PKEY_PARAM_RSA_E, 0)) < 0 ||
 		    (error = put_str(o, "kty", "RSA")) < 0 ||
-		    (error = put_bn_member(o, "n", k->pkey, OSSL_PKEY_PARAM_RSA_N, 0)) < 0)
+		    (error = put_bn_member(o, "n", jose_pkey(k), OSSL_PKEY_PARAM_RSA_N, 0)) < 0)
 			goto out;
 		for (size_t i = 0; with_private && i < 6; i++)
-			if ((error = put_bn_member(o, rsa_priv_members[i], k->pkey,
+			if ((error = put_bn_member(o, rsa_priv_members[i], jose_pkey(k),
 			                           rsa_priv_params[i], 0)) < 0)
 				goto out;
 		break;
@@ -860,7 +900,7 @@ int coffer_jwk_to_json(json_t **out, const coffer_jwk *k, bool with_private)
 		if ((error = put_str(o, "crv", "Ed25519")) < 0 ||
 		    (error = put_str(o, "kty", "OKP")) < 0)
 			goto out;
-		if (EVP_PKEY_get_raw_public_key(k->pkey, xy, &n) != 1 || n != 32) {
+		if (EVP_PKEY_get_raw_public_key(jose_pkey(k), xy, &n) != 1 || n != 32) {
 			error = coffer_error_set_ssl(COFFER_ERROR, "cannot read the Ed25519 key");
 			goto out;
 		}
@@ -870,7 +910,7 @@ int coffer_jwk_to_json(json_t **out, const coffer_jwk *k, bool with_private)
 			n = 32;
 			if ((error = coffer_secret_alloc(&d, 32)) < 0)
 				goto out;
-			if (EVP_PKEY_get_raw_private_key(k->pkey, d.ptr, &n) != 1 || n != 32) {
+			if (EVP_PKEY_get_raw_private_key(jose_pkey(k), d.ptr, &n) != 1 || n != 32) {
 				error = coffer_error_set_ssl(COFFER_ERROR,
 				                             "cannot read the Ed25519 key");
 				goto out;
@@ -905,8 +945,8 @@ int coffer_jwk_to_pem(char **out, const coffer_jwk *k, bool with_private)
 		BIO_free(b);
 		return coffer_error_set(COFFER_EINVAL, "the key has no private part");
 	}
-	ok = with_private ? PEM_write_bio_PrivateKey(b, k->pkey, NULL, NULL, 0, NULL, NULL)
-	                  : PEM_write_bio_PUBKEY(b, k->pkey);
+	ok = with_private ? PEM_write_bio_PrivateKey(b, jose_pkey(k), NULL, NULL, 0, NULL, NULL)
+	                  : PEM_write_bio_PUBKEY(b, jose_pkey(k));
 	n = BIO_get_mem_data(b, &data);
 	if (!ok || n <= 0) {
 		BIO_free(b);
@@ -933,7 +973,7 @@ int coffer_jwk_public(coffer_jwk **out, const coffer_jwk *k)
 	int n, error;
 
 	*out = NULL;
-	n = i2d_PUBKEY(k->pkey, &der);
+	n = i2d_PUBKEY(jose_pkey(k), &der);
 	if (n <= 0)
 		return coffer_error_set_ssl(COFFER_ERROR, "i2d_PUBKEY");
 	q = der;

@@ -195,7 +195,7 @@ static EVP_PKEY_CTX *sign_ctx_take(const coffer_jwk *k, const EVP_MD *md)
 	pthread_mutex_unlock(&m->lock);
 	if (c != NULL)
 		return c;
-	c = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+	c = EVP_PKEY_CTX_new_from_pkey(NULL, jose_pkey(k), NULL);
 	if (c != NULL &&
 	    (EVP_PKEY_sign_init(c) != 1 || EVP_PKEY_CTX_set_signature_md(c, md) != 1)) {
 		EVP_PKEY_CTX_free(c);
@@ -284,7 +284,7 @@ static int sign_common(char **out, const coffer_jwk *k, const char *alg, const j
 			goto out;
 	} else {
 		mc = EVP_MD_CTX_new();
-		if (mc == NULL || !md_setup(mc, k->pkey, a, true) ||
+		if (mc == NULL || !md_setup(mc, jose_pkey(k), a, true) ||
 		    EVP_DigestSign(mc, sig, &siglen, b.ptr, b.len) != 1) {
 			error = coffer_error_set_ssl(COFFER_ERROR, "JWS: %s signing failed", alg);
 			goto out;
@@ -341,7 +341,7 @@ static int verify_one(const coffer_jwk *k, const jws_alg *a, const char *input, 
 		sig = der;
 		siglen = derlen;
 	}
-	if (!md_setup(mc, k->pkey, a, false))
+	if (!md_setup(mc, jose_pkey(k), a, false))
 		error = coffer_error_set_ssl(COFFER_ERROR, "JWS: %s verification setup", a->name);
 	ok = error == 0 && EVP_DigestVerify(mc, sig, siglen, (const uint8_t *)input, inlen) == 1;
 	ERR_clear_error();
