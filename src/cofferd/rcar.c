@@ -110,7 +110,7 @@ int cofferd_handle_auth(struct cofferd *d, const struct cofferd_req *q, struct c
 	json_t *req = NULL;
 	const char *version, *tee;
 	coffer_store_session s;
-	uint8_t raw_id[16], nonce[COFFER_KBS_NONCE_BYTES];
+	uint8_t raw_id[16], nonce[COFFER_KBS_NONCE_BYTES], rnd[10 + COFFER_KBS_NONCE_BYTES];
 	char *hex = NULL, *nonce_b64 = NULL;
 	int64_t now = cofferd_now(), life;
 	bool announce = false;
@@ -157,9 +157,14 @@ int cofferd_handle_auth(struct cofferd *d, const struct cofferd_req *q, struct c
 		for (int i = 0; i < 6; i++)
 			raw_id[i] = (uint8_t)(ms >> (40 - 8 * i));
 	}
-	if (RAND_bytes(raw_id + 6, sizeof(raw_id) - 6) != 1 ||
-	    RAND_bytes(nonce, sizeof(nonce)) != 1 ||
-	    coffer_hex_encode(&hex, raw_id, sizeof(raw_id)) < 0 ||
+	/* one call to the DRBG for both (each takes its lock and re-keys it) */
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		cofferd_resp_error(r, 500, "PluginInternalError", "no randomness");
+		goto out;
+	}
+	memcpy(raw_id + 6, rnd, 10);
+	memcpy(nonce, rnd + 10, sizeof(nonce));
+	if (coffer_hex_encode(&hex, raw_id, sizeof(raw_id)) < 0 ||
 	    coffer_base64_encode(&nonce_b64, NULL, nonce, sizeof(nonce), COFFER_B64_STD) < 0) {
 		cofferd_resp_error(r, 500, "PluginInternalError", "no randomness");
 		goto out;

@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "coffer/evp.h"
 #include "cofferd.h"
 
 #define SLOTS 8192 /* direct-mapped; a collision evicts */
@@ -61,7 +62,7 @@ static int hash(uint8_t h[32], const char *token)
 {
 	unsigned int n = 0;
 
-	return EVP_Digest(token, strlen(token), h, &n, EVP_sha256(), NULL) == 1 ? 0 : -1;
+	return EVP_Digest(token, strlen(token), h, &n, coffer_sha256(), NULL) == 1 ? 0 : -1;
 }
 
 static size_t slot_of(const uint8_t h[32])

@@ -1,6 +1,7 @@
 /* The failing random source of fault_rand.h, through ld --wrap. */
 #include <stdbool.h>
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
@@ -12,6 +13,10 @@ int __real_RAND_bytes(unsigned char *buf, int num);
 int __real_RAND_priv_bytes(unsigned char *buf, int num);
 int __wrap_RAND_bytes(unsigned char *buf, int num);
 int __wrap_RAND_priv_bytes(unsigned char *buf, int num);
+int __real_BN_priv_rand_range_ex(BIGNUM *r, const BIGNUM *range, unsigned int strength,
+                                 BN_CTX *ctx);
+int __wrap_BN_priv_rand_range_ex(BIGNUM *r, const BIGNUM *range, unsigned int strength,
+                                 BN_CTX *ctx);
 
 /* Spend one pass of the budget, or fail once it is spent. Compare-and-swap,
  * because the thread tests draw from several threads at once. */
@@ -40,4 +45,12 @@ int __wrap_RAND_priv_bytes(unsigned char *buf, int num)
 	if (!rand_passes())
 		return 0;
 	return __real_RAND_priv_bytes(buf, num);
+}
+
+/* the ephemeral EC scalars of jose_ecdh_es (src/lib/jose/ec.c) */
+int __wrap_BN_priv_rand_range_ex(BIGNUM *r, const BIGNUM *range, unsigned int strength, BN_CTX *ctx)
+{
+	if (!rand_passes())
+		return 0;
+	return __real_BN_priv_rand_range_ex(r, range, strength, ctx);
 }

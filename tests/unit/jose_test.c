@@ -593,9 +593,24 @@ static void expect_no_randomness(int rc)
 	assert_int_equal(ERR_peek_error(), 0);
 }
 
-/* jwe.c, encrypt_one: the CEK or the IV cannot be drawn. Every entry point
- * of the flattened and compact forms fails with nothing allocated (valgrind)
- * and no output, and works again with the source. */
+/* `rc` is the result of an ECDH-ES encryption made with test_rand_fail_after
+ * armed at 1: the CEK and IV were drawn, the ephemeral key's scalar was not
+ * (ec.c, jose_ecdh_es). */
+static void expect_no_ephemeral_key(int rc)
+{
+	int left = test_rand_fail_after;
+
+	test_rand_fail_after = -1;
+	assert_int_equal(left, 0);
+	assert_int_equal(rc, COFFER_ERROR);
+	assert_non_null(strstr(coffer_error_last(), "ephemeral EC key"));
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
+/* jwe.c, encrypt_one: the CEK and IV (one draw) or the ephemeral EC key
+ * cannot be drawn. Every entry point of the flattened and compact forms
+ * fails with nothing allocated (valgrind) and no output, and works again
+ * with the source. */
 static void test_jwe_encrypt_no_randomness(void **state)
 {
 	coffer_jwk *ec = gen("EC", "P-256", 0);
@@ -605,22 +620,21 @@ static void test_jwe_encrypt_no_randomness(void **state)
 	char *c = NULL;
 	(void)state;
 
-	/* pass 0: the CEK's draw fails; pass 1: the CEK is drawn, the IV's fails */
+	/* pass 0: the CEK and IV's draw fails; pass 1: they are drawn, the
+	 * ephemeral key's scalar is not */
 	for (int pass = 0; pass < 2; pass++) {
+		void (*expect)(int) = pass == 0 ? expect_no_randomness : expect_no_ephemeral_key;
 		test_rand_fail_after = pass;
-		expect_no_randomness(coffer_jwe_encrypt(&j, ec, NULL, (const uint8_t *)"x", 1));
+		expect(coffer_jwe_encrypt(&j, ec, NULL, (const uint8_t *)"x", 1));
 		assert_null(j);
 		test_rand_fail_after = pass;
-		expect_no_randomness(
-		        coffer_jwe_encrypt_with(&j, ec, NULL, &eo, (const uint8_t *)"x", 1));
+		expect(coffer_jwe_encrypt_with(&j, ec, NULL, &eo, (const uint8_t *)"x", 1));
 		assert_null(j);
 		test_rand_fail_after = pass;
-		expect_no_randomness(
-		        coffer_jwe_encrypt_compact(&c, ec, NULL, (const uint8_t *)"x", 1));
+		expect(coffer_jwe_encrypt_compact(&c, ec, NULL, (const uint8_t *)"x", 1));
 		assert_null(c);
 		test_rand_fail_after = pass;
-		expect_no_randomness(coffer_jwe_encrypt_compact_with(&c, ec, NULL, &eo,
-		                                                     (const uint8_t *)"x", 1));
+		expect(coffer_jwe_encrypt_compact_with(&c, ec, NULL, &eo, (const uint8_t *)"x", 1));
 		assert_null(c);
 	}
 	assert_int_equal(coffer_jwe_encrypt(&j, ec, NULL, (const uint8_t *)"x", 1), 0);
@@ -647,9 +661,10 @@ static void test_jwe_encrypt_general_no_randomness(void **state)
 	json_t *g = NULL;
 	(void)state;
 
+	/* the CEK and IV's draw, then the EC recipient's ephemeral key */
 	for (int pass = 0; pass < 2; pass++) {
 		test_rand_fail_after = pass;
-		expect_no_randomness(
+		(pass == 0 ? expect_no_randomness : expect_no_ephemeral_key)(
 		        coffer_jwe_encrypt_general(&g, keys, NULL, 2, (const uint8_t *)"multi", 5));
 		assert_null(g);
 	}

@@ -2,7 +2,6 @@
  * Audit entries: the content rules, the digest and chain hash, append and
  * stubs (docs/audit.md, "Entries").
  */
-#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,6 +10,7 @@
 
 #include "audit/audit_internal.h"
 #include "coffer/buf.h"
+#include "coffer/evp.h"
 #include "coffer/json.h"
 
 #define SALT_BYTES     COFFER_AUDIT_SALT_SIZE
@@ -118,29 +118,13 @@ int audit_time_now(char out[32])
 	return 0;
 }
 
-/* Fetched once: EVP_sha256() makes every EVP_DigestInit_ex look the
- * implementation up again (OpenSSL 3 implicit fetch). */
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-static EVP_MD *md_sha256;
-
-static void md_fetch(void)
-{
-	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static const EVP_MD *audit_md(void)
-{
-	pthread_once(&md_once, md_fetch);
-	return md_sha256 != NULL ? md_sha256 : EVP_sha256();
-}
-
 int audit_sha256(uint8_t out[32], const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	EVP_MD_CTX *mc = EVP_MD_CTX_new();
 	unsigned int n = 0;
 	int ok;
 
-	ok = mc != NULL && EVP_DigestInit_ex(mc, audit_md(), NULL) == 1 &&
+	ok = mc != NULL && EVP_DigestInit_ex(mc, coffer_sha256(), NULL) == 1 &&
 	     EVP_DigestUpdate(mc, a, alen) == 1 &&
 	     (b == NULL || EVP_DigestUpdate(mc, b, blen) == 1) &&
 	     EVP_DigestFinal_ex(mc, out, &n) == 1 && n == 32;

@@ -216,6 +216,20 @@ typedef struct jwe_text {
 	size_t off[5], len[5];
 } jwe_text;
 
+/* A fresh CEK and IV from one call to the DRBG (each call takes its lock
+ * and re-keys it). */
+static int draw_cek_iv(uint8_t *cek, uint8_t iv[IV_LEN])
+{
+	uint8_t rnd[CEK_LEN + IV_LEN];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return coffer_error_set_ssl(COFFER_ERROR, "RAND_bytes");
+	memcpy(cek, rnd, CEK_LEN);
+	memcpy(iv, rnd + CEK_LEN, IV_LEN);
+	coffer_wipe(rnd, sizeof(rnd));
+	return 0;
+}
+
 static int encrypt_one(jwe_text *t, const coffer_jwk *k, const char *alg, bool allow_rsa1_5,
                        const uint8_t *pt, size_t len)
 {
@@ -242,10 +256,8 @@ static int encrypt_one(jwe_text *t, const coffer_jwk *k, const char *alg, bool a
 	}
 	if ((error = coffer_secret_alloc(&cek, CEK_LEN)) < 0)
 		goto out;
-	if (RAND_bytes(cek.ptr, CEK_LEN) != 1 || RAND_bytes(iv, IV_LEN) != 1) {
-		error = coffer_error_set_ssl(COFFER_ERROR, "RAND_bytes");
+	if ((error = draw_cek_iv(cek.ptr, iv)) < 0)
 		goto out;
-	}
 	if ((error = wrap_cek(w, k, a, cek.ptr)) < 0 || (error = put_protected(&hdr, k, a, w)) < 0)
 		goto out;
 	/* reserve everything up front: the AAD (the protected member) must not move */
@@ -396,10 +408,8 @@ int coffer_jwe_encrypt_general(json_t **out, coffer_jwk *const *recipients, cons
 	}
 	if ((error = coffer_secret_alloc(&cek, CEK_LEN)) < 0)
 		goto out;
-	if (RAND_bytes(cek.ptr, CEK_LEN) != 1 || RAND_bytes(iv, IV_LEN) != 1) {
-		error = coffer_error_set_ssl(COFFER_ERROR, "RAND_bytes");
+	if ((error = draw_cek_iv(cek.ptr, iv)) < 0)
 		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
 		const coffer_jwk *k = recipients[i];
 		json_t *r = NULL, *h = NULL, *epk = NULL;

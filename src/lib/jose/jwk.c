@@ -17,6 +17,7 @@
 
 #include "coffer/json.h"
 #include "coffer/codec.h"
+#include "coffer/evp.h"
 #include "coffer/file.h"
 #include "jose/jose_internal.h"
 
@@ -30,16 +31,13 @@ const jose_curve jose_curves[4] = {
 /* ---- algorithm implementations, fetched once ---- */
 
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
-static EVP_MD *md_sha1, *md_sha256, *md_sha384, *md_sha512;
-static EVP_CIPHER *c_gcm, *c_ecb128, *c_ecb192, *c_ecb256;
+/* SHA-2 and AES-256-GCM come from coffer/evp.h, fetched there */
+static EVP_MD *md_sha1;
+static EVP_CIPHER *c_ecb128, *c_ecb192, *c_ecb256;
 
 static void fetch_all(void)
 {
 	md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	md_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
-	md_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
-	c_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
 	c_ecb128 = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
 	c_ecb192 = EVP_CIPHER_fetch(NULL, "AES-192-ECB", NULL);
 	c_ecb256 = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
@@ -49,11 +47,11 @@ const EVP_MD *jose_md(const char *name)
 {
 	pthread_once(&fetch_once, fetch_all);
 	if (strcmp(name, "SHA256") == 0)
-		return md_sha256;
+		return coffer_sha256();
 	if (strcmp(name, "SHA384") == 0)
-		return md_sha384;
+		return coffer_sha384();
 	if (strcmp(name, "SHA512") == 0)
-		return md_sha512;
+		return coffer_sha512();
 	if (strcmp(name, "SHA1") == 0)
 		return md_sha1;
 	return NULL;
@@ -61,8 +59,7 @@ const EVP_MD *jose_md(const char *name)
 
 const EVP_CIPHER *jose_aes256gcm(void)
 {
-	pthread_once(&fetch_once, fetch_all);
-	return c_gcm;
+	return coffer_aes256gcm();
 }
 
 const EVP_CIPHER *jose_aes_ecb(size_t keylen)

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "coffer/buf.h"
+#include "coffer/evp.h"
 #include "coffer/json.h"
 #include "coffer/kbs.h"
 
@@ -59,11 +60,11 @@ static const EVP_MD *hash_md(coffer_kbs_hash h)
 {
 	switch (h) {
 	case COFFER_KBS_SHA256:
-		return EVP_sha256();
+		return coffer_sha256();
 	case COFFER_KBS_SHA384:
-		return EVP_sha384();
+		return coffer_sha384();
 	case COFFER_KBS_SHA512:
-		return EVP_sha512();
+		return coffer_sha512();
 	}
 	return NULL;
 }

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "coffer/evp.h"
 #include "coffer/file.h"
 #include "coffer/json.h"
 #include "coffer/store.h"
@@ -132,7 +133,7 @@ static int seal(uint8_t **out, size_t *out_len, const coffer_secret *key, const 
 		goto out;
 	}
 	ctx = EVP_CIPHER_CTX_new();
-	if (ctx == NULL || EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), key->ptr, buf, NULL) != 1 ||
+	if (ctx == NULL || EVP_EncryptInit_ex2(ctx, coffer_aes256gcm(), key->ptr, buf, NULL) != 1 ||
 	    EVP_EncryptUpdate(ctx, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) != 1 ||
 	    (len && EVP_EncryptUpdate(ctx, buf + SEAL_NONCE_LEN, &n, in, (int)len) != 1) ||
 	    EVP_EncryptFinal_ex(ctx, buf + SEAL_NONCE_LEN + len, &n) != 1 ||
@@ -164,7 +165,7 @@ static int unseal(coffer_secret *out, const coffer_secret *key, const char *aad,
 	if ((error = coffer_secret_alloc(out, plen ? plen : 1)) < 0)
 		return error;
 	ctx = EVP_CIPHER_CTX_new();
-	if (ctx == NULL || EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), key->ptr, in, NULL) != 1 ||
+	if (ctx == NULL || EVP_DecryptInit_ex2(ctx, coffer_aes256gcm(), key->ptr, in, NULL) != 1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) != 1 ||
 	    (plen && EVP_DecryptUpdate(ctx, out->ptr, &n, in + SEAL_NONCE_LEN, (int)plen) != 1) ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN,
