@@ -1086,6 +1086,119 @@ static void test_sessions_v1_file(void **state)
 	sqlite3_close(db);
 }
 
+/* The sessions file is written unsynced and kept only within the boot it
+ * was written in (sqlite.c, "the sessions file across reboots"). */
+static void sessions_exec(const struct fixture *f, const char *sql)
+{
+	char sfile[200];
+	sqlite3 *db;
+
+	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
+	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* A store reopened after `sql` ran on its sessions file: whether session 7
+ * (created before) is still there, and the file's boot row then. */
+static bool session_kept_after(struct fixture *f, const char *sql, char boot[64])
+{
+	coffer_store_session s = { 0 }, g = { 0 };
+	char sfile[200];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rc;
+
+	snprintf(s.id, sizeof(s.id), "%032x", 7);
+	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
+	snprintf(s.tee, sizeof(s.tee), "sample");
+	s.created = 1000;
+	s.expires = 9000;
+	if (coffer_store_session_get(&g, f->s, s.id) == COFFER_ENOTFOUND)
+		assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	coffer_store_session_clear(&g);
+	coffer_store_close(f->s);
+	f->s = NULL;
+	if (sql != NULL)
+		sessions_exec(f, sql);
+	assert_int_equal(open_store(f), 0);
+	rc = coffer_store_session_get(&g, f->s, s.id);
+	coffer_store_session_clear(&g);
+	assert_true(rc == 0 || rc == COFFER_ENOTFOUND);
+	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
+	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id FROM boot", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(boot, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE); /* one row */
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc == 0;
+}
+
+static void test_sessions_across_boots(void **state)
+{
+	struct fixture *f = *state;
+	char boot[64], now[64] = "";
+	FILE *bf = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	assert_non_null(bf);
+	assert_non_null(fgets(now, sizeof(now), bf));
+	fclose(bf);
+	now[strcspn(now, "\n")] = '\0';
+	/* the same boot: kept, and the row names this boot */
+	assert_true(session_kept_after(f, NULL, boot));
+	assert_string_equal(boot, now);
+	/* written under another boot: the file is discarded, a new one made */
+	assert_false(session_kept_after(
+	        f, "UPDATE boot SET id = '00000000-0000-0000-0000-000000000000'", boot));
+	assert_string_equal(boot, now);
+	/* no boot row: discarded as well */
+	assert_false(session_kept_after(f, "DELETE FROM boot", boot));
+	assert_string_equal(boot, now);
+	/* no boot table: a file an older broker wrote synced, kept */
+	assert_true(session_kept_after(f, NULL, boot));
+	assert_true(session_kept_after(f, "DROP TABLE boot", boot));
+	assert_string_equal(boot, now);
+}
+
+/* A sessions file SQLite cannot read is discarded; the main database and
+ * its contents are untouched. */
+static void test_sessions_corrupt_discarded(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_session s = { 0 }, g = { 0 };
+	char sfile[200], *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	assert_int_equal(coffer_store_policy_put(f->s, "resource", "default", "p", 1, 1), 0);
+	snprintf(s.id, sizeof(s.id), "%032x", 7);
+	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
+	snprintf(s.tee, sizeof(s.tee), "sample");
+	s.created = 1000;
+	s.expires = 9000;
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	assert_int_equal(coffer_store_checkpoint(f->s), 0);
+	coffer_store_close(f->s);
+	f->s = NULL;
+	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
+	fp = fopen(sfile, "r+");
+	assert_non_null(fp);
+	assert_int_equal(fwrite("this is not an SQLite file!", 1, 27, fp), 27);
+	fclose(fp);
+	assert_int_equal(open_store(f), 0);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), COFFER_ENOTFOUND);
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
+	coffer_store_session_clear(&g);
+	assert_int_equal(coffer_store_policy_get(&text, &len, f->s, "resource", "default"), 0);
+	assert_int_equal(len, 1);
+	free(text);
+}
+
 /* A database from a newer broker is refused rather than misread. */
 static void test_newer_schema_refused(void **state)
 {
@@ -1120,6 +1233,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sessions_wal_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_batch_with_checkpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_v1_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_across_boots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_corrupt_discarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_sessions_schema_refused, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_session_attest, setup, teardown),
