@@ -77,7 +77,9 @@ static int out_put(struct out *o, const void *data, size_t len)
 {
 	int error;
 
-	if ((error = out_reserve(o, len)) < 0)
+	/* room already there (nearly always): no call, no overflow check
+	 * needed, since len + 1 <= cap - o->len cannot wrap */
+	if (!(o->cap > o->len && len < o->cap - o->len) && (error = out_reserve(o, len)) < 0)
 		return error;
 	memcpy(o->p + o->len, data, len);
 	o->len += len;
@@ -92,7 +94,13 @@ static int out_puts(struct out *o, const char *s)
 
 static int out_putc(struct out *o, char c)
 {
-	return out_put(o, &c, 1);
+	int error;
+
+	if (!(o->cap > o->len + 1) && (error = out_reserve(o, 1)) < 0)
+		return error;
+	o->p[o->len++] = c;
+	o->p[o->len] = '\0';
+	return 0;
 }
 
 static void out_free(struct out *o)
