@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -1199,6 +1200,42 @@ static void test_sessions_corrupt_discarded(void **state)
 	free(text);
 }
 
+/* A sessions file that cannot be read for another reason than corruption
+ * (here its WAL is a directory, so SQLite cannot open it) is an error at
+ * open, and it is not deleted, even when its boot row is another boot's:
+ * only a file known to be stale or corrupt goes. */
+static void test_sessions_unreadable_kept(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_session s = { 0 };
+	char sfile[200], wal[220];
+	struct stat st;
+
+	snprintf(s.id, sizeof(s.id), "%032x", 7);
+	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
+	snprintf(s.tee, sizeof(s.tee), "sample");
+	s.created = 1000;
+	s.expires = 9000;
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	coffer_store_close(f->s);
+	f->s = NULL;
+	sessions_exec(f, "UPDATE boot SET id = '00000000-0000-0000-0000-000000000000'");
+	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
+	snprintf(wal, sizeof(wal), "%s-wal", sfile);
+	assert_int_equal(access(wal, F_OK), -1); /* removed at the last close */
+	assert_int_equal(mkdir(wal, 0700), 0);
+	assert_true(open_store(f) < 0);
+	assert_null(f->s);
+	assert_non_null(strstr(coffer_error_last(), "sessions file"));
+	assert_int_equal(stat(sfile, &st), 0);
+	assert_true(st.st_size > 0);
+	/* once the WAL can be opened again the stale file goes as usual */
+	assert_int_equal(rmdir(wal), 0);
+	assert_int_equal(open_store(f), 0);
+	assert_int_equal(coffer_store_session_get(&(coffer_store_session){ 0 }, f->s, s.id),
+	                 COFFER_ENOTFOUND);
+}
+
 /* A database from a newer broker is refused rather than misread. */
 static void test_newer_schema_refused(void **state)
 {
@@ -1235,6 +1272,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sessions_v1_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_across_boots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_corrupt_discarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_unreadable_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_sessions_schema_refused, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_session_attest, setup, teardown),
