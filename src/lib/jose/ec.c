@@ -232,16 +232,9 @@ int jose_ecdh_es(coffer_secret *z, uint8_t *epk_xy, const coffer_jwk *k)
 	if ((error = thread_group(&g, k->crv)) < 0)
 		return error;
 	/* the recipient's point, checked again: on the curve, coordinates < p */
-	if (k->ec_pub_len == ptl) {
-		memcpy(pt, k->ec_pub, ptl);
-	} else {
-		EVP_PKEY *pk = jose_pkey(k);
-		if (pk == NULL)
-			return COFFER_ENOMEM; /* the only way a checked point fails */
-		pt[0] = 0x04;
-		if ((error = jose_ec_point(pt + 1, pk, cl)) < 0)
-			return error;
-	}
+	pt[0] = 0x04;
+	if ((error = jose_ec_public_xy(pt + 1, k)) < 0)
+		return error;
 	/* a fresh BN_CTX: one kept per thread would keep the scalar's
 	 * intermediates in memory after the call */
 	if ((bn = BN_CTX_new()) == NULL || (d = BN_secure_new()) == NULL ||

@@ -86,6 +86,9 @@ int jose_header_decode(json_t **out, const char *b64, size_t n);
 
 /* Raw fixed-length EC public coordinates x||y of `pkey` (2*clen bytes). */
 int jose_ec_point(uint8_t *xy, const EVP_PKEY *pkey, size_t clen);
+/* The same of an EC key: its kept point (struct coffer_jwk), or read from
+ * its EVP_PKEY. */
+int jose_ec_public_xy(uint8_t *xy, const coffer_jwk *k);
 /* Build an EC public key from raw coordinates (validated on the curve). */
 int jose_ec_from_xy(EVP_PKEY **out, enum jose_crv crv, const uint8_t *x, const uint8_t *y);
 

@@ -795,9 +795,9 @@ int jose_ec_point(uint8_t *xy, const EVP_PKEY *pkey, size_t clen)
 	return 0;
 }
 
-/* x || y of an EC key: its kept point, or read from its EVP_PKEY. */
-static int ec_public_xy(uint8_t *xy, const coffer_jwk *k, size_t cl)
+int jose_ec_public_xy(uint8_t *xy, const coffer_jwk *k)
 {
+	size_t cl = jose_curves[k->crv].len;
 	EVP_PKEY *p;
 
 	if (k->ec_pub_len == 1 + 2 * cl) {
@@ -875,7 +875,7 @@ int coffer_jwk_to_json(json_t **out, const coffer_jwk *k, bool with_private)
 		cl = jose_curves[k->crv].len;
 		if ((error = put_str(o, "crv", jose_curves[k->crv].jwk_name)) < 0 ||
 		    (error = put_str(o, "kty", "EC")) < 0 ||
-		    (error = ec_public_xy(xy, k, cl)) < 0 ||
+		    (error = jose_ec_public_xy(xy, k)) < 0 ||
 		    (error = put_b64_member(o, "x", xy, cl)) < 0 ||
 		    (error = put_b64_member(o, "y", xy + cl, cl)) < 0)
 			goto out;
