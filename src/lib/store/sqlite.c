@@ -332,148 +332,8 @@ static int sessions_setup(struct conn *c)
 	return exec_locked(c, sessions_schema);
 }
 
-/* ---- the sessions file across reboots ----
- *
- * Sessions are disposable (a guest whose session is gone attests again),
- * which is what lets their file go unsynced. Within one boot the page
- * cache is the file, whatever happens to a process. A system crash can
- * lose writes in any order, and a checkpoint that reached the disk only in
- * part leaves b-trees that do not agree; so the file keeps the boot id it
- * was written under (table `boot`), and it is deleted, with its WAL and
- * shared memory, when it was written under another boot, or cannot be
- * read. A file without the table was written synced (an older broker) and
- * is kept. Where the boot id cannot be read the file is written synced
- * (synchronous=NORMAL), as before. The check and the deletion happen under
- * an exclusive flock on PATH-sessions.db.lock, so two brokers starting
- * together delete at most once and never a file the other just made. */
-
-#define BOOT_ID_LEN 36
-
-static bool read_boot_id(char out[BOOT_ID_LEN + 1])
-{
-	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
-	bool ok;
-
-	if (f == NULL)
-		return false;
-	ok = fgets(out, BOOT_ID_LEN + 1, f) != NULL && strlen(out) == BOOT_ID_LEN;
-	fclose(f);
-	return ok;
-}
-
-/* Whether the sessions file at spath must go: 1 when it was written under
- * another boot or SQLite finds it corrupt or not a database, 0 to keep it
- * (absent, this boot's, or an older broker's synced file), an error for
- * anything else (busy past the timeout, I/O): never delete a file that is
- * merely in use. */
-static int sessions_stale(const char *spath, const char *boot, int busy_ms)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc, stale = 0, has_boot = 0;
-
-	if (access(spath, F_OK) != 0 && errno == ENOENT)
-		return 0;
-	rc = sqlite3_open_v2(spath, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(db, busy_ms);
-		/* counting the sessions walks their b-tree once */
-		rc = sqlite3_prepare_v2(db,
-		                        "SELECT (SELECT count(*) FROM sqlite_schema WHERE"
-		                        " name = 'boot'), (SELECT count(*) FROM sessions)",
-		                        -1, &st, NULL);
-	}
-	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		has_boot = sqlite3_column_int(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc == SQLITE_OK && has_boot) {
-		rc = sqlite3_prepare_v2(db, "SELECT id FROM boot", -1, &st, NULL);
-		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const unsigned char *id = sqlite3_column_text(st, 0);
-			stale = id == NULL || strcmp((const char *)id, boot) != 0;
-			rc = SQLITE_OK;
-		} else if (rc == SQLITE_DONE) {
-			stale = 1; /* the boot row is written at open: a file without it */
-			rc = SQLITE_OK;
-		}
-		sqlite3_finalize(st);
-	}
-	if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
-		stale = 1;
-	else if (rc != SQLITE_OK)
-		stale = db_error(db, rc, "sessions file");
-	sqlite3_close_v2(db);
-	return stale;
-}
-
-static int sessions_delete(const char *spath)
-{
-	static const char *const suffix[] = { "-wal", "-shm", "" };
-	char p[PATH_MAX];
-
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		if (snprintf(p, sizeof(p), "%s%s", spath, suffix[i]) >= (int)sizeof(p))
-			return coffer_error_set(COFFER_ELIMIT, "store: path too long");
-		if (unlink(p) != 0 && errno != ENOENT)
-			return coffer_error_set(COFFER_EIO, "store: cannot delete %s: %s", p,
-			                        strerror(errno));
-	}
-	return 0;
-}
-
-/* Under the lock: the stale file deleted, the sessions connection open
- * (unsynced when the boot is known) with its schema and this boot's id. */
-static int sessions_open(struct conn *c, const char *spath, int busy_ms, bool *synced)
-{
-	char boot[BOOT_ID_LEN + 1], lock[PATH_MAX];
-	bool known = read_boot_id(boot);
-	int fd, error;
-
-	*synced = !known;
-	if (snprintf(lock, sizeof(lock), "%s.lock", spath) >= (int)sizeof(lock))
-		return coffer_error_set(COFFER_ELIMIT, "store: path too long");
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return coffer_error_set(COFFER_EIO, "store: %s: %s", lock, strerror(errno));
-	if (flock(fd, LOCK_EX) != 0) {
-		error = coffer_error_set(COFFER_EIO, "store: lock %s: %s", lock, strerror(errno));
-		goto out;
-	}
-	if (known && (error = sessions_stale(spath, boot, busy_ms)) != 0) {
-		if (error < 0 || (error = sessions_delete(spath)) < 0)
-			goto out;
-	}
-	if ((error = conn_open(c, spath, busy_ms, known ? "OFF" : "NORMAL")) < 0 ||
-	    (error = sessions_setup(c)) < 0)
-		goto out;
-	if (known) {
-		sqlite3_stmt *st = NULL;
-		int rc = sqlite3_exec(c->db,
-		                      "CREATE TABLE IF NOT EXISTS boot(id TEXT NOT NULL);"
-		                      " BEGIN IMMEDIATE; DELETE FROM boot;",
-		                      NULL, NULL, NULL);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_prepare_v2(c->db, "INSERT INTO boot(id) VALUES(?1)", -1, &st,
-			                        NULL);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_text(st, 1, boot, -1, SQLITE_STATIC);
-		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_DONE)
-			rc = SQLITE_OK;
-		sqlite3_finalize(st);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			error = db_error(c->db, rc, "sessions boot id");
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-		}
-	}
-out:
-	close(fd); /* releases the lock */
-	return error;
-}
+/* Opens the sessions file: see "the sessions file across reboots" below. */
+static int sessions_open(struct conn *c, const char *spath, int busy_ms, bool *synced);
 
 static int attach_sessions(struct conn *c, const char *spath)
 {
@@ -768,6 +628,133 @@ static int run_write(struct conn *c, const char *sql, struct args args, const ch
 	pthread_mutex_lock(&c->lock);
 	error = run_write_locked(c, sql, args, what, changed);
 	pthread_mutex_unlock(&c->lock);
+	return error;
+}
+
+/* ---- the sessions file across reboots ----
+ *
+ * Sessions are disposable (a guest whose session is gone attests again),
+ * which is what lets their file go unsynced. Within one boot the page
+ * cache is the file, whatever happens to a process. A system crash can
+ * lose writes in any order, and a checkpoint that reached the disk only in
+ * part leaves b-trees that do not agree; so the file keeps the boot id it
+ * was written under (table `boot`), and it is deleted, with its WAL and
+ * shared memory, when it was written under another boot, or cannot be
+ * read. A file without the table was written synced (an older broker) and
+ * is kept. Where the boot id cannot be read the file is written synced
+ * (synchronous=NORMAL), as before. The check and the deletion happen under
+ * an exclusive flock on PATH-sessions.db.lock, so two brokers starting
+ * together delete at most once and never a file the other just made. */
+
+#define BOOT_ID_LEN 36
+
+static bool read_boot_id(char out[BOOT_ID_LEN + 1])
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	bool ok;
+
+	if (f == NULL)
+		return false;
+	ok = fgets(out, BOOT_ID_LEN + 1, f) != NULL && strlen(out) == BOOT_ID_LEN;
+	fclose(f);
+	return ok;
+}
+
+/* Whether the sessions file at spath must go: 1 when it was written under
+ * another boot or SQLite finds it corrupt or not a database, 0 to keep it
+ * (absent, this boot's, or an older broker's synced file), an error for
+ * anything else (busy past the timeout, I/O): never delete a file that is
+ * merely in use. */
+static int sessions_stale(const char *spath, const char *boot, int busy_ms)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc, stale = 0, has_boot = 0;
+
+	if (access(spath, F_OK) != 0 && errno == ENOENT)
+		return 0;
+	rc = sqlite3_open_v2(spath, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, busy_ms);
+		/* counting the sessions walks their b-tree once */
+		rc = sqlite3_prepare_v2(db,
+		                        "SELECT (SELECT count(*) FROM sqlite_schema WHERE"
+		                        " name = 'boot'), (SELECT count(*) FROM sessions)",
+		                        -1, &st, NULL);
+	}
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		has_boot = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == SQLITE_OK && has_boot) {
+		rc = sqlite3_prepare_v2(db, "SELECT id FROM boot", -1, &st, NULL);
+		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const unsigned char *id = sqlite3_column_text(st, 0);
+			stale = id == NULL || strcmp((const char *)id, boot) != 0;
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE) {
+			stale = 1; /* the boot row is written at open: a file without it */
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(st);
+	}
+	if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+		stale = 1;
+	else if (rc != SQLITE_OK)
+		stale = db_error(db, rc, "sessions file");
+	sqlite3_close_v2(db);
+	return stale;
+}
+
+static int sessions_delete(const char *spath)
+{
+	static const char *const suffix[] = { "-wal", "-shm", "" };
+	char p[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		if (snprintf(p, sizeof(p), "%s%s", spath, suffix[i]) >= (int)sizeof(p))
+			return coffer_error_set(COFFER_ELIMIT, "store: path too long");
+		if (unlink(p) != 0 && errno != ENOENT)
+			return coffer_error_set(COFFER_EIO, "store: cannot delete %s: %s", p,
+			                        strerror(errno));
+	}
+	return 0;
+}
+
+/* Under the lock: the stale file deleted, the sessions connection open
+ * (unsynced when the boot is known) with its schema and this boot's id. */
+static int sessions_open(struct conn *c, const char *spath, int busy_ms, bool *synced)
+{
+	char boot[BOOT_ID_LEN + 1], lock[PATH_MAX];
+	bool known = read_boot_id(boot);
+	int fd, error;
+
+	*synced = !known;
+	if (snprintf(lock, sizeof(lock), "%s.lock", spath) >= (int)sizeof(lock))
+		return coffer_error_set(COFFER_ELIMIT, "store: path too long");
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return coffer_error_set(COFFER_EIO, "store: %s: %s", lock, strerror(errno));
+	if (flock(fd, LOCK_EX) != 0) {
+		error = coffer_error_set(COFFER_EIO, "store: lock %s: %s", lock, strerror(errno));
+		goto out;
+	}
+	if (known && (error = sessions_stale(spath, boot, busy_ms)) != 0) {
+		if (error < 0 || (error = sessions_delete(spath)) < 0)
+			goto out;
+	}
+	if ((error = conn_open(c, spath, busy_ms, known ? "OFF" : "NORMAL")) < 0 ||
+	    (error = sessions_setup(c)) < 0)
+		goto out;
+	/* the table holds one row, replaced in one statement */
+	if (known &&
+	    (error = exec_locked(c, "CREATE TABLE IF NOT EXISTS boot(id TEXT NOT NULL)")) == 0)
+		error = run_write(c, "INSERT OR REPLACE INTO boot(rowid, id) VALUES(1, ?)",
+		                  ARGS(arg_text(boot)), "sessions boot id", NULL);
+out:
+	close(fd); /* releases the lock */
 	return error;
 }
 
