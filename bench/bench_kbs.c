@@ -67,6 +67,7 @@
 #include <openssl/rand.h>
 
 #include "coffer/codec.h"
+#include "coffer/evp.h"
 #include "coffer/jose.h"
 #include "coffer/json.h"
 #include "coffer/kbs.h"
@@ -367,26 +368,6 @@ static void lean_thread_done(void)
 	t_p256_params = NULL;
 }
 
-/* The digests and ciphers the lean guest uses, fetched once: naming them
- * with EVP_sha256() and the like makes OpenSSL 3.0 look each one up again
- * on every use. */
-static EVP_MD *g_sha256, *g_sha384;
-static EVP_CIPHER *g_gcm256;
-static pthread_once_t g_algs_once = PTHREAD_ONCE_INIT;
-
-static void fetch_algs(void)
-{
-	g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	g_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
-	g_gcm256 = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-}
-
-static bool lean_algs(void)
-{
-	pthread_once(&g_algs_once, fetch_algs);
-	return g_sha256 && g_sha384 && g_gcm256;
-}
-
 /* The string value of the first "name":"..." member in text[0..len): the
  * lean guest reads the broker's answers with this instead of a JSON parser
  * (the interop tests check those answers in full; a value this misreads
@@ -408,43 +389,36 @@ static const char *json_str_field(const char *text, size_t len, const char *name
 	return v;
 }
 
-/* base64url without padding of in[0..n) into out (room for 4 * (n + 2) / 3
- * + 1): the length. */
-static size_t b64url_put(char *out, const uint8_t *in, size_t n)
+/* base64 of in[0..n) by libcoffer's encoder into out[0..size): the
+ * length, or -1 when it does not fit. */
+static long b64_put(char *out, size_t size, const uint8_t *in, size_t n, coffer_b64 variant)
 {
-	size_t len = (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+	char *t = NULL;
+	size_t len = 0;
+	long ret = -1;
 
-	while (len && out[len - 1] == '=')
-		len--;
-	out[len] = '\0';
-	for (size_t i = 0; i < len; i++)
-		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-	return len;
+	if (coffer_base64_encode(&t, &len, in, n, variant) == 0 && len < size) {
+		memcpy(out, t, len + 1);
+		ret = (long)len;
+	}
+	free(t);
+	return ret;
 }
 
-/* base64url without padding of in[0..n) into out[0..size): the length, or
- * -1 when it is not base64url or does not fit. */
+/* base64url without padding of in[0..n), decoded by libcoffer's decoder into
+ * out[0..size): the length, or -1 when it is not that or does not fit. */
 static long b64url_get(uint8_t *out, size_t size, const char *in, size_t n)
 {
-	char std[1024];
-	uint8_t raw[768]; /* EVP_DecodeBlock writes the padding's zero bytes too */
-	size_t pad = (4 - n % 4) % 4;
-	int len;
+	uint8_t *t = NULL;
+	size_t len = 0;
+	long ret = -1;
 
-	if (n + pad >= sizeof(std) || pad == 3)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char ch = in[i];
-		if (ch == '+' || ch == '/' || ch == '=')
-			return -1;
-		std[i] = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+	if (coffer_base64_decode(&t, &len, in, n, COFFER_B64_URL_NOPAD) == 0 && len <= size) {
+		memcpy(out, t, len);
+		ret = (long)len;
 	}
-	memset(std + n, '=', pad);
-	len = EVP_DecodeBlock(raw, (const unsigned char *)std, (int)(n + pad));
-	if (len < (int)pad || (size_t)len - pad > size)
-		return -1;
-	memcpy(out, raw, (size_t)len - pad);
-	return (long)len - (long)pad;
+	free(t);
+	return ret;
 }
 
 /* A fresh TEE key (its secret scalar) and its public coordinates,
@@ -467,8 +441,9 @@ static int lean_keygen(BIGNUM **key, char x[48], char y[48])
 	    EC_POINT_point2oct(t_group, p, POINT_CONVERSION_UNCOMPRESSED, pt, sizeof(pt), t_bn) !=
 	            sizeof(pt))
 		goto out;
-	b64url_put(x, pt + 1, 32);
-	b64url_put(y, pt + 33, 32);
+	if (b64_put(x, 48, pt + 1, 32, COFFER_B64_URL_NOPAD) < 0 ||
+	    b64_put(y, 48, pt + 33, 32, COFFER_B64_URL_NOPAD) < 0)
+		goto out;
 	*key = d;
 	d = NULL;
 	ret = 0;
@@ -543,33 +518,22 @@ static int lean_decrypt(uint8_t *out, size_t *out_len, const char *body, size_t 
 {
 	struct lean_jwe j;
 	uint8_t z[32], kek[32], cek[32];
-	static const uint8_t algid[] = "\0\0\0\x0e"
-	                               "ECDH-ES+A256KW";
-	static const uint8_t ctr[4] = { 0, 0, 0, 1 }, zero[4] = { 0 }, bits[4] = { 0, 0, 1, 0 };
 	EVP_CIPHER_CTX *cc = NULL;
-	EVP_MD_CTX *m = NULL;
-	size_t zl = sizeof(z), cl = 0;
-	unsigned int kl = 0;
+	size_t cl = 0;
 	int n1 = 0, n2 = 0, ret = -1;
 
-	if (!lean_algs() || lean_jwe_parse(&j, body, len) < 0 || (size_t)j.ct_len > *out_len)
+	if (lean_jwe_parse(&j, body, len) < 0 || (size_t)j.ct_len > *out_len)
 		goto out;
-	if (lean_ecdh(z, priv, j.epk) < 0)
-		goto out;
-	/* RFC 7518 section 4.6.2: Concat KDF, SHA-256, one round */
-	m = EVP_MD_CTX_new();
-	if (m == NULL || EVP_DigestInit_ex(m, g_sha256, NULL) != 1 ||
-	    EVP_DigestUpdate(m, ctr, 4) != 1 || EVP_DigestUpdate(m, z, zl) != 1 ||
-	    EVP_DigestUpdate(m, algid, sizeof(algid) - 1) != 1 ||
-	    EVP_DigestUpdate(m, zero, 4) != 1 || EVP_DigestUpdate(m, zero, 4) != 1 ||
-	    EVP_DigestUpdate(m, bits, 4) != 1 || EVP_DigestFinal_ex(m, kek, &kl) != 1)
+	/* ECDH, then libcoffer's Concat KDF (RFC 7518 section 4.6.2) */
+	if (lean_ecdh(z, priv, j.epk) < 0 ||
+	    jose_concat_kdf(kek, sizeof(kek), z, sizeof(z), "ECDH-ES+A256KW", NULL, 0, NULL, 0) < 0)
 		goto out;
 	/* libcoffer's RFC 3394 unwrap: OpenSSL 3.0's AES-WRAP cipher runs
 	 * table-based AES, 2.3 us slower (jwe_crypto.c) */
 	if (jose_aes_kw(cek, &cl, kek, sizeof(kek), j.ek, sizeof(j.ek), false) < 0 || cl != 32)
 		goto out;
 	cc = EVP_CIPHER_CTX_new();
-	if (cc == NULL || EVP_DecryptInit_ex(cc, g_gcm256, NULL, cek, j.iv) != 1 ||
+	if (cc == NULL || EVP_DecryptInit_ex(cc, coffer_aes256gcm(), NULL, cek, j.iv) != 1 ||
 	    EVP_DecryptUpdate(cc, NULL, &n1, (const uint8_t *)j.prot, (int)j.prot_len) != 1 ||
 	    EVP_DecryptUpdate(cc, out, &n1, j.ct, (int)j.ct_len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_GCM_SET_TAG, 16, j.tag) != 1 ||
@@ -579,7 +543,6 @@ static int lean_decrypt(uint8_t *out, size_t *out_len, const char *body, size_t 
 	ret = 0;
 out:
 	EVP_CIPHER_CTX_free(cc);
-	EVP_MD_CTX_free(m);
 	OPENSSL_cleanse(z, sizeof(z));
 	OPENSSL_cleanse(kek, sizeof(kek));
 	OPENSSL_cleanse(cek, sizeof(cek));
@@ -619,7 +582,7 @@ static int lean_attest_body(struct session *s, const char *nonce, size_t nl, cha
 	unsigned int rdl = 0;
 	int rn, bn;
 
-	if (!lean_algs() || lean_keygen(&s->lean_key, x, y) < 0)
+	if (lean_keygen(&s->lean_key, x, y) < 0)
 		return -1;
 	rn = snprintf(
 	        rt, sizeof(rt),
@@ -627,9 +590,9 @@ static int lean_attest_body(struct session *s, const char *nonce, size_t nl, cha
 	        "\"ECDH-ES+A256KW\",\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}",
 	        (int)nl, nonce, x, y);
 	if (rn < 0 || (size_t)rn >= sizeof(rt) ||
-	    EVP_Digest(rt, (size_t)rn, rd, &rdl, g_sha384, NULL) != 1 || rdl != sizeof(rd))
+	    EVP_Digest(rt, (size_t)rn, rd, &rdl, coffer_sha384(), NULL) != 1 || rdl != sizeof(rd) ||
+	    b64_put(rd_b64, sizeof(rd_b64), rd, rdl, COFFER_B64_STD) < 0)
 		return -1;
-	EVP_EncodeBlock((unsigned char *)rd_b64, rd, (int)rdl);
 	bn = asprintf(
 	        &body,
 	        "{\"runtime-data\":{\"nonce\":\"%.*s\",\"tee-pubkey\":{\"kty\":\"EC\",\"crv\":"
