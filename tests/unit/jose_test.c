@@ -578,10 +578,10 @@ static void test_jwe_rsa1_5(void **state)
 }
 
 /* `rc` is the result of a call made with test_rand_fail_after armed: it must
- * be the random source's failure, reported and with OpenSSL's error queue
- * left clean. Disarms the source first, so a failed assertion cannot leave
- * the later tests without randomness. */
-static void expect_no_randomness(int rc)
+ * be the random source's failure at the draw named `what`, reported and
+ * with OpenSSL's error queue left clean. Disarms the source first, so a
+ * failed assertion cannot leave the later tests without randomness. */
+static void expect_draw_failed(int rc, const char *what)
 {
 	int left = test_rand_fail_after;
 
@@ -589,22 +589,21 @@ static void expect_no_randomness(int rc)
 	/* the passes were all spent: the failing draw is the one aimed at */
 	assert_int_equal(left, 0);
 	assert_int_equal(rc, COFFER_ERROR);
-	assert_non_null(strstr(coffer_error_last(), "RAND_bytes"));
+	assert_non_null(strstr(coffer_error_last(), what));
 	assert_int_equal(ERR_peek_error(), 0);
 }
 
-/* `rc` is the result of an ECDH-ES encryption made with test_rand_fail_after
- * armed at 1: the CEK and IV were drawn, the ephemeral key's scalar was not
- * (ec.c, jose_ecdh_es). */
+/* A RAND_bytes draw failed. */
+static void expect_no_randomness(int rc)
+{
+	expect_draw_failed(rc, "RAND_bytes");
+}
+
+/* An ECDH-ES encryption armed at 1: the CEK and IV were drawn, the
+ * ephemeral key's scalar was not (ec.c, jose_ecdh_es). */
 static void expect_no_ephemeral_key(int rc)
 {
-	int left = test_rand_fail_after;
-
-	test_rand_fail_after = -1;
-	assert_int_equal(left, 0);
-	assert_int_equal(rc, COFFER_ERROR);
-	assert_non_null(strstr(coffer_error_last(), "ephemeral EC key"));
-	assert_int_equal(ERR_peek_error(), 0);
+	expect_draw_failed(rc, "ephemeral EC key");
 }
 
 /* jwe.c, encrypt_one: the CEK and IV (one draw) or the ephemeral EC key

@@ -17,6 +17,7 @@ struct fixture {
 	char dir[64];
 	char db[128];
 	char key[128];
+	char sfile[160]; /* the sessions file beside db */
 	coffer_store *s;
 };
 
@@ -29,6 +30,20 @@ static int open_store(struct fixture *f)
 	return coffer_store_open(&f->s, f->db, &o);
 }
 
+/* A session numbered n (its id n in hex), with a fixed nonce. */
+static coffer_store_session session_with(unsigned n, const char *tee, int64_t created,
+                                         int64_t expires)
+{
+	coffer_store_session s = { 0 };
+
+	snprintf(s.id, sizeof(s.id), "%032x", n);
+	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
+	snprintf(s.tee, sizeof(s.tee), "%s", tee);
+	s.created = created;
+	s.expires = expires;
+	return s;
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -37,6 +52,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->db, sizeof(f->db), "%s/store.db", f->dir);
 	snprintf(f->key, sizeof(f->key), "%s/master.key", f->dir);
+	snprintf(f->sfile, sizeof(f->sfile), "%s/store-sessions.db", f->dir);
 	assert_int_equal(open_store(f), 0);
 	*state = f;
 	return 0;
@@ -525,13 +541,11 @@ static void test_wrong_master_key(void **state)
 /* length(token) of session `id` in the sessions file; -1 when NULL */
 static long token_column_bytes(struct fixture *f, const char *id)
 {
-	char sfile[200];
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	long n = -1;
 
-	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
-	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->sfile, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT length(token) FROM sessions WHERE id = ?",
 	                                    -1, &st, NULL),
 	                 SQLITE_OK);
@@ -550,11 +564,7 @@ static void test_sessions(void **state)
 	coffer_store_session s = { 0 }, g = { 0 };
 	size_t removed = 0;
 
-	snprintf(s.id, sizeof(s.id), "%032x", 1);
-	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
-	snprintf(s.tee, sizeof(s.tee), "sample");
-	s.created = 1000;
-	s.expires = 1300;
+	s = session_with(1, "sample", 1000, 1300);
 	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
 	assert_int_equal(coffer_store_session_create(f->s, &s), COFFER_EEXISTS);
 	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), 0);
@@ -645,11 +655,7 @@ static void test_session_attest(void **state)
 	struct fixture *f = *state;
 	coffer_store_session s = { 0 }, g = { 0 };
 
-	snprintf(s.id, sizeof(s.id), "%032x", 9);
-	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
-	snprintf(s.tee, sizeof(s.tee), "sample");
-	s.created = 100;
-	s.expires = 400;
+	s = session_with(9, "sample", 100, 400);
 	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
 	assert_int_equal(coffer_store_session_attest(f->s, s.id, "t1", 900, 500), COFFER_EEXPIRED);
 	assert_int_equal(coffer_store_session_attest(f->s, s.id, "t1", 900, 200), 0);
@@ -675,11 +681,7 @@ static void test_sessions_survive_reopen(void **state)
 	struct fixture *f = *state;
 	coffer_store_session s = { 0 }, g = { 0 };
 
-	snprintf(s.id, sizeof(s.id), "%032x", 7);
-	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
-	snprintf(s.tee, sizeof(s.tee), "snp");
-	s.created = 1;
-	s.expires = 99999;
+	s = session_with(7, "snp", 1, 99999);
 	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
 	assert_int_equal(coffer_store_session_attest(f->s, s.id, "a.b.c", 99999, 2), 0);
 	coffer_store_close(f->s);
@@ -880,19 +882,13 @@ static void test_sessions_wal_bounded(void **state)
 	memset(token, 'T', sizeof(token) - 1);
 	token[sizeof(token) - 1] = '\0';
 	for (int i = 0; i < 4000; i++) {
-		coffer_store_session s;
-		memset(&s, 0, sizeof(s));
-		snprintf(s.id, sizeof(s.id), "%032x", i + 1);
-		snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
-		snprintf(s.tee, sizeof(s.tee), "sample");
-		s.created = 1;
-		s.expires = 99999;
+		coffer_store_session s = session_with((unsigned)i + 1, "sample", 1, 99999);
 		assert_int_equal(coffer_store_session_create(f->s, &s), 0);
 		assert_int_equal(coffer_store_session_attest(f->s, s.id, token, 99999, 2), 0);
 	}
 	/* 4,000 sessions with their tokens are about 8 MB of pages; written
 	 * page by page without checkpoints the WAL would be several times that */
-	snprintf(wal, sizeof(wal), "%.*s-sessions.db-wal", (int)(strlen(f->db) - 3), f->db);
+	snprintf(wal, sizeof(wal), "%s-wal", f->sfile);
 	assert_int_equal(stat(wal, &st), 0);
 	assert_true(st.st_size < 8 * 1024 * 1024);
 }
@@ -962,7 +958,7 @@ static void test_migration_from_v1(void **state)
 	struct fixture *f = *state;
 	coffer_store_session g = { 0 };
 	coffer_secret v = COFFER_SECRET_INIT;
-	char sfile[200], id[33];
+	char id[33];
 	coffer_store_options o = COFFER_STORE_OPTIONS_INIT;
 	coffer_store *s2 = NULL;
 	sqlite3 *db;
@@ -973,8 +969,7 @@ static void test_migration_from_v1(void **state)
 	coffer_store_close(f->s);
 	f->s = NULL;
 	/* the sessions file did not exist in version 1 */
-	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
-	assert_int_equal(unlink(sfile), 0);
+	assert_int_equal(unlink(f->sfile), 0);
 	/* the session as an old broker wrote it (the token column holds what
 	 * the store sealed; a version 1 row is read through the same code) */
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
@@ -1020,13 +1015,11 @@ static void test_newer_sessions_schema_refused(void **state)
 	struct fixture *f = *state;
 	coffer_store_options o = COFFER_STORE_OPTIONS_INIT;
 	coffer_store *s2 = NULL;
-	char sfile[200];
 	sqlite3 *db;
 
 	coffer_store_close(f->s);
 	f->s = NULL;
-	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
-	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->sfile, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=3", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	o.master_key_path = f->key;
@@ -1041,23 +1034,17 @@ static void test_sessions_v1_file(void **state)
 {
 	struct fixture *f = *state;
 	coffer_store_session s = { 0 }, g = { 0 };
-	char sfile[200];
 	sqlite3 *db;
 	sqlite3_stmt *st;
 
-	snprintf(s.id, sizeof(s.id), "%032x", 7);
-	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
-	snprintf(s.tee, sizeof(s.tee), "sample");
-	s.created = 1000;
-	s.expires = 9000;
+	s = session_with(7, "sample", 1000, 9000);
 	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
 	snprintf(s.id, sizeof(s.id), "%032x", 8);
 	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
 	assert_int_equal(coffer_store_session_attest(f->s, s.id, "a.b.c", 9000, 1100), 0);
 	coffer_store_close(f->s);
 	f->s = NULL;
-	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
-	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->sfile, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 	                              "UPDATE sessions SET token = NULL WHERE attested = 0;"
 	                              "PRAGMA user_version=1",
@@ -1079,7 +1066,7 @@ static void test_sessions_v1_file(void **state)
 	assert_string_equal(g.token, "d.e.f");
 	coffer_store_session_clear(&g);
 
-	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->sfile, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 2);
@@ -1091,11 +1078,9 @@ static void test_sessions_v1_file(void **state)
  * was written in (sqlite.c, "the sessions file across reboots"). */
 static void sessions_exec(const struct fixture *f, const char *sql)
 {
-	char sfile[200];
 	sqlite3 *db;
 
-	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
-	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->sfile, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 2000);
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
@@ -1107,16 +1092,11 @@ static void sessions_exec(const struct fixture *f, const char *sql)
 static bool session_kept_after(struct fixture *f, const char *sql, char boot[64])
 {
 	coffer_store_session s = { 0 }, g = { 0 };
-	char sfile[200];
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	int rc;
 
-	snprintf(s.id, sizeof(s.id), "%032x", 7);
-	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
-	snprintf(s.tee, sizeof(s.tee), "sample");
-	s.created = 1000;
-	s.expires = 9000;
+	s = session_with(7, "sample", 1000, 9000);
 	if (coffer_store_session_get(&g, f->s, s.id) == COFFER_ENOTFOUND)
 		assert_int_equal(coffer_store_session_create(f->s, &s), 0);
 	coffer_store_session_clear(&g);
@@ -1128,8 +1108,7 @@ static bool session_kept_after(struct fixture *f, const char *sql, char boot[64]
 	rc = coffer_store_session_get(&g, f->s, s.id);
 	coffer_store_session_clear(&g);
 	assert_true(rc == 0 || rc == COFFER_ENOTFOUND);
-	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
-	assert_int_equal(sqlite3_open(sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->sfile, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id FROM boot", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	snprintf(boot, 64, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -1171,22 +1150,17 @@ static void test_sessions_corrupt_discarded(void **state)
 {
 	struct fixture *f = *state;
 	coffer_store_session s = { 0 }, g = { 0 };
-	char sfile[200], *text = NULL;
+	char *text = NULL;
 	size_t len = 0;
 	FILE *fp;
 
 	assert_int_equal(coffer_store_policy_put(f->s, "resource", "default", "p", 1, 1), 0);
-	snprintf(s.id, sizeof(s.id), "%032x", 7);
-	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
-	snprintf(s.tee, sizeof(s.tee), "sample");
-	s.created = 1000;
-	s.expires = 9000;
+	s = session_with(7, "sample", 1000, 9000);
 	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
 	assert_int_equal(coffer_store_checkpoint(f->s), 0);
 	coffer_store_close(f->s);
 	f->s = NULL;
-	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
-	fp = fopen(sfile, "r+");
+	fp = fopen(f->sfile, "r+");
 	assert_non_null(fp);
 	assert_int_equal(fwrite("this is not an SQLite file!", 1, 27, fp), 27);
 	fclose(fp);
@@ -1208,26 +1182,21 @@ static void test_sessions_unreadable_kept(void **state)
 {
 	struct fixture *f = *state;
 	coffer_store_session s = { 0 };
-	char sfile[200], wal[220];
+	char wal[220];
 	struct stat st;
 
-	snprintf(s.id, sizeof(s.id), "%032x", 7);
-	snprintf(s.nonce, sizeof(s.nonce), "bm9uY2U=");
-	snprintf(s.tee, sizeof(s.tee), "sample");
-	s.created = 1000;
-	s.expires = 9000;
+	s = session_with(7, "sample", 1000, 9000);
 	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
 	coffer_store_close(f->s);
 	f->s = NULL;
 	sessions_exec(f, "UPDATE boot SET id = '00000000-0000-0000-0000-000000000000'");
-	snprintf(sfile, sizeof(sfile), "%.*s-sessions.db", (int)(strlen(f->db) - 3), f->db);
-	snprintf(wal, sizeof(wal), "%s-wal", sfile);
+	snprintf(wal, sizeof(wal), "%s-wal", f->sfile);
 	assert_int_equal(access(wal, F_OK), -1); /* removed at the last close */
 	assert_int_equal(mkdir(wal, 0700), 0);
 	assert_true(open_store(f) < 0);
 	assert_null(f->s);
 	assert_non_null(strstr(coffer_error_last(), "sessions file"));
-	assert_int_equal(stat(sfile, &st), 0);
+	assert_int_equal(stat(f->sfile, &st), 0);
 	assert_true(st.st_size > 0);
 	/* once the WAL can be opened again the stale file goes as usual */
 	assert_int_equal(rmdir(wal), 0);
