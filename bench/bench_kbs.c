@@ -24,6 +24,8 @@
  *                                          directory, default /tmp)
  *             [--paced-rate R]            (the paced phases' rate; default
  *                                          half the bearer capacity)
+ *             [--handshakes-only]         (the floors and the handshake phase
+ *                                          alone: bench/ab_handshakes.sh)
  *   bench_kbs --soak SECONDS   (bench/soak.sh: steady RSS, no fd growth,
  *                               zero unexpected errors)
  *   bench_kbs --trivial-server [--threads T]
@@ -1675,7 +1677,7 @@ int main(int argc, char **argv)
 	double paced_rate, pace_arg = 0;
 	double hs_us, jwe_us, hs_floor, jwe_floor, hs_cpu = 0, jwe_cpu = 0;
 	double sync50 = 0, sync99 = 0;
-	bool trivial_only = false;
+	bool trivial_only = false, hs_only = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
@@ -1692,6 +1694,8 @@ int main(int argc, char **argv)
 			g_event_loop = false;
 		else if (strcmp(argv[i], "--trivial-server") == 0)
 			trivial_only = true;
+		else if (strcmp(argv[i], "--handshakes-only") == 0)
+			hs_only = true;
 		else if (strcmp(argv[i], "--tmpdir") == 0 && i + 1 < argc &&
 		         strlen(argv[i + 1]) < 96)
 			g_tmpdir = argv[++i];
@@ -1704,7 +1708,8 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 			        "usage: bench_kbs [--seconds S] [--connections N] [--threads T] "
 			        "[--soak SECONDS] [--libcoffer-client] [--thread-per-connection] "
-			        "[--audit-commit-delay US] [--tmpdir DIR] [--paced-rate R]\n"
+			        "[--audit-commit-delay US] [--tmpdir DIR] [--paced-rate R] "
+			        "[--handshakes-only]\n"
 			        "       bench_kbs --trivial-server [--threads T]\n");
 			return 2;
 		}
@@ -1729,6 +1734,17 @@ int main(int argc, char **argv)
 	hs_floor = (double)cores * 1e6 / hs_us;
 	jwe_floor = (double)cores * 1e6 / jwe_us;
 
+	if (hs_only) {
+		/* the handshake phase alone, for comparing two builds or settings
+		 * run after run (bench/ab_handshakes.sh) */
+		hs = run_phase(M_HANDSHAKE, nconn, seconds, 0.5);
+		printf("handshakes: %.0f/s = %.3f of floor %.1f us; CPU per handshake broker %.0f "
+		       "us, "
+		       "generator %.0f us; efficiency %.3f; unexpected errors %lu\n",
+		       hs.rate, hs.rate / hs_floor, hs_us, hs.server_us, hs.client_us,
+		       hs_cpu / (hs.server_us + hs.client_us), atomic_load(&g_errors));
+		return atomic_load(&g_errors) ? 1 : 0;
+	}
 	if (load_mhd() < 0) {
 		fprintf(stderr, "bench_kbs: cannot load libmicrohttpd.so.12\n");
 		return 1;
