@@ -203,7 +203,7 @@ void cofferd_audit_shutdown(struct cofferd *d);
 /* Entries between automatic checkpoints (audit.checkpoint_every; default 100). */
 void cofferd_audit_set_checkpoint_every(int64_t n);
 /* The audit writer's commit delay in microseconds (see audit.c). */
-#define COFFERD_AUDIT_COMMIT_DELAY_DEFAULT 250
+#define COFFERD_AUDIT_COMMIT_DELAY_DEFAULT 1000
 #define COFFERD_AUDIT_COMMIT_DELAY_MAX     10000
 void cofferd_audit_set_commit_delay(long us);
 
