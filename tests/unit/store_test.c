@@ -1205,6 +1205,83 @@ static void test_sessions_unreadable_kept(void **state)
 	                 COFFER_ENOTFOUND);
 }
 
+/* The sessions file's lock cannot be taken (its path is a directory): open
+ * fails naming the lock, and a file that would have been discarded as
+ * another boot's is left as it was. */
+static void test_sessions_lock_unavailable(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_session s = { 0 };
+	char lock[220];
+	struct stat st, st2;
+
+	s = session_with(7, "sample", 1000, 9000);
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	coffer_store_close(f->s);
+	f->s = NULL;
+	sessions_exec(f, "UPDATE boot SET id = '00000000-0000-0000-0000-000000000000'");
+	assert_int_equal(stat(f->sfile, &st), 0);
+	snprintf(lock, sizeof(lock), "%s.lock", f->sfile);
+	assert_int_equal(unlink(lock), 0);
+	assert_int_equal(mkdir(lock, 0700), 0);
+	assert_true(open_store(f) < 0);
+	assert_null(f->s);
+	assert_non_null(strstr(coffer_error_last(), ".lock"));
+	assert_int_equal(stat(f->sfile, &st2), 0);
+	assert_int_equal(st2.st_ino, st.st_ino);
+	assert_int_equal(st2.st_size, st.st_size);
+	{
+		sqlite3 *db;
+		sqlite3_stmt *q;
+
+		assert_int_equal(sqlite3_open(f->sfile, &db), SQLITE_OK);
+		assert_int_equal(
+		        sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &q, NULL),
+		        SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(q, 0), 1); /* the session is still there */
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+	/* with the lock back, the other boot's file goes as usual */
+	assert_int_equal(rmdir(lock), 0);
+	assert_int_equal(open_store(f), 0);
+	assert_int_equal(coffer_store_session_get(&(coffer_store_session){ 0 }, f->s, s.id),
+	                 COFFER_ENOTFOUND);
+}
+
+/* A corrupt sessions file whose shared-memory file cannot be deleted (here
+ * a directory stands at its path): open fails naming what it could not
+ * delete, and the file itself, deleted last, is still there. */
+static void test_sessions_delete_fails(void **state)
+{
+	struct fixture *f = *state;
+	char shm[220], head[27];
+	FILE *fp;
+
+	coffer_store_close(f->s);
+	f->s = NULL;
+	fp = fopen(f->sfile, "r+");
+	assert_non_null(fp);
+	assert_int_equal(fwrite("this is not an SQLite file!", 1, 27, fp), 27);
+	fclose(fp);
+	snprintf(shm, sizeof(shm), "%s-shm", f->sfile);
+	assert_int_equal(access(shm, F_OK), -1); /* removed at the last close */
+	assert_int_equal(mkdir(shm, 0700), 0);
+	assert_true(open_store(f) < 0);
+	assert_null(f->s);
+	assert_non_null(strstr(coffer_error_last(), "cannot delete"));
+	assert_non_null(strstr(coffer_error_last(), "-shm"));
+	fp = fopen(f->sfile, "r");
+	assert_non_null(fp);
+	assert_int_equal(fread(head, 1, sizeof(head), fp), sizeof(head));
+	fclose(fp);
+	assert_memory_equal(head, "this is not an SQLite file!", sizeof(head));
+	/* once it can be deleted, it is, and the broker starts */
+	assert_int_equal(rmdir(shm), 0);
+	assert_int_equal(open_store(f), 0);
+}
+
 /* A database from a newer broker is refused rather than misread. */
 static void test_newer_schema_refused(void **state)
 {
@@ -1242,6 +1319,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sessions_across_boots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_corrupt_discarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_unreadable_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_lock_unavailable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_delete_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_sessions_schema_refused, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_session_attest, setup, teardown),
