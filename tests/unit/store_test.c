@@ -1282,6 +1282,47 @@ static void test_sessions_delete_fails(void **state)
 	assert_int_equal(open_store(f), 0);
 }
 
+/* A sessions file another process holds locked past the busy timeout: open
+ * fails, and the file is not deleted, although its boot row is another
+ * boot's (busy is never a reason to delete). */
+static void test_sessions_busy_kept(void **state)
+{
+	struct fixture *f = *state;
+	coffer_store_options o = COFFER_STORE_OPTIONS_INIT;
+	coffer_store_session s = { 0 };
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	s = session_with(7, "sample", 1000, 9000);
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	coffer_store_close(f->s);
+	f->s = NULL;
+	sessions_exec(f, "UPDATE boot SET id = '00000000-0000-0000-0000-000000000000'");
+	/* an exclusive lock on the file itself, held until the close below */
+	assert_int_equal(sqlite3_open(f->sfile, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;", NULL,
+	                              NULL, NULL),
+	                 SQLITE_OK);
+	o.master_key_path = f->key;
+	o.busy_timeout_ms = 100;
+	assert_true(coffer_store_open(&f->s, f->db, &o) < 0);
+	assert_null(f->s);
+	assert_non_null(strstr(coffer_error_last(), "sessions file"));
+	assert_non_null(strstr(coffer_error_last(), "locked"));
+	/* the session is still in the file */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &q, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 1);
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	/* unlocked, the other boot's file goes as usual */
+	assert_int_equal(open_store(f), 0);
+	assert_int_equal(coffer_store_session_get(&(coffer_store_session){ 0 }, f->s, s.id),
+	                 COFFER_ENOTFOUND);
+}
+
 /* A database from a newer broker is refused rather than misread. */
 static void test_newer_schema_refused(void **state)
 {
@@ -1321,6 +1362,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sessions_unreadable_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_lock_unavailable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_delete_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_busy_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_sessions_schema_refused, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_session_attest, setup, teardown),
