@@ -26,7 +26,7 @@
  *             [--paced-rate R]            (the paced phases' rate; default
  *                                          half the bearer capacity)
  *             [--handshakes-only]         (the floors and the handshake phase
- *                                          alone: bench/ab_handshakes.sh)
+ *                                          alone: scripts/ab_handshakes.sh)
  *   bench_kbs --soak SECONDS   (bench/soak.sh: steady RSS, no fd growth,
  *                               zero unexpected errors)
  *   bench_kbs --trivial-server [--threads T]
@@ -1781,7 +1781,7 @@ int main(int argc, char **argv)
 	hs_floor = floor_on_cores(floor_handshake_us, 2.0, (unsigned)cores, &hs_cpu);
 	if (hs_only) {
 		/* the handshake phase alone, for comparing two builds or settings
-		 * run after run (bench/ab_handshakes.sh) */
+		 * run after run (scripts/ab_handshakes.sh) */
 		hs = run_phase(M_HANDSHAKE, nconn, seconds, 0.5);
 		printf("handshakes: %.0f/s = %.3f of floor %.1f us; "
 		       "CPU per handshake broker %.0f us, generator %.0f us; "

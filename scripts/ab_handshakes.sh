@@ -5,15 +5,15 @@
 # runs interleaved with the thing it is compared with. Each ROUND runs
 # `bench_kbs --handshakes-only` once per variant, in turn, and the summary
 # gives each variant's median and range.
-#   bench/ab_handshakes.sh ROUNDS 'LABEL|BIN_DIR|BENCH ARGS|ENV' ...
+#   scripts/ab_handshakes.sh ROUNDS 'LABEL|BIN_DIR|BENCH ARGS|ENV' ...
 # e.g.
-#   bench/ab_handshakes.sh 6 'd250|build/bin|--audit-commit-delay 250|' \
-#                            'd1000|build/bin|--audit-commit-delay 1000|'
+#   scripts/ab_handshakes.sh 6 'd250|build/bin|--audit-commit-delay 250|' \
+#                              'd1000|build/bin|--audit-commit-delay 1000|'
 # BENCH (default build/bench/bench_kbs) and SECONDS_PER_RUN (default 4)
 # may be set in the environment.
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  sed -n '2,14p' "$0" >&2
+  sed -n '2,13p' "$0" >&2
   exit 2
 fi
 rounds=$1
