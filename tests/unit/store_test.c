@@ -1174,6 +1174,42 @@ static void test_sessions_corrupt_discarded(void **state)
 	free(text);
 }
 
+/* Session 7 in the sessions file, the store closed, and the file's boot
+ * row another boot's: a file the next open discards, unless something in
+ * the way makes the open fail first. */
+static coffer_store_session stale_session_file(struct fixture *f)
+{
+	coffer_store_session s = session_with(7, "sample", 1000, 9000);
+
+	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
+	coffer_store_close(f->s);
+	f->s = NULL;
+	sessions_exec(f, "UPDATE boot SET id = '00000000-0000-0000-0000-000000000000'");
+	return s;
+}
+
+/* The store opens, and the stale file (and session `id` with it) is gone. */
+static void expect_discarded(struct fixture *f, const char *id)
+{
+	assert_int_equal(open_store(f), 0);
+	assert_int_equal(coffer_store_session_get(&(coffer_store_session){ 0 }, f->s, id),
+	                 COFFER_ENOTFOUND);
+}
+
+/* The rows of the sessions table, read on `db`. */
+static int session_rows(sqlite3 *db)
+{
+	sqlite3_stmt *q;
+	int n;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &q, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
 /* A sessions file that cannot be read for another reason than corruption
  * (here its WAL is a directory, so SQLite cannot open it) is an error at
  * open, and it is not deleted, even when its boot row is another boot's:
@@ -1185,11 +1221,7 @@ static void test_sessions_unreadable_kept(void **state)
 	char wal[220];
 	struct stat st;
 
-	s = session_with(7, "sample", 1000, 9000);
-	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
-	coffer_store_close(f->s);
-	f->s = NULL;
-	sessions_exec(f, "UPDATE boot SET id = '00000000-0000-0000-0000-000000000000'");
+	s = stale_session_file(f);
 	snprintf(wal, sizeof(wal), "%s-wal", f->sfile);
 	assert_int_equal(access(wal, F_OK), -1); /* removed at the last close */
 	assert_int_equal(mkdir(wal, 0700), 0);
@@ -1200,9 +1232,7 @@ static void test_sessions_unreadable_kept(void **state)
 	assert_true(st.st_size > 0);
 	/* once the WAL can be opened again the stale file goes as usual */
 	assert_int_equal(rmdir(wal), 0);
-	assert_int_equal(open_store(f), 0);
-	assert_int_equal(coffer_store_session_get(&(coffer_store_session){ 0 }, f->s, s.id),
-	                 COFFER_ENOTFOUND);
+	expect_discarded(f, s.id);
 }
 
 /* The sessions file's lock cannot be taken (its path is a directory): open
@@ -1215,11 +1245,7 @@ static void test_sessions_lock_unavailable(void **state)
 	char lock[220];
 	struct stat st, st2;
 
-	s = session_with(7, "sample", 1000, 9000);
-	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
-	coffer_store_close(f->s);
-	f->s = NULL;
-	sessions_exec(f, "UPDATE boot SET id = '00000000-0000-0000-0000-000000000000'");
+	s = stale_session_file(f);
 	assert_int_equal(stat(f->sfile, &st), 0);
 	snprintf(lock, sizeof(lock), "%s.lock", f->sfile);
 	assert_int_equal(unlink(lock), 0);
@@ -1232,22 +1258,14 @@ static void test_sessions_lock_unavailable(void **state)
 	assert_int_equal(st2.st_size, st.st_size);
 	{
 		sqlite3 *db;
-		sqlite3_stmt *q;
 
 		assert_int_equal(sqlite3_open(f->sfile, &db), SQLITE_OK);
-		assert_int_equal(
-		        sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &q, NULL),
-		        SQLITE_OK);
-		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-		assert_int_equal(sqlite3_column_int(q, 0), 1); /* the session is still there */
-		sqlite3_finalize(q);
+		assert_int_equal(session_rows(db), 1); /* the session is still there */
 		sqlite3_close(db);
 	}
 	/* with the lock back, the other boot's file goes as usual */
 	assert_int_equal(rmdir(lock), 0);
-	assert_int_equal(open_store(f), 0);
-	assert_int_equal(coffer_store_session_get(&(coffer_store_session){ 0 }, f->s, s.id),
-	                 COFFER_ENOTFOUND);
+	expect_discarded(f, s.id);
 }
 
 /* A corrupt sessions file whose shared-memory file cannot be deleted (here
@@ -1291,13 +1309,8 @@ static void test_sessions_busy_kept(void **state)
 	coffer_store_options o = COFFER_STORE_OPTIONS_INIT;
 	coffer_store_session s = { 0 };
 	sqlite3 *db;
-	sqlite3_stmt *q;
 
-	s = session_with(7, "sample", 1000, 9000);
-	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
-	coffer_store_close(f->s);
-	f->s = NULL;
-	sessions_exec(f, "UPDATE boot SET id = '00000000-0000-0000-0000-000000000000'");
+	s = stale_session_file(f);
 	/* an exclusive lock on the file itself, held until the close below */
 	assert_int_equal(sqlite3_open(f->sfile, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;", NULL,
@@ -1310,17 +1323,11 @@ static void test_sessions_busy_kept(void **state)
 	assert_non_null(strstr(coffer_error_last(), "sessions file"));
 	assert_non_null(strstr(coffer_error_last(), "locked"));
 	/* the session is still in the file */
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &q, NULL),
-	                 SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 1);
-	sqlite3_finalize(q);
+	assert_int_equal(session_rows(db), 1);
 	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	/* unlocked, the other boot's file goes as usual */
-	assert_int_equal(open_store(f), 0);
-	assert_int_equal(coffer_store_session_get(&(coffer_store_session){ 0 }, f->s, s.id),
-	                 COFFER_ENOTFOUND);
+	expect_discarded(f, s.id);
 }
 
 /* A database from a newer broker is refused rather than misread. */
