@@ -70,7 +70,7 @@ int jose_aes_kw(uint8_t *out, size_t *outlen, const uint8_t *kek, size_t keklen,
 	const EVP_CIPHER *cipher = jose_aes_ecb(keklen);
 	EVP_CIPHER_CTX *c;
 	uint8_t a[8], b[16], *r = wrap ? out + 8 : out;
-	size_t n = (wrap ? inlen : inlen - 8) / 8;
+	size_t n;
 	int bl = 0, ok;
 
 	*outlen = 0;
@@ -78,6 +78,8 @@ int jose_aes_kw(uint8_t *out, size_t *outlen, const uint8_t *kek, size_t keklen,
 		return coffer_error_set(COFFER_EINVAL, "AES key wrap: bad KEK length %zu", keklen);
 	if (inlen < (wrap ? 16u : 24u) || inlen % 8 || inlen > 1024)
 		return coffer_error_set(COFFER_EINVAL, "AES key wrap: bad input length %zu", inlen);
+	/* the 64-bit blocks of the key: past the check, inlen - 8 cannot wrap */
+	n = (wrap ? inlen : inlen - 8) / 8;
 	c = EVP_CIPHER_CTX_new();
 	if (c == NULL)
 		return coffer_error_set_ssl(COFFER_ENOMEM, "EVP_CIPHER_CTX_new");
