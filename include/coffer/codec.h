@@ -37,6 +37,9 @@ int coffer_base64_decode_secret(coffer_secret *out, const char *in, size_t len, 
 int coffer_hex_encode(char **out, const uint8_t *in, size_t len);
 /* Accepts upper- and lowercase; rejects odd lengths and non-hex characters. */
 int coffer_hex_decode(uint8_t **out, size_t *out_len, const char *in, size_t len);
+/* The value 0-15 of one hex digit, upper- or lowercase; -1 for any other
+ * character (including EOF and bytes above 0x7f). */
+int coffer_hex_digit(int c);
 
 /* A decimal count or seq 1..max (max below 10^16), as a query argument or
  * an option gives it: digits only, no sign, space or leading zero; -1 for
@@ -47,6 +50,9 @@ int64_t coffer_dec_parse(const char *s, int64_t max);
  * U+10FFFF): the code point at s[*i] (*i < len) into *cp and *i past it,
  * or -1 with *i unchanged. */
 int coffer_utf8_next(uint32_t *cp, const unsigned char *s, size_t len, size_t *i);
+/* The UTF-8 form of code point cp (at most U+10FFFF; the caller checks it,
+ * surrogates included) into o[0..3]; returns its length, 1 to 4. */
+size_t coffer_utf8_put(char o[4], uint32_t cp);
 
 #ifdef __cplusplus
 }

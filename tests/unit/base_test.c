@@ -214,6 +214,52 @@ static void test_hex(void **state)
 	assert_null(d);
 }
 
+/* every byte value and EOF against strtol's reading of one hex digit */
+static void test_hex_digit(void **state)
+{
+	(void)state;
+	for (int c = -1; c < 256; c++) {
+		char s[2] = { (char)c, '\0' }, *end = NULL;
+		long v = c > 0 && c < 128 ? strtol(s, &end, 16) : 0;
+		bool hex = c > 0 && c < 128 && end == s + 1 && c != '+' && c != '-' && c != ' ';
+
+		assert_int_equal(coffer_hex_digit(c), hex ? (int)v : -1);
+	}
+}
+
+/* each length's bounds, written and read back by the strict decoder */
+static void test_utf8_put(void **state)
+{
+	static const struct {
+		uint32_t cp;
+		size_t len;
+		const char *utf8;
+	} cases[] = {
+		{ 0x0, 1, "\x00" },
+		{ 0x7f, 1, "\x7f" },
+		{ 0x80, 2, "\xc2\x80" },
+		{ 0x7ff, 2, "\xdf\xbf" },
+		{ 0x800, 3, "\xe0\xa0\x80" },
+		{ 0xd7ff, 3, "\xed\x9f\xbf" },
+		{ 0xe000, 3, "\xee\x80\x80" },
+		{ 0xffff, 3, "\xef\xbf\xbf" },
+		{ 0x10000, 4, "\xf0\x90\x80\x80" },
+		{ 0x10ffff, 4, "\xf4\x8f\xbf\xbf" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char o[4];
+		uint32_t back = 0;
+		size_t at = 0, n = coffer_utf8_put(o, cases[i].cp);
+
+		assert_int_equal(n, cases[i].len);
+		assert_memory_equal(o, cases[i].utf8, n);
+		assert_int_equal(coffer_utf8_next(&back, (const unsigned char *)o, n, &at), 0);
+		assert_int_equal(back, cases[i].cp);
+		assert_int_equal(at, n);
+	}
+}
+
 static void test_file_roundtrip(void **state)
 {
 	char dir[] = "/tmp/coffer-base-XXXXXX";
@@ -255,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_ct_equal),       cmocka_unit_test(test_base64_vectors),
 		cmocka_unit_test(test_base64_strict),  cmocka_unit_test(test_base64_embedded_nul),
 		cmocka_unit_test(test_base64_secret),  cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_hex_digit),      cmocka_unit_test(test_utf8_put),
 		cmocka_unit_test(test_dec_parse),      cmocka_unit_test(test_file_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

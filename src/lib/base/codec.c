@@ -223,7 +223,7 @@ int coffer_hex_encode(char **out, const uint8_t *in, size_t len)
 	return 0;
 }
 
-static int hex_value(unsigned char c)
+int coffer_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -245,7 +245,8 @@ int coffer_hex_decode(uint8_t **out, size_t *out_len, const char *in, size_t len
 	if (o == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	for (i = 0; i < len; i += 2) {
-		int hi = hex_value((unsigned char)in[i]), lo = hex_value((unsigned char)in[i + 1]);
+		int hi = coffer_hex_digit((unsigned char)in[i]),
+		    lo = coffer_hex_digit((unsigned char)in[i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(o);
 			return coffer_error_set(COFFER_EINVAL,
@@ -309,4 +310,28 @@ int coffer_utf8_next(uint32_t *cp, const unsigned char *s, size_t len, size_t *i
 	*cp = c;
 	*i = p + 1 + need;
 	return 0;
+}
+
+size_t coffer_utf8_put(char o[4], uint32_t cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
 }
