@@ -3,7 +3,11 @@
  *
  * coffer_buf grows up to the maximum fixed at creation and fails with
  * COFFER_ELIMIT beyond it; its bytes are NUL-terminated for convenience
- * (len does not count the terminator).
+ * (len does not count the terminator). Its bytes may be secret (a request
+ * body, a serialized key, a plaintext on its way out): a block it replaces
+ * while growing and the block coffer_buf_free releases are wiped first, and
+ * coffer_buf_clear wipes the bytes it drops. coffer_buf_detach hands the
+ * block over as it is; wiping it is then the caller's job.
  *
  * coffer_secret holds key material, plaintext secrets and anything derived
  * from them. Every resize and free wipes the old bytes with OPENSSL_cleanse,

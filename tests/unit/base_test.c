@@ -37,6 +37,32 @@ static void test_buf_limit(void **state)
 	coffer_buf_free(&b);
 }
 
+/* growth through several blocks keeps every byte; the limit holds on the
+ * path that finds room without growing; clear wipes what it drops */
+static void test_buf_grow(void **state)
+{
+	coffer_buf b = COFFER_BUF_INIT_MAX(1000);
+	char want[1001];
+	(void)state;
+	for (size_t i = 0; i < 1000; i++) {
+		want[i] = (char)('a' + i % 26);
+		assert_int_equal(coffer_buf_putc(&b, want[i]), 0);
+		assert_true(b.cap <= b.max + 1);
+	}
+	want[1000] = '\0';
+	assert_int_equal(b.len, 1000);
+	assert_string_equal((char *)b.ptr, want);
+	assert_int_equal(coffer_buf_append(&b, "", 0), 0);
+	assert_int_equal(coffer_buf_putc(&b, 'x'), COFFER_ELIMIT);
+	assert_int_equal(b.len, 1000);
+	coffer_buf_clear(&b);
+	assert_int_equal(b.len, 0);
+	for (size_t i = 0; i < 1000; i++)
+		assert_int_equal(b.ptr[i], 0);
+	coffer_buf_free(&b);
+	assert_null(b.ptr);
+}
+
 static void test_size_overflow(void **state)
 {
 	size_t r;
@@ -296,13 +322,21 @@ static void test_file_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_error_messages), cmocka_unit_test(test_buf_limit),
-		cmocka_unit_test(test_size_overflow),  cmocka_unit_test(test_secret),
-		cmocka_unit_test(test_ct_equal),       cmocka_unit_test(test_base64_vectors),
-		cmocka_unit_test(test_base64_strict),  cmocka_unit_test(test_base64_embedded_nul),
-		cmocka_unit_test(test_base64_secret),  cmocka_unit_test(test_hex),
-		cmocka_unit_test(test_hex_digit),      cmocka_unit_test(test_utf8_put),
-		cmocka_unit_test(test_dec_parse),      cmocka_unit_test(test_file_roundtrip),
+		cmocka_unit_test(test_error_messages),
+		cmocka_unit_test(test_buf_limit),
+		cmocka_unit_test(test_buf_grow),
+		cmocka_unit_test(test_size_overflow),
+		cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_ct_equal),
+		cmocka_unit_test(test_base64_vectors),
+		cmocka_unit_test(test_base64_strict),
+		cmocka_unit_test(test_base64_embedded_nul),
+		cmocka_unit_test(test_base64_secret),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_hex_digit),
+		cmocka_unit_test(test_utf8_put),
+		cmocka_unit_test(test_dec_parse),
+		cmocka_unit_test(test_file_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,9 +47,18 @@ int coffer_buf_reserve(coffer_buf *b, size_t extra)
 	cap = b->cap ? b->cap : 64;
 	while (cap < need + 1)
 		cap = (cap > SIZE_MAX / 2) ? need + 1 : cap * 2;
-	p = realloc(b->ptr, cap);
-	if (p == NULL)
+	/* never past max + 1, so that room in the block (coffer_buf_append)
+	 * is always room within the limit */
+	if (cap - 1 > b->max)
+		cap = b->max + 1;
+	/* not realloc: the old block is wiped before it goes back */
+	if ((p = malloc(cap)) == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
+	if (b->ptr != NULL) {
+		memcpy(p, b->ptr, b->len);
+		coffer_free_wiped(b->ptr, b->cap);
+	}
+	p[b->len] = '\0';
 	b->ptr = p;
 	b->cap = cap;
 	return 0;
@@ -59,7 +68,9 @@ int coffer_buf_append(coffer_buf *b, const void *data, size_t len)
 {
 	int error;
 
-	if ((error = coffer_buf_reserve(b, len)) < 0)
+	/* room already there (the usual case): len + 1 <= cap - b->len,
+	 * which cannot wrap, and cap never exceeds max + 1 */
+	if (!(b->cap > b->len && len < b->cap - b->len) && (error = coffer_buf_reserve(b, len)) < 0)
 		return error;
 	if (len)
 		memcpy(b->ptr + b->len, data, len);
@@ -108,6 +119,7 @@ int coffer_buf_printf(coffer_buf *b, const char *fmt, ...)
 
 void coffer_buf_clear(coffer_buf *b)
 {
+	coffer_wipe(b->ptr, b->len);
 	b->len = 0;
 	if (b->ptr)
 		b->ptr[0] = '\0';
@@ -132,7 +144,7 @@ uint8_t *coffer_buf_detach(coffer_buf *b, size_t *len_out)
 
 void coffer_buf_free(coffer_buf *b)
 {
-	free(b->ptr);
+	coffer_free_wiped(b->ptr, b->cap);
 	b->ptr = NULL;
 	b->len = 0;
 	b->cap = 0;

@@ -36,81 +36,16 @@
 
 /* ---- the output ---- */
 
+/* Its bytes can be secret (a JWK with its private members, a sealed
+ * record's plaintext): coffer_buf wipes every block it replaces or frees. */
 struct out {
-	char *p;
-	size_t len, cap;
+	coffer_buf b;
 	bool jcs; /* RFC 8785; otherwise json_dumps' compact form */
 };
 
 static const char *out_what(const struct out *o)
 {
 	return o->jcs ? "JCS" : "JSON";
-}
-
-static int out_reserve(struct out *o, size_t extra)
-{
-	size_t need = 0, cap;
-	char *p;
-
-	/* +1 keeps room for the NUL terminator */
-	if (coffer_size_add(&need, o->len, extra) < 0 || need >= SIZE_MAX / 4)
-		return coffer_error_set(COFFER_ELIMIT, "%s: output too large", out_what(o));
-	if (need + 1 <= o->cap)
-		return 0;
-	cap = o->cap ? o->cap : 256;
-	while (cap < need + 1)
-		cap *= 2;
-	if ((p = malloc(cap)) == NULL)
-		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	if (o->len)
-		memcpy(p, o->p, o->len);
-	if (o->p != NULL) {
-		coffer_wipe(o->p, o->cap);
-		free(o->p);
-	}
-	o->p = p;
-	o->cap = cap;
-	return 0;
-}
-
-static int out_put(struct out *o, const void *data, size_t len)
-{
-	int error;
-
-	/* room already there (nearly always): no call, no overflow check
-	 * needed, since len + 1 <= cap - o->len cannot wrap */
-	if (!(o->cap > o->len && len < o->cap - o->len) && (error = out_reserve(o, len)) < 0)
-		return error;
-	memcpy(o->p + o->len, data, len);
-	o->len += len;
-	o->p[o->len] = '\0';
-	return 0;
-}
-
-static int out_puts(struct out *o, const char *s)
-{
-	return out_put(o, s, strlen(s));
-}
-
-static int out_putc(struct out *o, char c)
-{
-	int error;
-
-	if (!(o->cap > o->len + 1) && (error = out_reserve(o, 1)) < 0)
-		return error;
-	o->p[o->len++] = c;
-	o->p[o->len] = '\0';
-	return 0;
-}
-
-static void out_free(struct out *o)
-{
-	if (o->p != NULL) {
-		coffer_wipe(o->p, o->cap);
-		free(o->p);
-	}
-	o->p = NULL;
-	o->len = o->cap = 0;
 }
 
 /* ---- UTF-8 ---- */
@@ -183,7 +118,8 @@ static int put_string(struct out *o, const char *s, size_t len)
 	if (utf8_check(s, len) < 0)
 		return coffer_error_set(COFFER_EINVAL, "%s: string is not valid UTF-8",
 		                        out_what(o));
-	if ((error = out_reserve(o, len + 2)) < 0 || (error = out_putc(o, '"')) < 0)
+	if ((error = coffer_buf_reserve(&o->b, len + 2)) < 0 ||
+	    (error = coffer_buf_putc(&o->b, '"')) < 0)
 		return error;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -222,13 +158,14 @@ static int put_string(struct out *o, const char *s, size_t len)
 			n = 6;
 			break;
 		}
-		if ((error = out_put(o, s + run, i - run)) < 0 || (error = out_put(o, esc, n)) < 0)
+		if ((error = coffer_buf_append(&o->b, s + run, i - run)) < 0 ||
+		    (error = coffer_buf_append(&o->b, esc, n)) < 0)
 			return error;
 		run = i + 1;
 	}
-	if ((error = out_put(o, s + run, len - run)) < 0)
+	if ((error = coffer_buf_append(&o->b, s + run, len - run)) < 0)
 		return error;
-	return out_putc(o, '"');
+	return coffer_buf_putc(&o->b, '"');
 }
 
 /* ---- numbers ---- */
@@ -372,7 +309,7 @@ static int put_object_sorted(struct out *o, const json_t *v, unsigned depth)
 	int error = 0;
 
 	if (count == 0)
-		return out_puts(o, "{}");
+		return coffer_buf_puts(&o->b, "{}");
 	m = calloc(count, sizeof(*m));
 	if (m == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
@@ -389,16 +326,16 @@ static int put_object_sorted(struct out *o, const json_t *v, unsigned depth)
 		}
 	}
 	qsort(m, i, sizeof(*m), member_compare);
-	if ((error = out_putc(o, '{')) < 0)
+	if ((error = coffer_buf_putc(&o->b, '{')) < 0)
 		goto out;
 	for (size_t j = 0; j < i; j++) {
-		if ((j > 0 && (error = out_putc(o, ',')) < 0) ||
+		if ((j > 0 && (error = coffer_buf_putc(&o->b, ',')) < 0) ||
 		    (error = put_string(o, m[j].key, m[j].len)) < 0 ||
-		    (error = out_putc(o, ':')) < 0 ||
+		    (error = coffer_buf_putc(&o->b, ':')) < 0 ||
 		    (error = put_value(o, m[j].value, depth + 1)) < 0)
 			goto out;
 	}
-	error = out_putc(o, '}');
+	error = coffer_buf_putc(&o->b, '}');
 out:
 	free(m);
 	return error;
@@ -411,19 +348,19 @@ static int put_object(struct out *o, const json_t *v, unsigned depth)
 	bool first = true;
 	int error;
 
-	if ((error = out_putc(o, '{')) < 0)
+	if ((error = coffer_buf_putc(&o->b, '{')) < 0)
 		return error;
 	for (void *it = json_object_iter((json_t *)v); it != NULL;
 	     it = json_object_iter_next((json_t *)v, it)) {
-		if ((!first && (error = out_putc(o, ',')) < 0) ||
+		if ((!first && (error = coffer_buf_putc(&o->b, ',')) < 0) ||
 		    (error = put_string(o, json_object_iter_key(it),
 		                        json_object_iter_key_len(it))) < 0 ||
-		    (error = out_putc(o, ':')) < 0 ||
+		    (error = coffer_buf_putc(&o->b, ':')) < 0 ||
 		    (error = put_value(o, json_object_iter_value(it), depth + 1)) < 0)
 			return error;
 		first = false;
 	}
-	return out_putc(o, '}');
+	return coffer_buf_putc(&o->b, '}');
 }
 
 /* A real as json_dumps writes it: jansson's own formatting, so the two
@@ -436,7 +373,7 @@ static int put_real_compact(struct out *o, const json_t *v)
 	if (s == NULL)
 		return coffer_error_set(COFFER_EINVAL, "JSON: %g is not a JSON number",
 		                        json_real_value(v));
-	error = out_puts(o, s);
+	error = coffer_buf_puts(&o->b, s);
 	free(s);
 	return error;
 }
@@ -457,13 +394,13 @@ static int put_value(struct out *o, const json_t *v, unsigned depth)
 	case JSON_OBJECT:
 		return o->jcs ? put_object_sorted(o, v, depth) : put_object(o, v, depth);
 	case JSON_ARRAY:
-		if ((error = out_putc(o, '[')) < 0)
+		if ((error = coffer_buf_putc(&o->b, '[')) < 0)
 			return error;
 		for (size_t i = 0; i < json_array_size(v); i++)
-			if ((i > 0 && (error = out_putc(o, ',')) < 0) ||
+			if ((i > 0 && (error = coffer_buf_putc(&o->b, ',')) < 0) ||
 			    (error = put_value(o, json_array_get(v, i), depth + 1)) < 0)
 				return error;
-		return out_putc(o, ']');
+		return coffer_buf_putc(&o->b, ']');
 	case JSON_STRING:
 		return put_string(o, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER: {
@@ -475,27 +412,29 @@ static int put_value(struct out *o, const json_t *v, unsigned depth)
 			                        " is beyond 2^53 and has no exact IEEE double",
 			                        n);
 		len = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, n);
-		return out_put(o, num, (size_t)len);
+		return coffer_buf_append(&o->b, num, (size_t)len);
 	}
 	case JSON_REAL:
 		if (!o->jcs)
 			return put_real_compact(o, v);
 		if ((error = coffer_jcs_format_number(num, json_real_value(v))) < 0)
 			return error;
-		return out_puts(o, num);
+		return coffer_buf_puts(&o->b, num);
 	case JSON_TRUE:
-		return out_puts(o, "true");
+		return coffer_buf_puts(&o->b, "true");
 	case JSON_FALSE:
-		return out_puts(o, "false");
+		return coffer_buf_puts(&o->b, "false");
 	case JSON_NULL:
-		return out_puts(o, "null");
+		return coffer_buf_puts(&o->b, "null");
 	}
 	return coffer_error_set(COFFER_EINVAL, "%s: unknown JSON type", out_what(o));
 }
 
 static int serialize(char **out, size_t *len, const json_t *v, bool jcs)
 {
-	struct out o = { .jcs = jcs };
+	/* the limit only keeps size arithmetic far from overflow: memory
+	 * runs out long before it */
+	struct out o = { COFFER_BUF_INIT_MAX(SIZE_MAX / 4), jcs };
 	int error;
 
 	*out = NULL;
@@ -504,14 +443,11 @@ static int serialize(char **out, size_t *len, const json_t *v, bool jcs)
 	if (v == NULL)
 		return coffer_error_set(COFFER_EINVAL, "%s: nothing to serialize", out_what(&o));
 	if ((error = put_value(&o, v, 1)) < 0) {
-		out_free(&o);
+		coffer_buf_free(&o.b);
 		return error;
 	}
-	if (o.p == NULL && (error = out_reserve(&o, 0)) < 0)
-		return error;
-	*out = o.p;
-	if (len)
-		*len = o.len;
+	if ((*out = (char *)coffer_buf_detach(&o.b, len)) == NULL)
+		return coffer_error_set(COFFER_ENOMEM, "out of memory");
 	return 0;
 }
 
