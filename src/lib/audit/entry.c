@@ -10,6 +10,7 @@
 
 #include "audit/audit_internal.h"
 #include "coffer/buf.h"
+#include "coffer/codec.h"
 #include "coffer/evp.h"
 #include "coffer/json.h"
 
@@ -23,13 +24,11 @@
 
 /* ---- small helpers ---- */
 
-static int hexval(char c)
+/* The audit format's hex is lowercase only (docs/audit.md): 'A'-'F' is
+ * refused like any other non-digit. */
+static int lower_hex_digit(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return c >= 'A' && c <= 'F' ? -1 : coffer_hex_digit((unsigned char)c);
 }
 
 int audit_hex32_decode(uint8_t out[32], const char *s)
@@ -37,7 +36,7 @@ int audit_hex32_decode(uint8_t out[32], const char *s)
 	if (s == NULL || strlen(s) != COFFER_AUDIT_HEX_LEN)
 		return -1;
 	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = lower_hex_digit(s[2 * i]), lo = lower_hex_digit(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);
@@ -274,7 +273,7 @@ int audit_check_content(const json_t *e)
 	if (salt == NULL || strlen(salt) != 32)
 		return bad("salt", "must be 32 lowercase hex digits");
 	for (const char *p = salt; *p != '\0'; p++)
-		if (hexval(*p) < 0)
+		if (lower_hex_digit(*p) < 0)
 			return bad("salt", "must be 32 lowercase hex digits");
 	if (!audit_time_valid(json_string_value(json_object_get(e, "time"))))
 		return bad("time", "must be RFC 3339 UTC, YYYY-MM-DDTHH:MM:SS[.f]Z");

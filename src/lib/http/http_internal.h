@@ -1,4 +1,5 @@
-/* The HTTP client's response parser, shared with the fuzz target. */
+/* The HTTP client's response parser, shared with the fuzz target, and the
+ * helpers it shares with the server's request parser (server.c). */
 #ifndef COFFER_HTTP_INTERNAL_H
 #define COFFER_HTTP_INTERNAL_H
 
@@ -32,5 +33,12 @@ int coffer_http_read_response(coffer_http_response *resp, bool *keep, http_reade
 /* The same over a memory buffer, fed in small pieces (the fuzz target). */
 int coffer_http_parse_response(coffer_http_response *resp, const uint8_t *data, size_t len,
                                bool head_only, size_t max_body);
+
+/* A tchar of a token: header names, methods (RFC 9110 section 5.6.2). */
+bool http_is_tchar(unsigned char c);
+
+/* The value of the first of headers[0..n) named `name` (compared
+ * case-insensitively), or NULL. */
+const char *http_header_find(const coffer_http_header *headers, size_t n, const char *name);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "coffer/codec.h"
 #include "http/http_internal.h"
 
 #define MAX_INTERIM    8    /* 1xx answers skipped before the final one */
@@ -143,22 +144,11 @@ static int rd_body(coffer_buf *b, http_reader *r, uint64_t n)
 	return 0;
 }
 
-static bool is_tchar(unsigned char c)
+bool http_is_tchar(unsigned char c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 		return true;
 	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int hexdigit(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static bool token_eq(const char *v, size_t n, const char *want)
@@ -214,7 +204,7 @@ static int read_fields(struct head *h, http_reader *r, size_t *used, bool store)
 			return coffer_error_set(COFFER_ENET, "HTTP: malformed header line");
 		nlen = (size_t)(colon - line);
 		for (size_t i = 0; i < nlen; i++)
-			if (!is_tchar((unsigned char)line[i]))
+			if (!http_is_tchar((unsigned char)line[i]))
 				return coffer_error_set(COFFER_ENET, "HTTP: bad header name");
 		v = colon + 1;
 		vlen = n - nlen - 1;
@@ -313,10 +303,10 @@ static int read_chunked(coffer_buf *body, http_reader *r, size_t max_body)
 		if ((error = rd_line(&line, &n, r, MAX_CHUNK_LINE, COFFER_ENET,
 		                     "chunk size line too long")) < 0)
 			return error;
-		for (; i < n && hexdigit((unsigned char)line[i]) >= 0; i++) {
+		for (; i < n && coffer_hex_digit((unsigned char)line[i]) >= 0; i++) {
 			if (size > (UINT64_MAX >> 4))
 				return coffer_error_set(COFFER_ENET, "HTTP: chunk size overflows");
-			size = size << 4 | (uint64_t)hexdigit((unsigned char)line[i]);
+			size = size << 4 | (uint64_t)coffer_hex_digit((unsigned char)line[i]);
 		}
 		if (i == 0)
 			return coffer_error_set(COFFER_ENET, "HTTP: bad chunk size");
@@ -458,12 +448,17 @@ out:
 	return error;
 }
 
+const char *http_header_find(const coffer_http_header *headers, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(headers[i].name, name) == 0)
+			return headers[i].value;
+	return NULL;
+}
+
 const char *coffer_http_response_header(const coffer_http_response *r, const char *name)
 {
-	for (size_t i = 0; i < r->nheaders; i++)
-		if (strcasecmp(r->headers[i].name, name) == 0)
-			return r->headers[i].value;
-	return NULL;
+	return http_header_find(r->headers, r->nheaders, name);
 }
 
 void coffer_http_response_free(coffer_http_response *r)

@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "coffer/buf.h"
+#include "coffer/codec.h"
 #include "coffer/http_server.h"
+#include "http/http_internal.h"
 
 #define METHOD_MAX 16
 /* a body larger than max_body is read and discarded up to this much, so that
@@ -57,24 +59,6 @@ struct conn {
 
 /* ---- the parser ---- */
 
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode src[0..n) into scratch at *at (NUL-terminated); 400 on a bad or
  * NUL escape, 431 when scratch is full. */
 static int decode(const char **out, char *scratch, size_t *at, const char *src, size_t n, bool plus)
@@ -89,8 +73,8 @@ static int decode(const char **out, char *scratch, size_t *at, const char *src, 
 			int hi, lo;
 			if (i + 2 >= n)
 				return 400;
-			hi = hexval(src[i + 1]);
-			lo = hexval(src[i + 2]);
+			hi = coffer_hex_digit((unsigned char)src[i + 1]);
+			lo = coffer_hex_digit((unsigned char)src[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return 400;
 			*o++ = (char)(hi * 16 + lo);
@@ -153,7 +137,7 @@ static int parse_request_line(coffer_http_req *req, char *line, char *scratch)
 	char *p = line, *target;
 	size_t n = 0;
 
-	while (is_tchar((unsigned char)p[n]))
+	while (http_is_tchar((unsigned char)p[n]))
 		n++;
 	if (n == 0 || n > METHOD_MAX || p[n] != ' ')
 		return 400;
@@ -185,7 +169,7 @@ static int parse_header(coffer_http_req *req, char *line)
 	size_t n = 0;
 	char *v, *end;
 
-	while (is_tchar((unsigned char)line[n]))
+	while (http_is_tchar((unsigned char)line[n]))
 		n++;
 	if (n == 0 || line[n] != ':')
 		return 400; /* also obs-fold and whitespace before the colon */
@@ -211,10 +195,7 @@ static int parse_header(coffer_http_req *req, char *line)
 
 const char *coffer_http_req_header(const coffer_http_req *req, const char *name)
 {
-	for (size_t i = 0; i < req->nheaders; i++)
-		if (strcasecmp(req->headers[i].name, name) == 0)
-			return req->headers[i].value;
-	return NULL;
+	return http_header_find(req->headers, req->nheaders, name);
 }
 
 const char *coffer_http_req_arg(const coffer_http_req *req, const char *name)

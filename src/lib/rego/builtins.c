@@ -276,30 +276,6 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
-static size_t utf8_encode(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xE0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		o[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	o[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 /* ---- arithmetic ---- */
 
 static rv *set_op(rg_ctx *c, int op, rv *a, rv *b)
@@ -1013,7 +989,7 @@ static int case_map(rg_ctx *c, rv **args, rv **out, bool up)
 			continue;
 		}
 		wint_t m = up ? towupper_l((wint_t)cp, loc) : towlower_l((wint_t)cp, loc);
-		o += utf8_encode(p + o, (uint32_t)m);
+		o += coffer_utf8_put(p + o, (uint32_t)m);
 		i += l;
 	}
 	OUT(rv_str(A(c), p, o));
@@ -2155,17 +2131,6 @@ static int bi_hex_encode(rg_ctx *c, rv **args, rv **out)
 	OUT(rv_str(A(c), p, 2 * n));
 }
 
-static int hexv(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 static int bi_hex_decode(rg_ctx *c, rv **args, rv **out)
 {
 	NEED_STR(0);
@@ -2175,8 +2140,8 @@ static int bi_hex_decode(rg_ctx *c, rv **args, rv **out)
 	char *p = rg_alloc(A(c), n / 2 + 1);
 	RG_TRY_ALLOC(c, p);
 	for (size_t i = 0; i < n; i += 2) {
-		int a = hexv((unsigned char)args[0]->u.s.s[i]),
-		    b = hexv((unsigned char)args[0]->u.s.s[i + 1]);
+		int a = coffer_hex_digit((unsigned char)args[0]->u.s.s[i]),
+		    b = coffer_hex_digit((unsigned char)args[0]->u.s.s[i + 1]);
 		if (a < 0 || b < 0)
 			return rg_bierr(c, "hex.decode: invalid byte");
 		p[i / 2] = (char)(a * 16 + b);
@@ -3528,7 +3493,8 @@ static int bi_uuid_parse(rg_ctx *c, rv **args, rv **out)
 				return 0;
 			continue;
 		}
-		int h = hexv((unsigned char)s[i]), l = hexv((unsigned char)s[i + 1]);
+		int h = coffer_hex_digit((unsigned char)s[i]),
+		    l = coffer_hex_digit((unsigned char)s[i + 1]);
 		if (h < 0 || l < 0)
 			return 0;
 		b[k++] = (unsigned char)(h * 16 + l);

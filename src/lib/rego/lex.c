@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "coffer/codec.h"
 #include "rego/rego_int.h"
 
 void rg_lex_init(rg_lexer *lx, rg_arena *ar, const char *src, size_t len)
@@ -43,47 +44,12 @@ static int lex_err(rg_lexer *lx, rg_tok *t, const char *msg)
 	return TK_ERROR;
 }
 
-static int hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xE0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		o[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	o[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 static int read_u4(rg_lexer *lx, unsigned *out)
 {
 	unsigned v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		int h = hexv(peekc(lx, 0));
+		int h = coffer_hex_digit(peekc(lx, 0));
 		if (h < 0)
 			return -1;
 		v = v * 16 + (unsigned)h;
@@ -166,7 +132,7 @@ static int lex_string(rg_lexer *lx, rg_tok *t)
 			} else if (cp >= 0xDC00 && cp < 0xE000) {
 				return lex_err(lx, t, "unpaired surrogate");
 			}
-			n += put_utf8(o + n, cp);
+			n += coffer_utf8_put(o + n, cp);
 			break;
 		}
 		default:

@@ -11,7 +11,6 @@
  * it holds a TCB info for the FMSPC and a QE identity that are not past
  * nextUpdate.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <openssl/pem.h>
 
 #include "coffer/buf.h"
+#include "coffer/codec.h"
 #include "coffer/http.h"
 #include "tdx/tdx_internal.h"
 
@@ -34,16 +34,6 @@ typedef struct fetch {
 	const char *header;
 } fetch;
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* RFC 3986 percent-decoding (in place). */
 static int url_decode(coffer_buf *b)
 {
@@ -53,8 +43,8 @@ static int url_decode(coffer_buf *b)
 		uint8_t c = b->ptr[i];
 		if (c == '%') {
 			int h, l;
-			if (i + 2 >= b->len + 0 || (h = hexval(b->ptr[i + 1])) < 0 ||
-			    (l = hexval(b->ptr[i + 2])) < 0)
+			if (i + 2 >= b->len + 0 || (h = coffer_hex_digit(b->ptr[i + 1])) < 0 ||
+			    (l = coffer_hex_digit(b->ptr[i + 2])) < 0)
 				return coffer_error_set(COFFER_EINVAL,
 				                        "tdx pcs: bad percent-encoding");
 			c = (uint8_t)(h << 4 | l);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "coffer/buf.h"
+#include "coffer/codec.h"
 #include "coffer/toml.h"
 #include "toml/toml_internal.h"
 
@@ -200,44 +201,13 @@ static bool is_bare_key_char(int c)
 	       c == '-';
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* ------------------------------------------------------------------ strings */
 
 static int put_utf8(coffer_buf *b, uint32_t cp)
 {
 	char u[4];
-	size_t n;
 
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	return coffer_buf_append(b, u, n);
+	return coffer_buf_append(b, u, coffer_utf8_put(u, cp));
 }
 
 /* Escapes of a basic string (TOML 1.0 "String"); ps->pos is on the
@@ -299,7 +269,7 @@ static int parse_escape(struct parser *ps, coffer_buf *b, bool multiline)
 		return fail_at(ps, COFFER_EINVAL, at, "invalid escape sequence");
 	}
 	for (size_t i = 0; i < digits; i++) {
-		int h = hexval(peek_at(ps, 2 + i));
+		int h = coffer_hex_digit(peek_at(ps, 2 + i));
 		if (h < 0)
 			return fail_at(ps, COFFER_EINVAL, at,
 			               "\\%c needs exactly %zu hexadecimal digits", c, digits);
@@ -633,10 +603,11 @@ static bool scan_digits(const char *s, size_t n, size_t *i, int base, char *dst,
 
 	while (*i < n) {
 		char c = s[*i];
-		int v = hexval((unsigned char)c);
+		int v = coffer_hex_digit((unsigned char)c);
 		if (c == '_') {
-			if (!prev_digit || *i + 1 >= n || hexval((unsigned char)s[*i + 1]) < 0 ||
-			    hexval((unsigned char)s[*i + 1]) >= base)
+			if (!prev_digit || *i + 1 >= n ||
+			    coffer_hex_digit((unsigned char)s[*i + 1]) < 0 ||
+			    coffer_hex_digit((unsigned char)s[*i + 1]) >= base)
 				return false;
 			prev_digit = false;
 		} else if (v >= 0 && v < base) {
@@ -711,7 +682,7 @@ static int parse_number(struct parser *ps, coffer_toml_value **out, unsigned dep
 		if (!scan_digits(s, n, &i, base, buf, &dlen) || i != n)
 			return fail_at(ps, COFFER_EINVAL, start, "invalid base-%d integer", base);
 		for (size_t k = 0; k < dlen; k++) {
-			uint64_t d = (uint64_t)hexval((unsigned char)buf[k]);
+			uint64_t d = (uint64_t)coffer_hex_digit((unsigned char)buf[k]);
 			if (v > (UINT64_C(0x7FFFFFFFFFFFFFFF) - d) / (uint64_t)base)
 				return fail_at(ps, COFFER_EINVAL, start,
 				               "integer does not fit in 64 bits");
