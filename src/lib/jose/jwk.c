@@ -804,8 +804,9 @@ int jose_ec_public_xy(uint8_t *xy, const coffer_jwk *k)
 		memcpy(xy, k->ec_pub + 1, 2 * cl);
 		return 0;
 	}
+	/* no point kept: the key came from an EVP_PKEY, which it holds */
 	if ((p = jose_pkey(k)) == NULL)
-		return COFFER_ENOMEM;
+		return coffer_error_set(COFFER_EINVAL, "EC key without a public point");
 	return jose_ec_point(xy, p, cl);
 }
 
