@@ -55,6 +55,18 @@ static int ext_integer(uint8_t *out, const ASN1_OCTET_STRING *data, const char *
 
 int snp_vek_ext_parse(struct snp_vek_ext *out, X509 *cert)
 {
+	/* the SPL INTEGERs, 1.3.6.1.4.1.3704.1.3.{1,2,3,8,9} */
+	const struct {
+		const char *oid, *name;
+		bool *has;
+		uint8_t *val;
+	} spl[] = {
+		{ "1.3.6.1.4.1.3704.1.3.1", "blSPL", &out->has_bl, &out->bl },
+		{ "1.3.6.1.4.1.3704.1.3.2", "teeSPL", &out->has_tee, &out->tee },
+		{ "1.3.6.1.4.1.3704.1.3.3", "snpSPL", &out->has_snp, &out->snp },
+		{ "1.3.6.1.4.1.3704.1.3.8", "ucodeSPL", &out->has_ucode, &out->ucode },
+		{ "1.3.6.1.4.1.3704.1.3.9", "fmcSPL", &out->has_fmc, &out->fmc },
+	};
 	int n = X509_get_ext_count(cert);
 	uint32_t seen = 0;
 
@@ -82,26 +94,6 @@ int snp_vek_ext_parse(struct snp_vek_ext *out, X509 *cert)
 			memcpy(out->product_name, d + 2, (size_t)(dlen - 2));
 			out->product_name[dlen - 2] = '\0';
 			out->product = coffer_snp_product_from_name(out->product_name);
-		} else if (strcmp(oid, "1.3.6.1.4.1.3704.1.3.1") == 0) {
-			bit = 1;
-			out->has_bl = true;
-			error = ext_integer(&out->bl, data, "blSPL");
-		} else if (strcmp(oid, "1.3.6.1.4.1.3704.1.3.2") == 0) {
-			bit = 2;
-			out->has_tee = true;
-			error = ext_integer(&out->tee, data, "teeSPL");
-		} else if (strcmp(oid, "1.3.6.1.4.1.3704.1.3.3") == 0) {
-			bit = 3;
-			out->has_snp = true;
-			error = ext_integer(&out->snp, data, "snpSPL");
-		} else if (strcmp(oid, "1.3.6.1.4.1.3704.1.3.8") == 0) {
-			bit = 4;
-			out->has_ucode = true;
-			error = ext_integer(&out->ucode, data, "ucodeSPL");
-		} else if (strcmp(oid, "1.3.6.1.4.1.3704.1.3.9") == 0) {
-			bit = 5;
-			out->has_fmc = true;
-			error = ext_integer(&out->fmc, data, "fmcSPL");
 		} else if (strcmp(oid, "1.3.6.1.4.1.3704.1.4") == 0) {
 			/* hwID: the raw bytes (most certificates) or a DER OCTET
 			 * STRING around them; 64 bytes, 8 on Turin */
@@ -119,6 +111,14 @@ int snp_vek_ext_parse(struct snp_vek_ext *out, X509 *cert)
 				        "endorsement key: hwID extension of %d bytes", dlen);
 			}
 			out->has_hwid = true;
+		} else {
+			for (size_t k = 0; k < sizeof(spl) / sizeof(spl[0]); k++) {
+				if (strcmp(oid, spl[k].oid) != 0)
+					continue;
+				bit = 1 + (int)k;
+				*spl[k].has = true;
+				error = ext_integer(spl[k].val, data, spl[k].name);
+			}
 		}
 		if (error < 0)
 			return error;
@@ -169,31 +169,34 @@ static int64_t asn1_time_unix(const ASN1_TIME *t, bool *ok)
 	return (int64_t)timegm(&tm);
 }
 
+static void utc_text(char when[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 int snp_cert_check_time(X509 *cert, const char *what, int64_t now)
 {
 	bool ok1, ok2;
 	int64_t nb = asn1_time_unix(X509_get0_notBefore(cert), &ok1);
 	int64_t na = asn1_time_unix(X509_get0_notAfter(cert), &ok2);
 	char when[32];
-	struct tm tm;
-	time_t tt;
 
 	if (now == 0)
 		now = (int64_t)time(NULL);
 	if (!ok1 || !ok2)
 		return coffer_error_set(COFFER_EINVAL, "%s certificate: unreadable validity", what);
 	if (now < nb) {
-		tt = (time_t)nb;
-		gmtime_r(&tt, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		utc_text(when, nb);
 		return coffer_error_set(COFFER_EEXPIRED,
 		                        "%s certificate is not yet valid (notBefore %s)", what,
 		                        when);
 	}
 	if (now > na) {
-		tt = (time_t)na;
-		gmtime_r(&tt, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		utc_text(when, na);
 		return coffer_error_set(COFFER_EEXPIRED,
 		                        "%s certificate expired (notAfter %s); verify old evidence "
 		                        "with an explicit time (--at)",
@@ -357,17 +360,6 @@ static int load_roots_dir(STACK_OF(X509) * certs, const char *dir)
 	return error;
 }
 
-static bool self_signed_ok(X509 *x)
-{
-	EVP_PKEY *k = X509_get0_pubkey(x);
-	int ok = k != NULL &&
-	         X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0 &&
-	         X509_verify(x, k) == 1;
-
-	ERR_clear_error();
-	return ok;
-}
-
 static bool signed_by(X509 *x, X509 *issuer)
 {
 	EVP_PKEY *k = X509_get0_pubkey(issuer);
@@ -377,6 +369,52 @@ static bool signed_by(X509 *x, X509 *issuer)
 
 	ERR_clear_error();
 	return ok;
+}
+
+static bool self_signed_ok(X509 *x)
+{
+	return signed_by(x, x);
+}
+
+/* Push every certificate of `src` (may be NULL) onto `dst`, each with a
+ * reference of its own. */
+static int push_refs(STACK_OF(X509) * dst, STACK_OF(X509) * src)
+{
+	for (int i = 0; src && i < sk_X509_num(src); i++) {
+		X509 *x = sk_X509_value(src, i);
+		if (!X509_up_ref(x))
+			return coffer_error_set(COFFER_ENOMEM, "out of memory");
+		if (!sk_X509_push(dst, x)) {
+			X509_free(x); /* the reference just taken */
+			return coffer_error_set(COFFER_ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
+/* The configured roots onto `roots`, in this order: AMD's built-in ARKs
+ * (with `builtin`), the roots directory's certificates (read again), the sim
+ * root's. *nbuiltin and *ndir (may be NULL) are the counts after the first
+ * and the second. */
+static int roots_load(STACK_OF(X509) * roots, const struct snp_trust *trust, bool builtin,
+                      int *nbuiltin, int *ndir)
+{
+	int error;
+
+	if (builtin) {
+		pthread_once(&builtin_once, builtin_load);
+		if ((error = push_refs(roots, builtin_arks)) < 0)
+			return error;
+	}
+	if (nbuiltin)
+		*nbuiltin = sk_X509_num(roots);
+	if (trust->roots_dir && (error = load_roots_dir(roots, trust->roots_dir)) < 0)
+		return error;
+	if (ndir)
+		*ndir = sk_X509_num(roots);
+	if (trust->sim_root && (error = load_pem_file(roots, trust->sim_root)) < 0)
+		return error;
+	return 0;
 }
 
 /* Revocation of `cert` by CRLs issued by `issuer`. A CRL that names the
@@ -417,7 +455,7 @@ int snp_chain_verify(X509 *vek, enum snp_vek_kind kind, coffer_snp_product produ
 	STACK_OF(X509) *inters = NULL, *roots = NULL;
 	X509 *inter = NULL, *root = NULL;
 	char cn[64], icn[64], rcn[64];
-	int error, root_kind = -1;
+	int error, root_kind = -1, nbuiltin = 0, ndir = 0;
 	bool inter_forged = false, crl_stale = false;
 
 	pthread_once(&builtin_once, builtin_load);
@@ -426,20 +464,7 @@ int snp_chain_verify(X509 *vek, enum snp_vek_kind kind, coffer_snp_product produ
 		goto out;
 	}
 	/* trust anchors, each with where it came from */
-	if (trust->builtin && builtin_arks) {
-		for (int i = 0; i < sk_X509_num(builtin_arks); i++) {
-			X509 *x = sk_X509_value(builtin_arks, i);
-			if (!X509_up_ref(x) || !sk_X509_push(roots, x)) {
-				error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-				goto out;
-			}
-		}
-	}
-	int nbuiltin = sk_X509_num(roots);
-	if (trust->roots_dir && (error = load_roots_dir(roots, trust->roots_dir)) < 0)
-		goto out;
-	int ndir = sk_X509_num(roots);
-	if (trust->sim_root && (error = load_pem_file(roots, trust->sim_root)) < 0)
+	if ((error = roots_load(roots, trust, trust->builtin, &nbuiltin, &ndir)) < 0)
 		goto out;
 	/* a roots file may be a bundle (ASK + ARK): only self-signed
 	 * certificates are anchors, the others are intermediate candidates */
@@ -462,22 +487,9 @@ int snp_chain_verify(X509 *vek, enum snp_vek_kind kind, coffer_snp_product produ
 	}
 
 	/* intermediates: those supplied (evidence, caller) first, then AMD's */
-	for (int i = 0; extra && i < sk_X509_num(extra); i++) {
-		X509 *x = sk_X509_value(extra, i);
-		if (!X509_up_ref(x) || !sk_X509_push(inters, x)) {
-			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if (trust->builtin && builtin_inters) {
-		for (int i = 0; i < sk_X509_num(builtin_inters); i++) {
-			X509 *x = sk_X509_value(builtin_inters, i);
-			if (!X509_up_ref(x) || !sk_X509_push(inters, x)) {
-				error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-				goto out;
-			}
-		}
-	}
+	if ((error = push_refs(inters, extra)) < 0 ||
+	    (trust->builtin && (error = push_refs(inters, builtin_inters)) < 0))
+		goto out;
 	name_cn(cn, sizeof(cn), X509_get_issuer_name(vek));
 	for (int i = 0; i < sk_X509_num(inters) && inter == NULL; i++) {
 		X509 *cand = sk_X509_value(inters, i);
@@ -571,9 +583,7 @@ int snp_trust_digest(uint8_t out[32], const struct snp_trust *trust)
 	}
 	/* the files as they are now: a root removed from (or added to) the
 	 * directory changes the digest on the very next verification */
-	if (trust->roots_dir && (error = load_roots_dir(roots, trust->roots_dir)) < 0)
-		goto out;
-	if (trust->sim_root && (error = load_pem_file(roots, trust->sim_root)) < 0)
+	if ((error = roots_load(roots, trust, false, NULL, NULL)) < 0)
 		goto out;
 	for (int i = 0; i < sk_X509_num(roots); i++) {
 		uint8_t *der = NULL;
@@ -613,23 +623,11 @@ out:
 int snp_crl_check_issuer(X509_CRL *crl, const struct snp_trust *trust)
 {
 	STACK_OF(X509) *roots = sk_X509_new_null();
-	int error = COFFER_EVERIFY;
+	int error;
 
-	pthread_once(&builtin_once, builtin_load);
 	if (roots == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	if (trust->builtin && builtin_arks) {
-		for (int i = 0; i < sk_X509_num(builtin_arks); i++) {
-			X509 *x = sk_X509_value(builtin_arks, i);
-			if (!X509_up_ref(x) || !sk_X509_push(roots, x)) {
-				error = coffer_error_set(COFFER_ENOMEM, "out of memory");
-				goto out;
-			}
-		}
-	}
-	if (trust->roots_dir && (error = load_roots_dir(roots, trust->roots_dir)) < 0)
-		goto out;
-	if (trust->sim_root && (error = load_pem_file(roots, trust->sim_root)) < 0)
+	if ((error = roots_load(roots, trust, trust->builtin, NULL, NULL)) < 0)
 		goto out;
 	error = coffer_error_set(COFFER_EVERIFY, "CRL: not signed by a trusted ARK");
 	for (int i = 0; i < sk_X509_num(roots); i++) {

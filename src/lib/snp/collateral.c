@@ -187,17 +187,12 @@ out:
 static int chain_entry(json_t *chain, const char *type, const unsigned char *der, int len,
                        bool replace)
 {
-	json_t *data = json_array(), *ent;
+	json_t *data = snp_json_bytes(der, (size_t)len), *ent;
 	size_t i;
 	json_t *e;
 
 	if (data == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "out of memory");
-	for (int k = 0; k < len; k++)
-		if (json_array_append_new(data, json_integer(der[k])) < 0) {
-			json_decref(data);
-			return coffer_error_set(COFFER_ENOMEM, "out of memory");
-		}
 	if (replace) {
 		json_array_foreach(chain, i, e)
 		{

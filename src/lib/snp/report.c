@@ -563,7 +563,7 @@ int coffer_snp_report_from_json(coffer_snp_report **out, const json_t *obj)
 	return coffer_snp_report_parse(out, b, sizeof(b));
 }
 
-static json_t *bytes_array(const uint8_t *p, size_t n)
+json_t *snp_json_bytes(const uint8_t *p, size_t n)
 {
 	json_t *a = json_array();
 
@@ -594,20 +594,21 @@ int coffer_snp_report_to_json(json_t **out, const coffer_snp_report *r)
 	        "s:o,s:o,s:o,s:o,s:o,s:{s:i,s:i,s:i},s:{s:i,s:i,s:i},s:o,s:o,s:o,"
 	        "s:{s:o,s:o}}",
 	        "version", (json_int_t)r->version, "guest_svn", (json_int_t)r->guest_svn, "policy",
-	        (json_int_t)r->policy, "family_id", bytes_array(r->family_id, 16), "image_id",
-	        bytes_array(r->image_id, 16), "vmpl", (json_int_t)r->vmpl, "sig_algo",
+	        (json_int_t)r->policy, "family_id", snp_json_bytes(r->family_id, 16), "image_id",
+	        snp_json_bytes(r->image_id, 16), "vmpl", (json_int_t)r->vmpl, "sig_algo",
 	        (json_int_t)r->sig_algo, "current_tcb", tcb_json(&r->current_tcb, prod),
 	        "plat_info", (json_int_t)r->platform_info, "key_info", (json_int_t)r->key_info,
-	        "report_data", bytes_array(r->report_data, 64), "measurement",
-	        bytes_array(r->measurement, 48), "host_data", bytes_array(r->host_data, 32),
-	        "id_key_digest", bytes_array(r->id_key_digest, 48), "author_key_digest",
-	        bytes_array(r->author_key_digest, 48), "report_id", bytes_array(r->report_id, 32),
-	        "report_id_ma", bytes_array(r->report_id_ma, 32), "reported_tcb",
+	        "report_data", snp_json_bytes(r->report_data, 64), "measurement",
+	        snp_json_bytes(r->measurement, 48), "host_data", snp_json_bytes(r->host_data, 32),
+	        "id_key_digest", snp_json_bytes(r->id_key_digest, 48), "author_key_digest",
+	        snp_json_bytes(r->author_key_digest, 48), "report_id",
+	        snp_json_bytes(r->report_id, 32), "report_id_ma",
+	        snp_json_bytes(r->report_id_ma, 32), "reported_tcb",
 	        tcb_json(&r->reported_tcb, prod), "cpuid_fam_id",
 	        r->has_cpuid ? json_integer(r->cpuid_fam_id) : json_null(), "cpuid_mod_id",
 	        r->has_cpuid ? json_integer(r->cpuid_mod_id) : json_null(), "cpuid_step",
 	        r->has_cpuid ? json_integer(r->cpuid_step) : json_null(), "chip_id",
-	        bytes_array(r->chip_id, 64), "committed_tcb", tcb_json(&r->committed_tcb, prod),
+	        snp_json_bytes(r->chip_id, 64), "committed_tcb", tcb_json(&r->committed_tcb, prod),
 	        "current", "major", r->current_major, "minor", r->current_minor, "build",
 	        r->current_build, "committed", "major", r->committed_major, "minor",
 	        r->committed_minor, "build", r->committed_build, "launch_tcb",
@@ -615,7 +616,7 @@ int coffer_snp_report_to_json(json_t **out, const coffer_snp_report *r)
 	        r->has_mit_vector ? json_integer((json_int_t)r->launch_mit_vector) : json_null(),
 	        "current_mit_vector",
 	        r->has_mit_vector ? json_integer((json_int_t)r->current_mit_vector) : json_null(),
-	        "signature", "r", bytes_array(r->sig_r, 72), "s", bytes_array(r->sig_s, 72));
+	        "signature", "r", snp_json_bytes(r->sig_r, 72), "s", snp_json_bytes(r->sig_s, 72));
 	if (o == NULL)
 		return coffer_error_set(COFFER_ENOMEM, "SNP report JSON: out of memory");
 	*out = o;

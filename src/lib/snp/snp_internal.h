@@ -45,6 +45,9 @@ struct snp_vek_ext {
 
 /* report.c */
 int snp_report_verify_pkey(const coffer_snp_report *r, EVP_PKEY *pkey);
+/* The bytes as a JSON array of numbers (virtee's serialization of a byte
+ * array); NULL when out of memory. */
+json_t *snp_json_bytes(const uint8_t *p, size_t n);
 
 /* cert.c */
 enum snp_vek_kind { SNP_VEK_VCEK = 0, SNP_VEK_VLEK = 1 };
