@@ -260,56 +260,45 @@ out:
 
 /* ---- files ---- */
 
-static int write_cert(const char *path, X509 *x)
+/* The PEM text gathered in `b` (ok: every write to it succeeded) into path:
+ * a private key with mode 0600, wiped after, anything else 0644. */
+static int write_pem(const char *path, BIO *b, bool ok, bool private_key)
 {
-	BIO *b = BIO_new(BIO_s_mem());
 	char *p;
 	long n;
 	int error;
 
-	if (b == NULL || PEM_write_bio_X509(b, x) != 1 || (n = BIO_get_mem_data(b, &p)) <= 0) {
+	if (!ok || (n = BIO_get_mem_data(b, &p)) <= 0) {
 		BIO_free(b);
 		return coffer_error_set_ssl(COFFER_ERROR, "sim: PEM");
 	}
-	error = coffer_file_write(path, p, (size_t)n, 0644);
+	if (private_key) {
+		error = coffer_file_write_private(path, p, (size_t)n);
+		OPENSSL_cleanse(p, (size_t)n);
+	} else {
+		error = coffer_file_write(path, p, (size_t)n, 0644);
+	}
 	BIO_free(b);
 	return error;
 }
 
-/* ASK then ARK, as AMD's KDS serves cert_chain */
-static int write_chain(const char *path, X509 *ask, X509 *ark)
+/* One certificate, or two when `next` is not NULL (a chain: ASK then ARK,
+ * as AMD's KDS serves cert_chain). */
+static int write_certs(const char *path, X509 *x, X509 *next)
 {
 	BIO *b = BIO_new(BIO_s_mem());
-	char *p;
-	long n;
-	int error;
+	bool ok = b != NULL && PEM_write_bio_X509(b, x) == 1 &&
+	          (next == NULL || PEM_write_bio_X509(b, next) == 1);
 
-	if (b == NULL || PEM_write_bio_X509(b, ask) != 1 || PEM_write_bio_X509(b, ark) != 1 ||
-	    (n = BIO_get_mem_data(b, &p)) <= 0) {
-		BIO_free(b);
-		return coffer_error_set_ssl(COFFER_ERROR, "sim: PEM");
-	}
-	error = coffer_file_write(path, p, (size_t)n, 0644);
-	BIO_free(b);
-	return error;
+	return write_pem(path, b, ok, false);
 }
 
 static int write_key(const char *path, EVP_PKEY *k)
 {
 	BIO *b = BIO_new(BIO_s_mem());
-	char *p;
-	long n;
-	int error;
+	bool ok = b != NULL && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) == 1;
 
-	if (b == NULL || PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) != 1 ||
-	    (n = BIO_get_mem_data(b, &p)) <= 0) {
-		BIO_free(b);
-		return coffer_error_set_ssl(COFFER_ERROR, "sim: PEM");
-	}
-	error = coffer_file_write_private(path, p, (size_t)n);
-	OPENSSL_cleanse(p, (size_t)n);
-	BIO_free(b);
-	return error;
+	return write_pem(path, b, ok, true);
 }
 
 static int snp_dir(char *out, size_t n, const char *dir, const char *file)
@@ -331,11 +320,11 @@ int sim_snp_save(const sim_snp *s, const char *dir)
 	    (mkdir(path, 0700) != 0 && errno != EEXIST))
 		return coffer_error_set(COFFER_EIO, "sim: cannot create %s", path);
 	if ((error = snp_dir(path, sizeof(path), dir, "ark.pem")) < 0 ||
-	    (error = write_cert(path, s->ark)) < 0 ||
+	    (error = write_certs(path, s->ark, NULL)) < 0 ||
 	    (error = snp_dir(path, sizeof(path), dir, "ask.pem")) < 0 ||
-	    (error = write_cert(path, s->ask)) < 0 ||
+	    (error = write_certs(path, s->ask, NULL)) < 0 ||
 	    (error = snp_dir(path, sizeof(path), dir, "cert_chain.pem")) < 0 ||
-	    (error = write_chain(path, s->ask, s->ark)) < 0 ||
+	    (error = write_certs(path, s->ask, s->ark)) < 0 ||
 	    (error = snp_dir(path, sizeof(path), dir, "ark.key")) < 0 ||
 	    (error = write_key(path, s->ark_key)) < 0 ||
 	    (error = snp_dir(path, sizeof(path), dir, "ask.key")) < 0 ||
