@@ -495,7 +495,7 @@ static int do_broker(int argc, char **argv)
 	int rc, r;
 
 	for (int k = 2; k < argc; k++) {
-		if ((r = cli_admin_opt(&a, argc, argv, &k)) < 0)
+		if ((r = cli_admin_opt(&a, NULL, argc, argv, &k)) < 0)
 			return CLI_USAGE;
 		if (r)
 			continue;

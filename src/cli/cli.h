@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Exit codes (CLI.md): */
 #define CLI_OK       0 /* success / valid / allowed */
@@ -19,7 +20,13 @@
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Map a COFFER_E* code to a CLI exit code. */
 int cli_exit_code(int coffer_error);
+/* True when `arg` is --help or -h. */
+bool cli_is_help(const char *arg);
 /* True when argv contains --help or -h. */
 bool cli_wants_help(int argc, char **argv);
+/* The start of a command: without arguments the usage goes to stderr and
+ * *out is CLI_USAGE; with --help or -h among them it goes to stdout and *out
+ * is CLI_OK. True when the command ends there. */
+bool cli_help_or_usage(int *out, int argc, char **argv, void (*usage)(FILE *f));
 
 #endif

@@ -25,7 +25,8 @@ const char cli_admin_common_help[] =
         "  --cacert FILE    CA certificate(s) to trust for https\n"
         "  --json           machine-readable output\n";
 
-int cli_admin_opt(struct cli_admin *a, int argc, char **argv, int *i)
+int cli_admin_opt(struct cli_admin *a, const struct cli_admin_flag *flags, int argc, char **argv,
+                  int *i)
 {
 	const char *o = argv[*i];
 	const char **dst = NULL;
@@ -40,14 +41,45 @@ int cli_admin_opt(struct cli_admin *a, int argc, char **argv, int *i)
 		dst = &a->key_path;
 	else if (strcmp(o, "--cacert") == 0)
 		dst = &a->cacert;
-	else
+	else {
+		for (; flags && flags->name; flags++)
+			if (strcmp(o, flags->name) == 0 && *i + 1 < argc) {
+				*flags->dst = argv[++*i];
+				return 1;
+			}
 		return 0;
+	}
 	if (*i + 1 >= argc) {
 		cli_error(a->cmd, "%s needs a value", o);
 		return -1;
 	}
 	*dst = argv[++*i];
 	return 1;
+}
+
+void cli_admin_print_raw(const coffer_buf *resp)
+{
+	fwrite(resp->ptr, 1, resp->len, stdout);
+	putchar('\n');
+}
+
+int cli_admin_print_list(struct cli_admin *a, const coffer_buf *resp,
+                         void (*print_entry)(const json_t *e))
+{
+	json_t *arr = json_loadb((const char *)resp->ptr, resp->len, 0, NULL), *e;
+	size_t i;
+
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		cli_error(a->cmd, "broker answer is not a list");
+		return CLI_INTERNAL;
+	}
+	if (a->json)
+		cli_admin_print_raw(resp);
+	else
+		json_array_foreach(arr, i, e) print_entry(e);
+	json_decref(arr);
+	return CLI_OK;
 }
 
 int cli_admin_init_anon(struct cli_admin *a)
@@ -293,6 +325,11 @@ int cli_policy_set(int argc, char **argv)
 {
 	struct cli_admin a = { .cmd = "policy set" };
 	const char *kind = NULL, *in = NULL, *id = "default_cpu", *ns = NULL;
+	const struct cli_admin_flag flags[] = { { "--kind", &kind },
+		                                { "--in", &in },
+		                                { "--id", &id },
+		                                { "--namespace", &ns },
+		                                { NULL, NULL } };
 	uint8_t *text = NULL;
 	size_t len = 0;
 	char *b64 = NULL, *body = NULL, path[512];
@@ -301,24 +338,13 @@ int cli_policy_set(int argc, char **argv)
 	long status = 0;
 	int rc = CLI_USAGE, r;
 
-	if (cli_wants_help(argc, argv)) {
-		policy_set_usage(stdout);
-		return CLI_OK;
-	}
+	/* argv[0] is "set": without flags, the usage on stderr */
+	if (cli_help_or_usage(&rc, argc, argv, policy_set_usage))
+		return rc;
 	for (int i = 1; i < argc; i++) {
-		if ((r = cli_admin_opt(&a, argc, argv, &i)) < 0)
+		if ((r = cli_admin_opt(&a, flags, argc, argv, &i)) < 0)
 			return CLI_USAGE;
-		if (r)
-			continue;
-		if (strcmp(argv[i], "--kind") == 0 && i + 1 < argc)
-			kind = argv[++i];
-		else if (strcmp(argv[i], "--in") == 0 && i + 1 < argc)
-			in = argv[++i];
-		else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc)
-			id = argv[++i];
-		else if (strcmp(argv[i], "--namespace") == 0 && i + 1 < argc)
-			ns = argv[++i];
-		else {
+		if (r == 0) {
 			cli_error(a.cmd, "unexpected argument '%s'", argv[i]);
 			policy_set_usage(stderr);
 			return CLI_USAGE;

@@ -25,9 +25,18 @@ struct cli_admin {
 	char *sub;
 };
 
-/* Consume a common flag at argv[*i]: 1 consumed, 0 not a common flag,
- * -1 usage error (message printed). */
-int cli_admin_opt(struct cli_admin *a, int argc, char **argv, int *i);
+/* A flag of one command that takes a value: `--in FILE` stores FILE in *dst. */
+struct cli_admin_flag {
+	const char *name;
+	const char **dst;
+};
+
+/* Consume argv[*i] when it is a common flag, or one of `flags` (ended by a
+ * NULL name; `flags` may be NULL) followed by its value: 1 consumed, 0
+ * neither (a flag of `flags` without its value included: the caller reports
+ * it), -1 usage error (message printed). */
+int cli_admin_opt(struct cli_admin *a, const struct cli_admin_flag *flags, int argc, char **argv,
+                  int *i);
 /* Resolve defaults from the environment and load the key; CLI exit code. */
 int cli_admin_init(struct cli_admin *a);
 void cli_admin_free(struct cli_admin *a);
@@ -52,6 +61,14 @@ int cli_admin_request(struct cli_admin *a, const char *method, const char *path,
 int cli_admin_request_hdr(struct cli_admin *a, const char *method, const char *path,
                           const uint8_t *body, size_t len, const char *content_type, long *status,
                           coffer_buf *resp, const char *hname, char *hval, size_t hval_size);
+
+/* Print the broker's answer to a list request: as it came with --json, else
+ * each element through `print_entry`. CLI_INTERNAL (message printed) when it
+ * is not a JSON array. */
+int cli_admin_print_list(struct cli_admin *a, const coffer_buf *resp,
+                         void (*print_entry)(const json_t *e));
+/* The broker's answer as it came, and a newline (--json). */
+void cli_admin_print_raw(const coffer_buf *resp);
 
 /* The admin JWT for one request (exposed for tests). */
 int cli_admin_token(char **out, const coffer_jwk *key, const char *sub, const char *method,

@@ -40,10 +40,30 @@ int cli_exit_code(int error)
 	}
 }
 
+bool cli_is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
 bool cli_wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		if (cli_is_help(argv[i]))
 			return true;
+	return false;
+}
+
+bool cli_help_or_usage(int *out, int argc, char **argv, void (*usage)(FILE *f))
+{
+	if (argc < 2) {
+		usage(stderr);
+		*out = CLI_USAGE;
+		return true;
+	}
+	if (cli_wants_help(argc, argv)) {
+		usage(stdout);
+		*out = CLI_OK;
+		return true;
+	}
 	return false;
 }

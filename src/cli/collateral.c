@@ -49,6 +49,68 @@ static void usage(FILE *f)
 	           "error, 3 network or internal error.\n");
 }
 
+/* The flags add and fetch share: the cache, the trusted roots, the time. */
+struct cache {
+	coffer_verify_params p;
+	const char *dir, *at;
+};
+
+/* A flag of add or fetch alone: `--kds URL` stores URL in *slot. */
+struct flag {
+	const char *name;
+	const char **slot;
+};
+
+static const char **find_flag(const struct flag *f, const char *arg)
+{
+	for (; f->name; f++)
+		if (strcmp(arg, f->name) == 0)
+			return f->slot;
+	return NULL;
+}
+
+/* The shared flags into *c, those of `own` (ended by a NULL name) and, when
+ * `file` is not NULL, one FILE. CLI_USAGE (message and usage printed) for
+ * anything else. */
+static int parse_flags(struct cache *c, const struct flag *own, const char **file, int argc,
+                       char **argv)
+{
+	const struct flag shared[] = { { "--collateral", &c->dir },
+		                       { "--roots", &c->p.roots_dir },
+		                       { "--sim-root", &c->p.sim_root },
+		                       { "--at", &c->at },
+		                       { NULL, NULL } };
+
+	for (int i = 1; i < argc; i++) {
+		const char **slot = find_flag(shared, argv[i]);
+		if (slot == NULL)
+			slot = find_flag(own, argv[i]);
+		if (slot == NULL && file != NULL && argv[i][0] != '-' && *file == NULL) {
+			*file = argv[i];
+			continue;
+		}
+		if (slot == NULL || i + 1 >= argc) {
+			cli_error("collateral", "unknown or incomplete argument '%s'", argv[i]);
+			usage(stderr);
+			return CLI_USAGE;
+		}
+		*slot = argv[++i];
+	}
+	return CLI_OK;
+}
+
+/* The cache directory (its default when unset) and the time of --at. */
+static int resolve_cache(struct cache *c)
+{
+	if (c->dir == NULL || c->dir[0] == '\0')
+		c->dir = COLLATERAL_DEFAULT_DIR;
+	if (c->at != NULL && cli_parse_rfc3339(&c->p.now, c->at) != 0) {
+		cli_error("collateral", "--at: not an RFC 3339 time: '%s'", c->at);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
 /* The infrastructure operator's upload to a broker (PERSONAS.md table). */
 static int upload(const char *broker, const char *cacert, const char *file)
 {
@@ -82,112 +144,66 @@ static int upload(const char *broker, const char *cacert, const char *file)
 
 static int add(int argc, char **argv)
 {
-	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
-	const char *file = NULL, *dir = getenv("COFFER_COLLATERAL"), *at = NULL;
-	const char *broker = NULL, *cacert = NULL;
+	struct cache c = { COFFER_VERIFY_PARAMS_INIT, getenv("COFFER_COLLATERAL"), NULL };
+	const char *file = NULL, *broker = NULL, *cacert = NULL;
+	const struct flag own[] = { { "--broker", &broker },
+		                    { "--cacert", &cacert },
+		                    { NULL, NULL } };
 	uint8_t *data = NULL;
 	size_t len = 0;
 	unsigned stored = 0;
 	int error;
 
-	for (int i = 1; i < argc; i++) {
-		const char **slot = NULL;
-		if (strcmp(argv[i], "--collateral") == 0)
-			slot = &dir;
-		else if (strcmp(argv[i], "--roots") == 0)
-			slot = &p.roots_dir;
-		else if (strcmp(argv[i], "--sim-root") == 0)
-			slot = &p.sim_root;
-		else if (strcmp(argv[i], "--at") == 0)
-			slot = &at;
-		else if (strcmp(argv[i], "--broker") == 0)
-			slot = &broker;
-		else if (strcmp(argv[i], "--cacert") == 0)
-			slot = &cacert;
-		else if (argv[i][0] != '-' && file == NULL) {
-			file = argv[i];
-			continue;
-		}
-		if (slot == NULL || i + 1 >= argc) {
-			cli_error("collateral", "unknown or incomplete argument '%s'", argv[i]);
-			usage(stderr);
-			return CLI_USAGE;
-		}
-		*slot = argv[++i];
-	}
+	if ((error = parse_flags(&c, own, &file, argc, argv)) != CLI_OK)
+		return error;
 	if (file == NULL) {
 		usage(stderr);
 		return CLI_USAGE;
 	}
 	if (broker)
 		return upload(broker, cacert, file);
-	if (dir == NULL || dir[0] == '\0')
-		dir = COLLATERAL_DEFAULT_DIR;
-	if (at != NULL && cli_parse_rfc3339(&p.now, at) != 0) {
-		cli_error("collateral", "--at: not an RFC 3339 time: '%s'", at);
-		return CLI_USAGE;
-	}
+	if ((error = resolve_cache(&c)) != CLI_OK)
+		return error;
 	if ((error = coffer_file_read(&data, &len, file, COLLATERAL_FILE_MAX)) < 0) {
 		cli_error("collateral", "%s: %s", file, coffer_error_last());
 		return CLI_USAGE;
 	}
 	/* Intel collateral (TCB info, QE identity, their signing chain, Intel
 	 * CRLs) goes to <dir>/tdx; anything else is offered to the SNP cache */
-	error = coffer_tdx_collateral_add(dir, data, len, &p, &stored);
+	error = coffer_tdx_collateral_add(c.dir, data, len, &c.p, &stored);
 	if (error == COFFER_ENOTFOUND)
-		error = coffer_snp_collateral_add(dir, data, len, &p, &stored);
+		error = coffer_snp_collateral_add(c.dir, data, len, &c.p, &stored);
 	free(data);
 	if (error < 0) {
 		cli_error("collateral", "%s: %s", file, coffer_error_last());
 		return cli_exit_code(error);
 	}
-	fprintf(stderr, "coffer collateral: %u item(s) from %s stored in %s\n", stored, file, dir);
+	fprintf(stderr, "coffer collateral: %u item(s) from %s stored in %s\n", stored, file,
+	        c.dir);
 	return CLI_OK;
 }
 
 static int fetch(int argc, char **argv)
 {
-	coffer_verify_params p = COFFER_VERIFY_PARAMS_INIT;
-	const char *dir = getenv("COFFER_COLLATERAL"), *at = NULL, *kds = NULL, *report = NULL;
-	const char *evidence = NULL;
+	struct cache c = { COFFER_VERIFY_PARAMS_INIT, getenv("COFFER_COLLATERAL"), NULL };
+	const char *kds = NULL, *report = NULL, *evidence = NULL;
+	const struct flag own[] = { { "--kds", &kds },
+		                    { "--report", &report },
+		                    { "--evidence", &evidence },
+		                    { NULL, NULL } };
 	uint8_t *data = NULL;
 	size_t len = 0;
 	json_t *ev = NULL;
 	int error;
 
-	for (int i = 1; i < argc; i++) {
-		const char **slot = NULL;
-		if (strcmp(argv[i], "--collateral") == 0)
-			slot = &dir;
-		else if (strcmp(argv[i], "--roots") == 0)
-			slot = &p.roots_dir;
-		else if (strcmp(argv[i], "--sim-root") == 0)
-			slot = &p.sim_root;
-		else if (strcmp(argv[i], "--at") == 0)
-			slot = &at;
-		else if (strcmp(argv[i], "--kds") == 0)
-			slot = &kds;
-		else if (strcmp(argv[i], "--report") == 0)
-			slot = &report;
-		else if (strcmp(argv[i], "--evidence") == 0)
-			slot = &evidence;
-		if (slot == NULL || i + 1 >= argc) {
-			cli_error("collateral", "unknown or incomplete argument '%s'", argv[i]);
-			usage(stderr);
-			return CLI_USAGE;
-		}
-		*slot = argv[++i];
-	}
+	if ((error = parse_flags(&c, own, NULL, argc, argv)) != CLI_OK)
+		return error;
 	if (kds == NULL || (report == NULL) == (evidence == NULL)) {
 		cli_error("collateral", "fetch needs --kds and one of --report, --evidence");
 		return CLI_USAGE;
 	}
-	if (dir == NULL || dir[0] == '\0')
-		dir = COLLATERAL_DEFAULT_DIR;
-	if (at != NULL && cli_parse_rfc3339(&p.now, at) != 0) {
-		cli_error("collateral", "--at: not an RFC 3339 time: '%s'", at);
-		return CLI_USAGE;
-	}
+	if ((error = resolve_cache(&c)) != CLI_OK)
+		return error;
 	if ((error = coffer_file_read(&data, &len, report ? report : evidence,
 	                              COLLATERAL_FILE_MAX * 16)) < 0) {
 		cli_error("collateral", "%s: %s", report ? report : evidence, coffer_error_last());
@@ -208,26 +224,22 @@ static int fetch(int argc, char **argv)
 		cli_error("collateral", NULL);
 		return cli_exit_code(error);
 	}
-	error = coffer_snp_kds_prefetch(dir, kds, ev, &p, cli_http_get, NULL);
+	error = coffer_snp_kds_prefetch(c.dir, kds, ev, &c.p, cli_http_get, NULL);
 	json_decref(ev);
 	if (error < 0) {
 		cli_error("collateral", NULL);
 		return cli_exit_code(error);
 	}
-	fprintf(stderr, "coffer collateral: the VCEK is in %s\n", dir);
+	fprintf(stderr, "coffer collateral: the VCEK is in %s\n", c.dir);
 	return CLI_OK;
 }
 
 int cmd_collateral(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	if (cli_wants_help(argc - 1, argv + 1)) {
-		usage(stdout);
-		return CLI_OK;
-	}
+	int rc;
+
+	if (cli_help_or_usage(&rc, argc, argv, usage))
+		return rc;
 	if (strcmp(argv[1], "add") == 0)
 		return add(argc - 1, argv + 1);
 	if (strcmp(argv[1], "fetch") == 0)

@@ -254,18 +254,15 @@ out:
 
 int cmd_evidence(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
+	int rc;
+
+	/* --help after an unknown subcommand does not hide the mistake */
+	if (argc >= 2 && strcmp(argv[1], "verify") != 0 && !cli_is_help(argv[1])) {
+		cli_error("evidence", "unknown subcommand '%s'", argv[1]);
+		usage(stderr);
+		return CLI_USAGE;
 	}
-	if (strcmp(argv[1], "verify") == 0) {
-		if (cli_wants_help(argc - 1, argv + 1)) {
-			usage(stdout);
-			return CLI_OK;
-		}
-		return verify(argc - 1, argv + 1);
-	}
-	cli_error("evidence", "unknown subcommand '%s'", argv[1]);
-	usage(stderr);
-	return CLI_USAGE;
+	if (cli_help_or_usage(&rc, argc, argv, usage))
+		return rc;
+	return verify(argc - 1, argv + 1);
 }

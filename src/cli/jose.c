@@ -138,6 +138,22 @@ static int write_out(const char *path, const void *data, size_t len, bool privat
 	return error < 0 ? fail(error) : CLI_OK;
 }
 
+/* `text` and a newline, as write_out writes them. */
+static int write_line(const char *path, const char *text, bool private_)
+{
+	coffer_buf b = COFFER_BUF_INIT;
+	int error, rc;
+
+	if ((error = coffer_buf_puts(&b, text)) < 0 || (error = coffer_buf_putc(&b, '\n')) < 0)
+		rc = fail(error);
+	else
+		rc = write_out(path, b.ptr, b.len, private_);
+	if (b.ptr)
+		coffer_wipe(b.ptr, b.len);
+	coffer_buf_free(&b);
+	return rc;
+}
+
 static int load_key(coffer_jwk **k, const char *path)
 {
 	int error;
@@ -172,7 +188,6 @@ static int do_keygen(const opts *o)
 	coffer_jwk *k = NULL;
 	char *priv = NULL, *pub = NULL;
 	int error, rc = CLI_OK;
-	coffer_buf b = COFFER_BUF_INIT;
 
 	if (o->kty == NULL) {
 		cli_error(CMD, "--kty is required");
@@ -213,26 +228,13 @@ static int do_keygen(const opts *o)
 		coffer_jwk_free(k);
 		k = k2;
 	}
-	if ((error = jwk_text(&priv, k, true)) < 0 || (error = jwk_text(&pub, k, false)) < 0 ||
-	    (error = coffer_buf_puts(&b, priv)) < 0 || (error = coffer_buf_putc(&b, '\n')) < 0) {
+	if ((error = jwk_text(&priv, k, true)) < 0 || (error = jwk_text(&pub, k, false)) < 0) {
 		rc = fail(error);
 		goto out;
 	}
-	if ((rc = write_out(o->out, b.ptr, b.len, true)) != CLI_OK)
-		goto out;
-	if (o->pub != NULL) {
-		coffer_buf_free(&b);
-		if ((error = coffer_buf_puts(&b, pub)) < 0 ||
-		    (error = coffer_buf_putc(&b, '\n')) < 0) {
-			rc = fail(error);
-			goto out;
-		}
-		rc = write_out(o->pub, b.ptr, b.len, false);
-	}
+	if ((rc = write_line(o->out, priv, true)) == CLI_OK && o->pub != NULL)
+		rc = write_line(o->pub, pub, false);
 out:
-	if (b.ptr)
-		coffer_wipe(b.ptr, b.len);
-	coffer_buf_free(&b);
 	coffer_free_str_wiped(priv);
 	free(pub);
 	coffer_jwk_free(k);
@@ -246,7 +248,6 @@ static int do_encrypt(const opts *o)
 	coffer_jwk *k = NULL;
 	json_t *j = NULL;
 	char *s = NULL;
-	coffer_buf b = COFFER_BUF_INIT;
 	int error, rc;
 
 	if ((rc = load_key(&k, o->key)) != CLI_OK)
@@ -266,14 +267,8 @@ static int do_encrypt(const opts *o)
 		if (s == NULL)
 			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
 	}
-	if (error < 0 || (error = coffer_buf_puts(&b, s)) < 0 ||
-	    (error = coffer_buf_putc(&b, '\n')) < 0) {
-		rc = fail(error);
-		goto out;
-	}
-	rc = write_out(o->out, b.ptr, b.len, false);
+	rc = error < 0 ? fail(error) : write_line(o->out, s, false);
 out:
-	coffer_buf_free(&b);
 	free(s);
 	json_decref(j);
 	coffer_secret_free(&in);
@@ -313,7 +308,6 @@ static int do_sign(const opts *o)
 	size_t n = 0;
 	char *tok = NULL;
 	json_t *extra = NULL;
-	coffer_buf b = COFFER_BUF_INIT;
 	int error, rc;
 
 	if ((rc = load_key(&k, o->key)) != CLI_OK)
@@ -321,14 +315,12 @@ static int do_sign(const opts *o)
 	if (coffer_jwk_kid(k) != NULL)
 		extra = json_pack("{s:s}", "kid", coffer_jwk_kid(k));
 	if ((error = coffer_file_read(&in, &n, o->in ? o->in : "-", CLI_INPUT_MAX)) < 0 ||
-	    (error = coffer_jws_sign(&tok, k, o->alg, extra, in, n)) < 0 ||
-	    (error = coffer_buf_puts(&b, tok)) < 0 || (error = coffer_buf_putc(&b, '\n')) < 0) {
+	    (error = coffer_jws_sign(&tok, k, o->alg, extra, in, n)) < 0) {
 		rc = fail(error);
 		goto out;
 	}
-	rc = write_out(o->out, b.ptr, b.len, false);
+	rc = write_line(o->out, tok, false);
 out:
-	coffer_buf_free(&b);
 	free(tok);
 	free(in);
 	json_decref(extra);

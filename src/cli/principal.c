@@ -40,41 +40,26 @@ static void usage(FILE *f)
 	        cli_admin_common_help);
 }
 
-static int print_list(struct cli_admin *a, const coffer_buf *resp)
+static void print_principal(const json_t *e)
 {
-	json_t *arr = json_loadb((const char *)resp->ptr, resp->len, 0, NULL), *e, *v;
-	size_t i, k;
+	json_t *ns = json_object_get(e, "namespaces"), *v;
+	size_t k;
 
-	if (!json_is_array(arr)) {
-		json_decref(arr);
-		cli_error(a->cmd, "broker answer is not a list");
-		return CLI_INTERNAL;
-	}
-	if (a->json) {
-		fwrite(resp->ptr, 1, resp->len, stdout);
-		putchar('\n');
-		json_decref(arr);
-		return CLI_OK;
-	}
-	json_array_foreach(arr, i, e)
-	{
-		json_t *ns = json_object_get(e, "namespaces");
-		printf("%s\t%s\t", json_string_value(json_object_get(e, "id")),
-		       json_string_value(json_object_get(e, "persona")));
-		if (json_array_size(ns) == 0)
-			putchar('-');
-		json_array_foreach(ns, k, v) printf("%s%s", k ? "," : "", json_string_value(v));
-		printf("\t%s\n",
-		       json_is_true(json_object_get(e, "disabled")) ? "disabled" : "active");
-	}
-	json_decref(arr);
-	return CLI_OK;
+	printf("%s\t%s\t", json_string_value(json_object_get(e, "id")),
+	       json_string_value(json_object_get(e, "persona")));
+	if (json_array_size(ns) == 0)
+		putchar('-');
+	json_array_foreach(ns, k, v) printf("%s%s", k ? "," : "", json_string_value(v));
+	printf("\t%s\n", json_is_true(json_object_get(e, "disabled")) ? "disabled" : "active");
 }
 
 int cmd_principal(int argc, char **argv)
 {
 	struct cli_admin a = { .cmd = "principal" };
 	const char *sub, *persona = NULL, *pubkey = NULL, *id = NULL, *ns[MAX_NS];
+	const struct cli_admin_flag flags[] = { { "--persona", &persona },
+		                                { "--pubkey", &pubkey },
+		                                { NULL, NULL } };
 	size_t nns = 0;
 	coffer_jwk *key = NULL;
 	json_t *req = NULL, *pubj = NULL, *arr = NULL, *ans = NULL;
@@ -83,25 +68,15 @@ int cmd_principal(int argc, char **argv)
 	long status = 0;
 	int rc = CLI_USAGE, r;
 
-	if (cli_wants_help(argc, argv)) {
-		usage(stdout);
-		return CLI_OK;
-	}
-	if (argc < 2) {
-		usage(stderr);
-		return CLI_USAGE;
-	}
+	if (cli_help_or_usage(&rc, argc, argv, usage))
+		return rc;
 	sub = argv[1];
 	for (int i = 2; i < argc; i++) {
-		if ((r = cli_admin_opt(&a, argc, argv, &i)) < 0)
+		if ((r = cli_admin_opt(&a, flags, argc, argv, &i)) < 0)
 			return CLI_USAGE;
 		if (r)
 			continue;
-		if (strcmp(argv[i], "--persona") == 0 && i + 1 < argc)
-			persona = argv[++i];
-		else if (strcmp(argv[i], "--pubkey") == 0 && i + 1 < argc)
-			pubkey = argv[++i];
-		else if (strcmp(argv[i], "--namespace") == 0 && i + 1 < argc) {
+		if (strcmp(argv[i], "--namespace") == 0 && i + 1 < argc) {
 			if (nns >= MAX_NS) {
 				cli_error(a.cmd, "at most %d namespaces", MAX_NS);
 				return CLI_USAGE;
@@ -157,8 +132,7 @@ int cmd_principal(int argc, char **argv)
 		if (rc != CLI_OK)
 			goto out;
 		if (a.json) {
-			fwrite(resp.ptr, 1, resp.len, stdout);
-			putchar('\n');
+			cli_admin_print_raw(&resp);
 			goto out;
 		}
 		ans = json_loadb((const char *)resp.ptr, resp.len, 0, NULL);
@@ -178,7 +152,7 @@ int cmd_principal(int argc, char **argv)
 		rc = cli_admin_request(&a, "GET", "/kbs/v0/admin/principals", NULL, 0, NULL,
 		                       &status, &resp);
 		if (rc == CLI_OK)
-			rc = print_list(&a, &resp);
+			rc = cli_admin_print_list(&a, &resp, print_principal);
 	} else if (strcmp(sub, "disable") == 0) {
 		if (id == NULL || persona || pubkey || nns ||
 		    !coffer_kbs_segment_valid(id, strlen(id)) || strlen(id) > 128) {
@@ -189,10 +163,8 @@ int cmd_principal(int argc, char **argv)
 		if ((rc = cli_admin_init(&a)) != CLI_OK)
 			goto out;
 		rc = cli_admin_request(&a, "POST", path, NULL, 0, NULL, &status, &resp);
-		if (rc == CLI_OK && a.json) {
-			fwrite(resp.ptr, 1, resp.len, stdout);
-			putchar('\n');
-		}
+		if (rc == CLI_OK && a.json)
+			cli_admin_print_raw(&resp);
 	} else {
 		usage(stderr);
 		return CLI_USAGE;

@@ -31,6 +31,7 @@ int cmd_refval(int argc, char **argv)
 {
 	struct cli_admin a = { .cmd = "refval" };
 	const char *sub, *name = NULL;
+	const struct cli_admin_flag flags[] = { { "--name", &name }, { NULL, NULL } };
 	const char **values = NULL;
 	size_t nvalues = 0;
 	json_t *payload = NULL, *vals = NULL, *req = NULL, *got = NULL;
@@ -39,26 +40,18 @@ int cmd_refval(int argc, char **argv)
 	long status = 0;
 	int rc = CLI_USAGE, r;
 
-	if (cli_wants_help(argc, argv)) {
-		usage(stdout);
-		return CLI_OK;
-	}
-	if (argc < 2) {
-		usage(stderr);
-		return CLI_USAGE;
-	}
+	if (cli_help_or_usage(&rc, argc, argv, usage))
+		return rc;
 	sub = argv[1];
 	values = calloc((size_t)argc, sizeof(*values));
 	if (values == NULL)
 		return CLI_INTERNAL;
 	for (int i = 2; i < argc; i++) {
-		if ((r = cli_admin_opt(&a, argc, argv, &i)) < 0)
+		if ((r = cli_admin_opt(&a, flags, argc, argv, &i)) < 0)
 			goto out;
 		if (r)
 			continue;
-		if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
-			name = argv[++i];
-		} else if (strcmp(argv[i], "--value") == 0 && i + 1 < argc) {
+		if (strcmp(argv[i], "--value") == 0 && i + 1 < argc) {
 			if (nvalues == MAX_VALUES) {
 				cli_error(a.cmd, "at most %d values", MAX_VALUES);
 				goto out;

@@ -35,43 +35,25 @@ static void usage(FILE *f)
 	        cli_admin_common_help);
 }
 
-static int print_list(struct cli_admin *a, const coffer_buf *resp)
+static void print_resource(const json_t *e)
 {
-	json_t *arr = json_loadb((const char *)resp->ptr, resp->len, 0, NULL), *e;
-	size_t i;
+	time_t t = (time_t)json_integer_value(json_object_get(e, "updated"));
+	struct tm tm;
+	char when[32];
+	const char *owner = json_string_value(json_object_get(e, "owner"));
+	json_t *vs = json_object_get(e, "versions"), *ve;
+	size_t k;
 
-	if (!json_is_array(arr)) {
-		json_decref(arr);
-		cli_error(a->cmd, "broker answer is not a list");
-		return CLI_INTERNAL;
-	}
-	if (a->json) {
-		fwrite(resp->ptr, 1, resp->len, stdout);
-		putchar('\n');
-	} else {
-		json_array_foreach(arr, i, e)
-		{
-			time_t t = (time_t)json_integer_value(json_object_get(e, "updated"));
-			struct tm tm;
-			char when[32];
-			const char *owner = json_string_value(json_object_get(e, "owner"));
-			gmtime_r(&t, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			json_t *vs = json_object_get(e, "versions"), *ve;
-			size_t k;
-			printf("kbs:///%s\t%lld\t%s\t%s\t",
-			       json_string_value(json_object_get(e, "path")),
-			       (long long)json_integer_value(json_object_get(e, "size")), when,
-			       owner ? owner : "-");
-			if (json_array_size(vs) == 0)
-				putchar('-');
-			json_array_foreach(vs, k, ve)
-			        printf("%sv%lld", k ? "," : "", (long long)json_integer_value(ve));
-			putchar('\n');
-		}
-	}
-	json_decref(arr);
-	return CLI_OK;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("kbs:///%s\t%lld\t%s\t%s\t", json_string_value(json_object_get(e, "path")),
+	       (long long)json_integer_value(json_object_get(e, "size")), when,
+	       owner ? owner : "-");
+	if (json_array_size(vs) == 0)
+		putchar('-');
+	json_array_foreach(vs, k, ve)
+	        printf("%sv%lld", k ? "," : "", (long long)json_integer_value(ve));
+	putchar('\n');
 }
 
 int cmd_resource(int argc, char **argv)
@@ -79,6 +61,9 @@ int cmd_resource(int argc, char **argv)
 	struct cli_admin a = { .cmd = "resource" };
 	coffer_kbs_resource_path rp;
 	const char *sub, *uri = NULL, *in = "-", *ns = NULL, *upload = NULL;
+	const struct cli_admin_flag flags[] = {
+		{ "--in", &in }, { "--namespace", &ns }, { "--upload-key", &upload }, { NULL, NULL }
+	};
 	coffer_jwk *ukey = NULL;
 	char *jwe = NULL;
 	json_t *ans = NULL;
@@ -88,27 +73,15 @@ int cmd_resource(int argc, char **argv)
 	long status = 0;
 	int rc = CLI_USAGE, r;
 
-	if (cli_wants_help(argc, argv)) {
-		usage(stdout);
-		return CLI_OK;
-	}
-	if (argc < 2) {
-		usage(stderr);
-		return CLI_USAGE;
-	}
+	if (cli_help_or_usage(&rc, argc, argv, usage))
+		return rc;
 	sub = argv[1];
 	for (int i = 2; i < argc; i++) {
-		if ((r = cli_admin_opt(&a, argc, argv, &i)) < 0)
+		if ((r = cli_admin_opt(&a, flags, argc, argv, &i)) < 0)
 			return CLI_USAGE;
 		if (r)
 			continue;
-		if (strcmp(argv[i], "--in") == 0 && i + 1 < argc)
-			in = argv[++i];
-		else if (strcmp(argv[i], "--namespace") == 0 && i + 1 < argc)
-			ns = argv[++i];
-		else if (strcmp(argv[i], "--upload-key") == 0 && i + 1 < argc)
-			upload = argv[++i];
-		else if (argv[i][0] != '-' && uri == NULL)
+		if (argv[i][0] != '-' && uri == NULL)
 			uri = argv[i];
 		else {
 			cli_error(a.cmd, "unexpected argument '%s'", argv[i]);
@@ -160,10 +133,9 @@ int cmd_resource(int argc, char **argv)
 		                       "application/jose", &status, &resp);
 		if (rc == CLI_OK) {
 			ans = json_loadb((const char *)resp.ptr, resp.len, 0, NULL);
-			if (a.json) {
-				fwrite(resp.ptr, 1, resp.len, stdout);
-				putchar('\n');
-			} else if (json_string_value(json_object_get(ans, "version_path"))) {
+			if (a.json)
+				cli_admin_print_raw(&resp);
+			else if (json_string_value(json_object_get(ans, "version_path"))) {
 				printf("kbs:///%s\n",
 				       json_string_value(json_object_get(ans, "version_path")));
 			}
@@ -173,7 +145,7 @@ int cmd_resource(int argc, char **argv)
 	} else {
 		rc = cli_admin_request(&a, "GET", path, NULL, 0, NULL, &status, &resp);
 		if (rc == CLI_OK)
-			rc = print_list(&a, &resp);
+			rc = cli_admin_print_list(&a, &resp, print_resource);
 	}
 out:
 	json_decref(ans);

@@ -259,17 +259,13 @@ out:
 
 int cmd_secret(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	if (strcmp(argv[1], "seal") != 0) {
+	int rc;
+
+	if (argc >= 2 && strcmp(argv[1], "seal") != 0 && !cli_is_help(argv[1])) {
 		cli_error("secret", "unknown subcommand '%s' (seal)", argv[1]);
 		return CLI_USAGE;
 	}
-	if (cli_wants_help(argc - 1, argv + 1)) {
-		usage(stdout);
-		return CLI_OK;
-	}
+	if (cli_help_or_usage(&rc, argc, argv, usage))
+		return rc;
 	return seal(argc - 1, argv + 1);
 }
