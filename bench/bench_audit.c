@@ -24,6 +24,7 @@
 #include "coffer/audit.h"
 #include "coffer/jose.h"
 #include "coffer/json.h"
+#include "bench_util.h"
 
 #define N_ENTRIES 20000
 #define CP_EVERY  1000
@@ -32,19 +33,6 @@
 #define W_BATCH   8   /* releases per writer batch, as measured on bench_kbs */
 #define W_BATCHES 250 /* batches per round */
 #define W_ROUNDS  16
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static json_t *fields(int i)
 {
@@ -92,13 +80,6 @@ static int verify_rounds(double *out, const char *text, size_t len, coffer_jwk *
 }
 
 /* ---- the writer thread ---- */
-
-static double cpu_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A release record as rcar.c release_fields() and release_actor() build it
  * for an SNP guest that two policies allowed. */

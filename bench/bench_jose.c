@@ -17,6 +17,7 @@
 #include <openssl/rsa.h>
 
 #include "coffer/jose.h"
+#include "bench_util.h"
 
 #define PAYLOAD 1024
 #define BATCH   16
@@ -28,15 +29,6 @@ static EVP_MD *sha256;
 static EVP_CIPHER *aes_gcm, *aes_wrap;
 
 typedef int (*op_fn)(void *ctx);
-
-/* CPU time of this thread: time spent descheduled by other processes on a
- * shared machine does not count against either side. */
-static double cpu_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double batch(op_fn f, void *ctx, int n)
 {
@@ -52,19 +44,21 @@ static double batch(op_fn f, void *ctx, int n)
 
 /* Small batches alternate between the two sides until each has run for
  * TOTAL_S of CPU time; each side's rate is its operations over its time. */
-static void compare(const char *name, op_fn ours, void *octx, op_fn raw, void *rctx)
+static void compare(const char *label, const char *op, op_fn ours, op_fn raw, void *ctx)
 {
 	double to = 0, tr = 0;
 	long no = 0, nr = 0;
+	char name[64];
 
-	batch(ours, octx, BATCH); /* warm up */
-	batch(raw, rctx, BATCH);
+	batch(ours, ctx, BATCH); /* warm up */
+	batch(raw, ctx, BATCH);
 	while (to < TOTAL_S || tr < TOTAL_S) {
-		to += batch(ours, octx, BATCH);
+		to += batch(ours, ctx, BATCH);
 		no += BATCH;
-		tr += batch(raw, rctx, BATCH);
+		tr += batch(raw, ctx, BATCH);
 		nr += BATCH;
 	}
+	snprintf(name, sizeof(name), "%s %s", label, op);
 	printf("%-34s %10.0f %10.0f %8.3f %+7.1f%%\n", name, (double)no / to, (double)nr / tr,
 	       ((double)nr / tr) / ((double)no / to),
 	       (((double)nr / tr) / ((double)no / to) - 1.0) * 100.0);
@@ -109,16 +103,22 @@ static int ours_verify(void *p)
 	return rc;
 }
 
-static int raw_sign(void *p)
+/* One signature made with raw EVP calls (the raw side of JWS and JWT). */
+static int evp_sign(const EVP_MD *md, EVP_PKEY *key, const uint8_t *in, size_t len)
 {
-	st *s = p;
 	EVP_MD_CTX *mc = EVP_MD_CTX_new();
 	uint8_t sig[256];
 	size_t n = sizeof(sig);
-	int ok = EVP_DigestSignInit(mc, NULL, s->md, NULL, coffer_jwk_pkey(s->jwk)) == 1 &&
-	         EVP_DigestSign(mc, sig, &n, payload, PAYLOAD) == 1;
+	int ok = mc != NULL && EVP_DigestSignInit(mc, NULL, md, NULL, key) == 1 &&
+	         EVP_DigestSign(mc, sig, &n, in, len) == 1;
 	EVP_MD_CTX_free(mc);
 	return ok ? 0 : -1;
+}
+
+static int raw_sign(void *p)
+{
+	st *s = p;
+	return evp_sign(s->md, coffer_jwk_pkey(s->jwk), payload, PAYLOAD);
 }
 
 static int raw_verify(void *p)
@@ -135,7 +135,6 @@ static void bench_jws(const char *label, const char *kty, const char *crv, const
                       const EVP_MD *md)
 {
 	st s = { 0 };
-	char name[64];
 	EVP_MD_CTX *mc = EVP_MD_CTX_new();
 
 	if (coffer_jwk_generate(&s.jwk, kty, crv, 0) != 0 ||
@@ -149,10 +148,8 @@ static void bench_jws(const char *label, const char *kty, const char *crv, const
 	    EVP_DigestSign(mc, s.sig, &s.siglen, payload, PAYLOAD) != 1)
 		exit(3);
 	EVP_MD_CTX_free(mc);
-	snprintf(name, sizeof(name), "%s sign", label);
-	compare(name, ours_sign, &s, raw_sign, &s);
-	snprintf(name, sizeof(name), "%s verify", label);
-	compare(name, ours_verify, &s, raw_verify, &s);
+	compare(label, "sign", ours_sign, raw_sign, &s);
+	compare(label, "verify", ours_verify, raw_verify, &s);
 	free(s.token);
 	coffer_jwk_free(s.jwk);
 	coffer_jwk_free(s.pub);
@@ -239,27 +236,39 @@ static int raw_ecdh_encrypt(void *p)
 	return ok ? 0 : -1;
 }
 
+/* A P-256 public key from its point (0x04 || x || y) as a direct EVP user
+ * imports one: fromdata with the group name and the point; NULL on failure. */
+static EVP_PKEY *p256_from_point(uint8_t *pt)
+{
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	EVP_PKEY *k = NULL;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, 65);
+	params[2] = OSSL_PARAM_construct_end();
+	if (c == NULL || EVP_PKEY_fromdata_init(c) != 1 ||
+	    EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	EVP_PKEY_CTX_free(c);
+	return k;
+}
+
 static int raw_ecdh_decrypt(void *p)
 {
 	st *s = p;
-	OSSL_PARAM params[3];
-	EVP_PKEY_CTX *fc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL), *dc = NULL;
-	EVP_PKEY *epk = NULL;
+	EVP_PKEY *epk = p256_from_point(s->epk);
+	EVP_PKEY_CTX *dc =
+	        epk ? EVP_PKEY_CTX_new_from_pkey(NULL, coffer_jwk_pkey(s->jwk), NULL) : NULL;
 	uint8_t z[32], cek[40], pt[PAYLOAD];
 	size_t zl = sizeof(z), cekl = 0;
-	int ok;
+	int ok = dc != NULL && EVP_PKEY_derive_init(dc) == 1 &&
+	         EVP_PKEY_derive_set_peer_ex(dc, epk, 0) == 1 && EVP_PKEY_derive(dc, z, &zl) == 1 &&
+	         kdf_wrap(cek, &cekl, z, zl, s->ek, s->eklen, 0) == 0 &&
+	         gcm(pt, s->tag, cek, s->iv, s->ct, PAYLOAD, 0) == 0;
 
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, s->epk, 65);
-	params[2] = OSSL_PARAM_construct_end();
-	ok = EVP_PKEY_fromdata_init(fc) == 1 &&
-	     EVP_PKEY_fromdata(fc, &epk, EVP_PKEY_PUBLIC_KEY, params) == 1;
-	dc = ok ? EVP_PKEY_CTX_new_from_pkey(NULL, coffer_jwk_pkey(s->jwk), NULL) : NULL;
-	ok = ok && EVP_PKEY_derive_init(dc) == 1 && EVP_PKEY_derive_set_peer_ex(dc, epk, 0) == 1 &&
-	     EVP_PKEY_derive(dc, z, &zl) == 1 &&
-	     kdf_wrap(cek, &cekl, z, zl, s->ek, s->eklen, 0) == 0 &&
-	     gcm(pt, s->tag, cek, s->iv, s->ct, PAYLOAD, 0) == 0;
-	EVP_PKEY_CTX_free(fc);
 	EVP_PKEY_CTX_free(dc);
 	EVP_PKEY_free(epk);
 	return ok ? 0 : -1;
@@ -340,7 +349,6 @@ static void bench_jwe(const char *label, const char *kty, const char *crv, int b
                       const char *alg, op_fn raw_enc, op_fn raw_dec)
 {
 	st s = { 0 };
-	char name[64];
 
 	if (coffer_jwk_generate(&s.jwk, kty, crv, bits) != 0 ||
 	    coffer_jwk_public(&s.pub, s.jwk) != 0 ||
@@ -349,10 +357,8 @@ static void bench_jwe(const char *label, const char *kty, const char *crv, int b
 	s.alg = alg;
 	s.len = PAYLOAD;
 	raw_parts(&s, raw_enc == raw_ecdh_encrypt);
-	snprintf(name, sizeof(name), "%s encrypt", label);
-	compare(name, ours_encrypt, &s, raw_enc, &s);
-	snprintf(name, sizeof(name), "%s decrypt", label);
-	compare(name, ours_decrypt, &s, raw_dec, &s);
+	compare(label, "encrypt", ours_encrypt, raw_enc, &s);
+	compare(label, "decrypt", ours_decrypt, raw_dec, &s);
 	json_decref(s.jwe);
 	coffer_jwk_free(s.jwk);
 	coffer_jwk_free(s.pub);
@@ -396,20 +402,11 @@ static int hot_import(void *p)
 static int hot_raw_fromdata(void *p)
 {
 	hot *h = p;
-	OSSL_PARAM params[3];
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL), *cc = NULL;
-	EVP_PKEY *k = NULL;
-	int ok;
+	EVP_PKEY *k = p256_from_point(h->pt);
+	EVP_PKEY_CTX *cc = k ? EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL) : NULL;
+	int ok = cc != NULL && EVP_PKEY_public_check_quick(cc) == 1;
 
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, h->pt, 65);
-	params[2] = OSSL_PARAM_construct_end();
-	ok = c != NULL && EVP_PKEY_fromdata_init(c) == 1 &&
-	     EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, params) == 1;
-	cc = ok ? EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL) : NULL;
-	ok = ok && cc != NULL && EVP_PKEY_public_check_quick(cc) == 1;
 	EVP_PKEY_CTX_free(cc);
-	EVP_PKEY_CTX_free(c);
 	EVP_PKEY_free(k);
 	return ok ? 0 : -1;
 }
@@ -437,14 +434,7 @@ static int hot_jwt(void *p)
 static int hot_raw_sign(void *p)
 {
 	hot *h = p;
-	EVP_MD_CTX *mc = EVP_MD_CTX_new();
-	uint8_t sig[80];
-	size_t n = sizeof(sig);
-	int ok = mc != NULL &&
-	         EVP_DigestSignInit(mc, NULL, sha256, NULL, coffer_jwk_pkey(h->sign)) == 1 &&
-	         EVP_DigestSign(mc, sig, &n, h->in, h->siglen_in) == 1;
-	EVP_MD_CTX_free(mc);
-	return ok ? 0 : -1;
+	return evp_sign(sha256, coffer_jwk_pkey(h->sign), h->in, h->siglen_in);
 }
 
 static int hot_jwe(void *p)
@@ -455,12 +445,6 @@ static int hot_jwe(void *p)
 static int hot_raw_jwe(void *p)
 {
 	return raw_ecdh_encrypt(&((hot *)p)->enc);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 static double median(double *v, size_t n)

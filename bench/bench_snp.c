@@ -19,24 +19,12 @@
 #include "coffer/evidence.h"
 #include "coffer/file.h"
 #include "coffer/snp.h"
+#include "bench_util.h"
 
 /* many short interleaved rounds; the median of the per-round ratios is
  * robust against other processes taking the CPU for a while */
 #define ROUNDS        21
 #define ROUND_SECONDS 0.15
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 struct baseline {
 	EVP_PKEY *key;

@@ -23,27 +23,12 @@
 
 #include "coffer/codec.h"
 #include "coffer/store.h"
+#include "bench_util.h"
 
 static coffer_store *g_store;
 static char g_token[1501];
 static size_t g_n = 3000;
 static pthread_barrier_t g_bar;
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void session_id(char out[33])
 {
@@ -81,11 +66,11 @@ static void *run(void *arg)
 	struct result *r = arg;
 	char(*ids)[33] = calloc(g_n, 33);
 	int64_t now = (int64_t)time(NULL);
-	double c0, w0 = wall_now();
+	double c0, w0 = now_s();
 
 	if (ids == NULL)
 		exit(1);
-	c0 = cpu_now();
+	c0 = cpu_s();
 	for (size_t i = 0; i < g_n; i++) {
 		coffer_store_session s;
 		memset(&s, 0, sizeof(s));
@@ -100,17 +85,17 @@ static void *run(void *arg)
 			exit(1);
 		}
 	}
-	r->create_cpu = (cpu_now() - c0) / (double)g_n;
+	r->create_cpu = (cpu_s() - c0) / (double)g_n;
 	phase_end();
-	c0 = cpu_now();
+	c0 = cpu_s();
 	for (size_t i = 0; i < g_n; i++)
 		if (coffer_store_session_attest(g_store, ids[i], g_token, now + 300, now) < 0) {
 			fprintf(stderr, "attest: %s\n", coffer_error_last());
 			exit(1);
 		}
-	r->attest_cpu = (cpu_now() - c0) / (double)g_n;
+	r->attest_cpu = (cpu_s() - c0) / (double)g_n;
 	phase_end();
-	c0 = cpu_now();
+	c0 = cpu_s();
 	for (size_t i = 0; i < g_n; i++) {
 		coffer_store_session g;
 		memset(&g, 0, sizeof(g));
@@ -121,8 +106,8 @@ static void *run(void *arg)
 		}
 		coffer_store_session_clear(&g);
 	}
-	r->get_cpu = (cpu_now() - c0) / (double)g_n;
-	r->wall = wall_now() - w0;
+	r->get_cpu = (cpu_s() - c0) / (double)g_n;
+	r->wall = now_s() - w0;
 	phase_end();
 	free(ids);
 	return NULL;

@@ -16,26 +16,11 @@
 #include "coffer/file.h"
 #include "coffer/tdx.h"
 #include "tdx/tdx_internal.h"
+#include "bench_util.h"
 
 #define NOW_2025        1761955200 /* inside the collateral's validity window */
 #define ECDSA_PER_QUOTE 2
 #define RUN_SECONDS     1.5
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint8_t *load(const char *vec, const char *rel, size_t *len)
 {

@@ -12,22 +12,10 @@
 
 #include "coffer/buf.h"
 #include "coffer/toml.h"
+#include "bench_util.h"
 
 #define ROUNDS        15
 #define ROUND_SECONDS 0.1
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static int make_doc(coffer_buf *b)
 {
