@@ -10,6 +10,18 @@
 #include "coffer/jose.h"
 #include "jose/jose_internal.h"
 
+/* EVP_PKEY_dup, failing while `dup_fails` is set (linked with
+ * -Wl,--wrap=EVP_PKEY_dup: the calls of the jose module land here). A public
+ * EC key read from a JWK keeps its checked point and makes its EVP_PKEY, a
+ * duplicate of the curve's template, only when something needs one. */
+static bool dup_fails;
+EVP_PKEY *__real_EVP_PKEY_dup(EVP_PKEY *k);
+EVP_PKEY *__wrap_EVP_PKEY_dup(EVP_PKEY *k);
+EVP_PKEY *__wrap_EVP_PKEY_dup(EVP_PKEY *k)
+{
+	return dup_fails ? NULL : __real_EVP_PKEY_dup(k);
+}
+
 static coffer_jwk *gen(const char *kty, const char *crv, int bits)
 {
 	coffer_jwk *k = NULL;
@@ -432,12 +444,44 @@ static void test_jwt_bytes(void **state)
 	coffer_jwk_free(k);
 }
 
+/* The lazy EVP_PKEY of a public EC key cannot be made: verification fails
+ * with an error of its own (not "bad signature", not valid), and the failure
+ * is not kept: the next attempt makes the key and verifies. */
+static void test_lazy_pkey_failure(void **state)
+{
+	coffer_jwk *k = gen("EC", "P-256", 0), *pub = NULL;
+	json_t *j = NULL;
+	char *text, *tok = NULL;
+	(void)state;
+
+	assert_int_equal(coffer_jwk_to_json(&j, k, false), 0);
+	text = json_dumps(j, JSON_COMPACT);
+	assert_non_null(text);
+	assert_int_equal(coffer_jwk_parse(&pub, text, strlen(text)), 0);
+	assert_int_equal(coffer_jws_sign(&tok, k, "ES256", NULL, (const uint8_t *)"x", 1), 0);
+
+	dup_fails = true;
+	assert_null(coffer_jwk_pkey(pub));
+	assert_non_null(strstr(coffer_error_last(), "EVP_PKEY_dup"));
+	assert_int_equal(verify_rc(tok, pub), COFFER_ERROR);
+	assert_non_null(strstr(coffer_error_last(), "verification setup"));
+	dup_fails = false;
+
+	assert_int_equal(verify_rc(tok, pub), 0);
+	assert_non_null(coffer_jwk_pkey(pub));
+	free(tok);
+	free(text);
+	json_decref(j);
+	coffer_jwk_free(pub);
+	coffer_jwk_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign_verify), cmocka_unit_test(test_alg_confusion),
 		cmocka_unit_test(test_malformed),   cmocka_unit_test(test_jwt),
-		cmocka_unit_test(test_jwt_bytes),
+		cmocka_unit_test(test_jwt_bytes),   cmocka_unit_test(test_lazy_pkey_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
