@@ -414,10 +414,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		else
 			free(st->pending.body);
 	}
-	/* bodies may hold secrets being uploaded: wipe */
-	if (st->body.ptr)
-		coffer_wipe(st->body.ptr, st->body.cap);
-	coffer_buf_free(&st->body);
+	coffer_buf_free(&st->body); /* wiped: it may hold a secret being uploaded */
 	free(st);
 	*con_cls = NULL;
 	atomic_fetch_sub(&d->inflight, 1);

@@ -742,10 +742,9 @@ int coffer_http_perform(coffer_http_response *resp, coffer_http *h, const coffer
 out:
 	/* the request may carry credentials (Authorization, Cookie), the
 	 * answer tokens and cookies: no copy stays behind */
-	coffer_wipe(head.ptr, head.cap);
 	coffer_wipe(h->rd->buf, sizeof(h->rd->buf)); /* ~1 us; compaction leaves bytes past len */
 	h->rd->off = h->rd->len = 0;
-	coffer_buf_free(&head);
+	coffer_buf_free(&head); /* wipes */
 	return error;
 }
 

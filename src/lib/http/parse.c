@@ -24,46 +24,6 @@ static int truncated(void)
 	                        "HTTP: connection closed before the end of the response");
 }
 
-/*
- * Growth that leaves no stale copy behind: answers carry tokens and session
- * cookies, so a grown buffer's old block is wiped before it is freed (no
- * realloc). Always NUL-terminated. COFFER_ELIMIT past b->max.
- */
-static int wiped_append(coffer_buf *b, const void *data, size_t n)
-{
-	size_t need = 0, cap;
-	uint8_t *p;
-
-	if (coffer_size_add(&need, b->len, n) < 0 || need > b->max)
-		return COFFER_ELIMIT;
-	if (need + 1 > b->cap) {
-		cap = b->cap ? b->cap : 256;
-		while (cap < need + 1)
-			cap = cap > SIZE_MAX / 2 ? need + 1 : cap * 2;
-		p = malloc(cap);
-		if (p == NULL)
-			return coffer_error_set(COFFER_ENOMEM, "out of memory");
-		if (b->ptr) {
-			memcpy(p, b->ptr, b->len);
-			coffer_wipe(b->ptr, b->cap);
-			free(b->ptr);
-		}
-		b->ptr = p;
-		b->cap = cap;
-	}
-	if (n > 0)
-		memcpy(b->ptr + b->len, data, n);
-	b->len += n;
-	b->ptr[b->len] = '\0';
-	return 0;
-}
-
-static void wiped_free(coffer_buf *b)
-{
-	coffer_wipe(b->ptr, b->cap);
-	coffer_buf_free(b);
-}
-
 /* 1: more bytes, 0: end of stream, < 0: error */
 static int rd_more(http_reader *r)
 {
@@ -125,7 +85,7 @@ static int rd_body(coffer_buf *b, http_reader *r, uint64_t n)
 
 		if (avail > 0) {
 			size_t take = avail < n ? avail : (size_t)n;
-			int error = wiped_append(b, r->buf + r->off, take);
+			int error = coffer_buf_append(b, r->buf + r->off, take);
 			if (error == COFFER_ELIMIT)
 				return coffer_error_set(COFFER_ELIMIT,
 				                        "HTTP: response body larger than %zu bytes",
@@ -229,10 +189,12 @@ static int read_fields(struct head *h, http_reader *r, size_t *used, bool store)
 			continue;
 		}
 		h->off[h->nheaders][0] = h->store.len;
-		if (wiped_append(&h->store, line, nlen) < 0 || wiped_append(&h->store, "", 1) < 0)
+		if (coffer_buf_append(&h->store, line, nlen) < 0 ||
+		    coffer_buf_append(&h->store, "", 1) < 0)
 			return coffer_error_set(COFFER_ELIMIT, "HTTP: response header too large");
 		h->off[h->nheaders][1] = h->store.len;
-		if (wiped_append(&h->store, v, vlen) < 0 || wiped_append(&h->store, "", 1) < 0)
+		if (coffer_buf_append(&h->store, v, vlen) < 0 ||
+		    coffer_buf_append(&h->store, "", 1) < 0)
 			return coffer_error_set(COFFER_ELIMIT, "HTTP: response header too large");
 		h->nheaders++;
 	}
@@ -341,7 +303,7 @@ static int read_to_close(coffer_buf *body, http_reader *r, size_t max_body)
 			return coffer_error_set(COFFER_ELIMIT,
 			                        "HTTP: response body larger than %zu bytes",
 			                        max_body);
-		if (avail > 0 && wiped_append(body, r->buf + r->off, avail) < 0)
+		if (avail > 0 && coffer_buf_append(body, r->buf + r->off, avail) < 0)
 			return coffer_error_set(COFFER_ENOMEM, "out of memory");
 		r->off = r->len = 0;
 		if ((m = rd_more(r)) < 0)
@@ -440,7 +402,7 @@ int coffer_http_read_response(coffer_http_response *resp, bool *keep, http_reade
 	}
 	error = 0;
 out:
-	wiped_free(&h.store);
+	coffer_buf_free(&h.store);
 	if (error < 0) {
 		coffer_http_response_free(resp);
 		*keep = false;
@@ -465,7 +427,7 @@ void coffer_http_response_free(coffer_http_response *r)
 {
 	if (r == NULL)
 		return;
-	wiped_free(&r->body);
+	coffer_buf_free(&r->body);
 	if (r->head_store) {
 		/* names and values are stored one after the other */
 		size_t n = 0;

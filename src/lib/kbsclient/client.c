@@ -297,8 +297,7 @@ static int http(long *status, coffer_buf *body, coffer_kbs_client *c, enum req_k
 					cookie_store(c, resp.headers[i].value);
 			/* the answer moves into `body` (no copy: it may hold the
 			 * token); the client bounded it to body->max - 1 */
-			coffer_wipe(body->ptr, body->cap);
-			coffer_buf_free(body);
+			coffer_buf_free(body); /* wipes */
 			body->ptr = resp.body.ptr;
 			body->len = resp.body.len;
 			body->cap = resp.body.cap;
