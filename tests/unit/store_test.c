@@ -1144,6 +1144,21 @@ static void test_sessions_across_boots(void **state)
 	assert_string_equal(boot, now);
 }
 
+/* The store closed, and the sessions file's header overwritten with
+ * GARBAGE: a file SQLite cannot read. */
+#define GARBAGE "this is not an SQLite file!"
+static void garble_sessions_file(struct fixture *f)
+{
+	FILE *fp;
+
+	coffer_store_close(f->s);
+	f->s = NULL;
+	fp = fopen(f->sfile, "r+");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(GARBAGE, 1, sizeof(GARBAGE) - 1, fp), sizeof(GARBAGE) - 1);
+	fclose(fp);
+}
+
 /* A sessions file SQLite cannot read is discarded; the main database and
  * its contents are untouched. */
 static void test_sessions_corrupt_discarded(void **state)
@@ -1152,18 +1167,12 @@ static void test_sessions_corrupt_discarded(void **state)
 	coffer_store_session s = { 0 }, g = { 0 };
 	char *text = NULL;
 	size_t len = 0;
-	FILE *fp;
 
 	assert_int_equal(coffer_store_policy_put(f->s, "resource", "default", "p", 1, 1), 0);
 	s = session_with(7, "sample", 1000, 9000);
 	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
 	assert_int_equal(coffer_store_checkpoint(f->s), 0);
-	coffer_store_close(f->s);
-	f->s = NULL;
-	fp = fopen(f->sfile, "r+");
-	assert_non_null(fp);
-	assert_int_equal(fwrite("this is not an SQLite file!", 1, 27, fp), 27);
-	fclose(fp);
+	garble_sessions_file(f);
 	assert_int_equal(open_store(f), 0);
 	assert_int_equal(coffer_store_session_get(&g, f->s, s.id), COFFER_ENOTFOUND);
 	assert_int_equal(coffer_store_session_create(f->s, &s), 0);
@@ -1277,12 +1286,7 @@ static void test_sessions_delete_fails(void **state)
 	char shm[220], head[27];
 	FILE *fp;
 
-	coffer_store_close(f->s);
-	f->s = NULL;
-	fp = fopen(f->sfile, "r+");
-	assert_non_null(fp);
-	assert_int_equal(fwrite("this is not an SQLite file!", 1, 27, fp), 27);
-	fclose(fp);
+	garble_sessions_file(f);
 	snprintf(shm, sizeof(shm), "%s-shm", f->sfile);
 	assert_int_equal(access(shm, F_OK), -1); /* removed at the last close */
 	assert_int_equal(mkdir(shm, 0700), 0);
@@ -1294,7 +1298,7 @@ static void test_sessions_delete_fails(void **state)
 	assert_non_null(fp);
 	assert_int_equal(fread(head, 1, sizeof(head), fp), sizeof(head));
 	fclose(fp);
-	assert_memory_equal(head, "this is not an SQLite file!", sizeof(head));
+	assert_memory_equal(head, GARBAGE, sizeof(head));
 	/* once it can be deleted, it is, and the broker starts */
 	assert_int_equal(rmdir(shm), 0);
 	assert_int_equal(open_store(f), 0);
