@@ -20,6 +20,15 @@
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Map a COFFER_E* code to a CLI exit code. */
 int cli_exit_code(int coffer_error);
+/* A flag that takes a value: `--in FILE` stores FILE in *dst. Tables of
+ * them end with a NULL name. */
+struct cli_flag {
+	const char *name;
+	const char **dst;
+};
+/* Where the flag `arg` of `flags` (may be NULL) stores its value, or NULL
+ * when it is none of them. */
+const char **cli_flag_find(const struct cli_flag *flags, const char *arg);
 /* True when `arg` is --help or -h. */
 bool cli_is_help(const char *arg);
 /* True when argv contains --help or -h. */

@@ -25,8 +25,7 @@ const char cli_admin_common_help[] =
         "  --cacert FILE    CA certificate(s) to trust for https\n"
         "  --json           machine-readable output\n";
 
-int cli_admin_opt(struct cli_admin *a, const struct cli_admin_flag *flags, int argc, char **argv,
-                  int *i)
+int cli_admin_opt(struct cli_admin *a, const struct cli_flag *flags, int argc, char **argv, int *i)
 {
 	const char *o = argv[*i];
 	const char **dst = NULL;
@@ -42,12 +41,11 @@ int cli_admin_opt(struct cli_admin *a, const struct cli_admin_flag *flags, int a
 	else if (strcmp(o, "--cacert") == 0)
 		dst = &a->cacert;
 	else {
-		for (; flags && flags->name; flags++)
-			if (strcmp(o, flags->name) == 0 && *i + 1 < argc) {
-				*flags->dst = argv[++*i];
-				return 1;
-			}
-		return 0;
+		/* the command's own flag without its value: the caller reports it */
+		if ((dst = cli_flag_find(flags, o)) == NULL || *i + 1 >= argc)
+			return 0;
+		*dst = argv[++*i];
+		return 1;
 	}
 	if (*i + 1 >= argc) {
 		cli_error(a->cmd, "%s needs a value", o);
@@ -325,11 +323,11 @@ int cli_policy_set(int argc, char **argv)
 {
 	struct cli_admin a = { .cmd = "policy set" };
 	const char *kind = NULL, *in = NULL, *id = "default_cpu", *ns = NULL;
-	const struct cli_admin_flag flags[] = { { "--kind", &kind },
-		                                { "--in", &in },
-		                                { "--id", &id },
-		                                { "--namespace", &ns },
-		                                { NULL, NULL } };
+	const struct cli_flag flags[] = { { "--kind", &kind },
+		                          { "--in", &in },
+		                          { "--id", &id },
+		                          { "--namespace", &ns },
+		                          { NULL, NULL } };
 	uint8_t *text = NULL;
 	size_t len = 0;
 	char *b64 = NULL, *body = NULL, path[512];

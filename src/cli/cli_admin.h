@@ -15,6 +15,8 @@
 #include "coffer/buf.h"
 #include "coffer/jose.h"
 
+#include "cli.h"
+
 struct cli_admin {
 	const char *cmd;      /* "resource", "refval", ... for messages */
 	const char *broker;   /* --broker or COFFER_BROKER */
@@ -25,18 +27,11 @@ struct cli_admin {
 	char *sub;
 };
 
-/* A flag of one command that takes a value: `--in FILE` stores FILE in *dst. */
-struct cli_admin_flag {
-	const char *name;
-	const char **dst;
-};
-
 /* Consume argv[*i] when it is a common flag, or one of `flags` (ended by a
  * NULL name; `flags` may be NULL) followed by its value: 1 consumed, 0
  * neither (a flag of `flags` without its value included: the caller reports
  * it), -1 usage error (message printed). */
-int cli_admin_opt(struct cli_admin *a, const struct cli_admin_flag *flags, int argc, char **argv,
-                  int *i);
+int cli_admin_opt(struct cli_admin *a, const struct cli_flag *flags, int argc, char **argv, int *i);
 /* Resolve defaults from the environment and load the key; CLI exit code. */
 int cli_admin_init(struct cli_admin *a);
 void cli_admin_free(struct cli_admin *a);

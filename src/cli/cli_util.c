@@ -40,6 +40,14 @@ int cli_exit_code(int error)
 	}
 }
 
+const char **cli_flag_find(const struct cli_flag *flags, const char *arg)
+{
+	for (; flags && flags->name; flags++)
+		if (strcmp(arg, flags->name) == 0)
+			return flags->dst;
+	return NULL;
+}
+
 bool cli_is_help(const char *arg)
 {
 	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;

@@ -55,36 +55,22 @@ struct cache {
 	const char *dir, *at;
 };
 
-/* A flag of add or fetch alone: `--kds URL` stores URL in *slot. */
-struct flag {
-	const char *name;
-	const char **slot;
-};
-
-static const char **find_flag(const struct flag *f, const char *arg)
-{
-	for (; f->name; f++)
-		if (strcmp(arg, f->name) == 0)
-			return f->slot;
-	return NULL;
-}
-
 /* The shared flags into *c, those of `own` (ended by a NULL name) and, when
  * `file` is not NULL, one FILE. CLI_USAGE (message and usage printed) for
  * anything else. */
-static int parse_flags(struct cache *c, const struct flag *own, const char **file, int argc,
+static int parse_flags(struct cache *c, const struct cli_flag *own, const char **file, int argc,
                        char **argv)
 {
-	const struct flag shared[] = { { "--collateral", &c->dir },
-		                       { "--roots", &c->p.roots_dir },
-		                       { "--sim-root", &c->p.sim_root },
-		                       { "--at", &c->at },
-		                       { NULL, NULL } };
+	const struct cli_flag shared[] = { { "--collateral", &c->dir },
+		                           { "--roots", &c->p.roots_dir },
+		                           { "--sim-root", &c->p.sim_root },
+		                           { "--at", &c->at },
+		                           { NULL, NULL } };
 
 	for (int i = 1; i < argc; i++) {
-		const char **slot = find_flag(shared, argv[i]);
+		const char **slot = cli_flag_find(shared, argv[i]);
 		if (slot == NULL)
-			slot = find_flag(own, argv[i]);
+			slot = cli_flag_find(own, argv[i]);
 		if (slot == NULL && file != NULL && argv[i][0] != '-' && *file == NULL) {
 			*file = argv[i];
 			continue;
@@ -146,9 +132,9 @@ static int add(int argc, char **argv)
 {
 	struct cache c = { COFFER_VERIFY_PARAMS_INIT, getenv("COFFER_COLLATERAL"), NULL };
 	const char *file = NULL, *broker = NULL, *cacert = NULL;
-	const struct flag own[] = { { "--broker", &broker },
-		                    { "--cacert", &cacert },
-		                    { NULL, NULL } };
+	const struct cli_flag own[] = { { "--broker", &broker },
+		                        { "--cacert", &cacert },
+		                        { NULL, NULL } };
 	uint8_t *data = NULL;
 	size_t len = 0;
 	unsigned stored = 0;
@@ -187,10 +173,10 @@ static int fetch(int argc, char **argv)
 {
 	struct cache c = { COFFER_VERIFY_PARAMS_INIT, getenv("COFFER_COLLATERAL"), NULL };
 	const char *kds = NULL, *report = NULL, *evidence = NULL;
-	const struct flag own[] = { { "--kds", &kds },
-		                    { "--report", &report },
-		                    { "--evidence", &evidence },
-		                    { NULL, NULL } };
+	const struct cli_flag own[] = { { "--kds", &kds },
+		                        { "--report", &report },
+		                        { "--evidence", &evidence },
+		                        { NULL, NULL } };
 	uint8_t *data = NULL;
 	size_t len = 0;
 	json_t *ev = NULL;

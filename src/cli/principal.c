@@ -57,9 +57,9 @@ int cmd_principal(int argc, char **argv)
 {
 	struct cli_admin a = { .cmd = "principal" };
 	const char *sub, *persona = NULL, *pubkey = NULL, *id = NULL, *ns[MAX_NS];
-	const struct cli_admin_flag flags[] = { { "--persona", &persona },
-		                                { "--pubkey", &pubkey },
-		                                { NULL, NULL } };
+	const struct cli_flag flags[] = { { "--persona", &persona },
+		                          { "--pubkey", &pubkey },
+		                          { NULL, NULL } };
 	size_t nns = 0;
 	coffer_jwk *key = NULL;
 	json_t *req = NULL, *pubj = NULL, *arr = NULL, *ans = NULL;

@@ -31,7 +31,7 @@ int cmd_refval(int argc, char **argv)
 {
 	struct cli_admin a = { .cmd = "refval" };
 	const char *sub, *name = NULL;
-	const struct cli_admin_flag flags[] = { { "--name", &name }, { NULL, NULL } };
+	const struct cli_flag flags[] = { { "--name", &name }, { NULL, NULL } };
 	const char **values = NULL;
 	size_t nvalues = 0;
 	json_t *payload = NULL, *vals = NULL, *req = NULL, *got = NULL;

@@ -61,7 +61,7 @@ int cmd_resource(int argc, char **argv)
 	struct cli_admin a = { .cmd = "resource" };
 	coffer_kbs_resource_path rp;
 	const char *sub, *uri = NULL, *in = "-", *ns = NULL, *upload = NULL;
-	const struct cli_admin_flag flags[] = {
+	const struct cli_flag flags[] = {
 		{ "--in", &in }, { "--namespace", &ns }, { "--upload-key", &upload }, { NULL, NULL }
 	};
 	coffer_jwk *ukey = NULL;
