@@ -76,6 +76,8 @@
 #include "coffer/kbs.h"
 #include "jose/jose_internal.h"
 
+#include "bench_util.h"
+
 #define RESP_MAX  (256 * 1024)
 #define LAT_MAX   (4u * 1000 * 1000)
 #define RES_PATH  "bench/key/k1"
@@ -90,14 +92,6 @@ static double g_pace;
 static atomic_bool g_stop;
 static atomic_ulong g_errors;
 static char g_err_sample[256];
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void note_error(const char *what)
 {
@@ -1027,13 +1021,6 @@ out:
 	return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -1192,14 +1179,6 @@ static EVP_PKEY *eph_key(EVP_PKEY_CTX *kg)
 
 /* One handshake's crypto: ES256 sign, ephemeral P-256 keygen, ECDH on the
  * broker and on the guest, ES256 verify. */
-static double thread_cpu(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double floor_handshake_us(double seconds, double *cpu_us)
 {
 	EVP_PKEY *sig = p256_key(), *tee = p256_key();
@@ -1210,7 +1189,7 @@ static double floor_handshake_us(double seconds, double *cpu_us)
 
 	memset(msg, 'a', sizeof(msg));
 	t0 = now_s();
-	c0 = thread_cpu();
+	c0 = cpu_s();
 	do {
 		EVP_MD_CTX *m = EVP_MD_CTX_new();
 		size_t dl = sizeof(der);
@@ -1233,7 +1212,7 @@ static double floor_handshake_us(double seconds, double *cpu_us)
 	EVP_PKEY_CTX_free(kg);
 	EVP_PKEY_free(sig);
 	EVP_PKEY_free(tee);
-	*cpu_us = (thread_cpu() - c0) * 1e6 / (double)n;
+	*cpu_us = (cpu_s() - c0) * 1e6 / (double)n;
 	return dt * 1e6 / (double)n;
 }
 
@@ -1248,7 +1227,7 @@ static double floor_jwe_us(double seconds, double *cpu_us)
 	double t0, dt, c0;
 
 	t0 = now_s();
-	c0 = thread_cpu();
+	c0 = cpu_s();
 	do {
 		EVP_PKEY *eph = eph_key(kg);
 		EVP_MD_CTX *m = EVP_MD_CTX_new();
@@ -1286,7 +1265,7 @@ static double floor_jwe_us(double seconds, double *cpu_us)
 	} while ((dt = now_s() - t0) < seconds);
 	EVP_PKEY_CTX_free(kg);
 	EVP_PKEY_free(tee);
-	*cpu_us = (thread_cpu() - c0) * 1e6 / (double)n;
+	*cpu_us = (cpu_s() - c0) * 1e6 / (double)n;
 	return dt * 1e6 / (double)n;
 }
 

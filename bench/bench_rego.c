@@ -21,6 +21,8 @@
 
 #include "coffer/rego.h"
 
+#include "bench_util.h"
+
 static const char trustee_policy[] =
         "package policy\n"
         "\n"
@@ -68,13 +70,6 @@ static int mkpath(char *out, size_t n, const char *dir, const char *file)
 	out[a] = '/';
 	memcpy(out + a + 1, file, b + 1);
 	return 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static char *read_file(const char *path, size_t *len)
