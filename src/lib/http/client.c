@@ -764,8 +764,7 @@ int coffer_http_get(uint8_t **out, size_t *len, int *status, const char *url, co
 		return error;
 	if ((error = coffer_http_perform(&resp, h, &req)) == 0) {
 		*status = resp.status;
-		if (resp.body.len == 0 && coffer_buf_putc(&resp.body, '\0') == 0)
-			resp.body.len = 0;
+		/* an empty body too comes as a block (coffer_buf_detach) */
 		*out = coffer_buf_detach(&resp.body, len);
 		if (*out == NULL)
 			error = coffer_error_set(COFFER_ENOMEM, "out of memory");
